@@ -1,0 +1,51 @@
+/* Our own endpoint mapper: it maps every relayed interface to our ports. */
+#include "dcerpc/iface.h"
+#include "proxy/proxy.h"
+#include "util/log.h"
+#include "util/status.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void mp_local_serve(struct mp_session *s, struct mp_call_slot *c)
+{
+	struct mp_proxy *px = s->px;
+	struct mp_epm_entry table[MP_CONF_MAX_IFACES + 1];
+	size_t n = 0;
+
+	table[n].iface = mp_syntax_epmapper;
+	table[n].port = px->conf.epm_port;
+	memcpy(table[n].ipv4, s->local_ipv4, 4);
+	table[n].annotation = "mapiproxy endpoint mapper";
+	n++;
+	for (size_t i = 0; i < px->conf.n_ifaces; i++, n++) {
+		table[n].iface = px->conf.ifaces[i].syntax;
+		table[n].port = px->conf.ifaces[i].port;
+		memcpy(table[n].ipv4, s->local_ipv4, 4);
+		table[n].annotation = px->conf.ifaces[i].name;
+	}
+
+	struct mp_wbuf stub, out;
+	uint32_t fault = 0;
+	mp_wb_init(&stub);
+	mp_wb_init(&out);
+	int rc = mp_epm_serve(c->req.opnum, c->req_stub.data, c->req_stub.len, table, n, &stub,
+			      &fault);
+	if (rc == MP_OK && !stub.bad) {
+		mp_pdu_encode_response_frags(&out, c->call_id, c->req.ctx_id, stub.data, stub.len,
+					     s->cli_max_xmit);
+		mp_session_send_cli(s, &out);
+		c->rsp_bytes = stub.len;
+		mp_session_call_done(s, c, "ok");
+	} else {
+		if (!fault)
+			fault = MP_NCA_S_SERVER_TOO_BUSY;
+		mp_session_fault(s, c->call_id, c->req.ctx_id, fault,
+				 fault == MP_NCA_S_OP_RNG_ERROR);
+		char outcome[64];
+		snprintf(outcome, sizeof(outcome), "fault %s", mp_fault_name(fault));
+		mp_session_call_done(s, c, outcome);
+	}
+	mp_wb_free(&stub);
+	mp_wb_free(&out);
+}

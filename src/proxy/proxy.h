@@ -1,0 +1,68 @@
+/* Functions shared by the relay's files; types are in proxy-t.h. */
+#ifndef MP_PROXY_PROXY_H
+#define MP_PROXY_PROXY_H
+
+#include "proxy/proxy-t.h"
+
+#include <event2/util.h>
+
+/* ---- daemon.c ---- */
+
+/* Build listeners, resolve the upstream, run until SIGTERM/SIGINT and the
+ * drain complete. Returns a process exit code. */
+int mp_proxy_run(const struct mp_proxy_conf *conf);
+/* A session ended; lets a draining daemon exit when the last one goes. */
+void mp_proxy_session_gone(struct mp_proxy *px);
+/* Port of a relayed interface cached from the upstream endpoint mapper, or 0. */
+uint16_t mp_proxy_cached_port(struct mp_proxy *px, const struct mp_syntax *iface);
+void mp_proxy_cache_port(struct mp_proxy *px, const struct mp_syntax *iface, uint16_t port);
+/* Forget a cached port (the upstream refused a connection to it). */
+void mp_proxy_uncache_port(struct mp_proxy *px, const struct mp_syntax *iface);
+
+/* ---- session.c ---- */
+
+void mp_session_accept(struct mp_proxy *px, evutil_socket_t fd, const struct sockaddr *sa,
+		       int salen);
+/* Unlink and free at once (reaping, or the daemon exiting). */
+void mp_session_free(struct mp_session *s);
+/* Stop reading, flush what is queued for the client, then free. */
+void mp_session_close(struct mp_session *s, const char *why);
+/* Queue a complete PDU (or several) for the client. */
+void mp_session_send_cli(struct mp_session *s, const struct mp_wbuf *wb);
+/* Queue a fault for `call_id`. */
+void mp_session_fault(struct mp_session *s, uint32_t call_id, uint16_t ctx_id, uint32_t status,
+		      bool did_not_execute);
+struct mp_call_slot *mp_session_find_call(struct mp_session *s, uint32_t call_id);
+/* The last response fragment (or a fault) went to the client. */
+void mp_session_call_done(struct mp_session *s, struct mp_call_slot *c, const char *outcome);
+/* The upstream leg failed: fault the calls in flight, then close. */
+void mp_session_upstream_failed(struct mp_session *s, const char *why);
+/* Backpressure: pause reading `from` while `to`'s output is above the limit. */
+void mp_session_check_backpressure(struct mp_session *s);
+const struct mp_sess_ctx *mp_session_ctx(const struct mp_session *s, uint16_t id);
+/* A draining daemon closes sessions with no call in flight. */
+void mp_session_drain(struct mp_session *s);
+
+/* ---- bind.c ---- */
+
+/* A bind or alter_context arrived from the client (already parsed). */
+void mp_bind_from_client(struct mp_session *s, const struct mp_pdu *pdu);
+/* The upstream answered the forwarded bind/alter (bind_ack, alter_resp, bind_nak). */
+void mp_bind_from_upstream(struct mp_session *s, const struct mp_pdu *pdu);
+/* The upstream could not be reached for a pending bind. */
+void mp_bind_upstream_unreachable(struct mp_session *s, const char *why);
+
+/* ---- upstream.c ---- */
+
+/* Connect (resolving the port first if needed) and send s->pend.fwd. */
+void mp_upstream_start(struct mp_session *s);
+/* Send s->pend.fwd on the connected upstream (bind or alter_context). */
+void mp_upstream_send_bind(struct mp_session *s);
+void mp_upstream_free(struct mp_session *s);
+
+/* ---- local_epm.c ---- */
+
+/* Answer a complete local call (the endpoint mapper) and finish it. */
+void mp_local_serve(struct mp_session *s, struct mp_call_slot *c);
+
+#endif
