@@ -294,8 +294,14 @@ static bool read_handle(const uint8_t h[MP_EPM_HANDLE_LEN], uint32_t *next)
 
 static bool if_matches(const struct mp_ept_lookup_req *r, const struct mp_syntax *s)
 {
-	if (r->inquiry_type == 0 /* RPC_C_EP_ALL_ELTS */ || r->inquiry_type == 2 /* by object */)
+	/* Our entries carry the nil object UUID: a lookup by another object finds nothing. */
+	bool object_ok = !r->has_object || mp_uuid_is_nil(&r->object);
+	if (r->inquiry_type == 0 /* RPC_C_EP_ALL_ELTS */)
 		return true;
+	if (r->inquiry_type == 2 /* by object */)
+		return object_ok;
+	if (r->inquiry_type == 3 /* by interface and object */ && !object_ok)
+		return false;
 	if (!r->has_iface || !mp_uuid_equal(&r->iface.uuid, &s->uuid))
 		return false;
 	switch (r->vers_option) {
@@ -336,7 +342,7 @@ static int serve_lookup(const uint8_t *stub, size_t len, const struct mp_epm_ent
 	while (i < n_table && !if_matches(&r, &table[i].iface))
 		i++;
 	uint8_t handle[MP_EPM_HANDLE_LEN] = {0};
-	if (i < n_table)
+	if (i < n_table && limit > 0) /* max_ents 0 must not hand out an endless cursor */
 		make_handle(handle, (uint32_t)i);
 	mp_ept_lookup_rsp_encode(out, handle, r.max_ents, sel, n,
 				 n ? MP_EPM_STATUS_OK : MP_EPM_S_NOT_REGISTERED);

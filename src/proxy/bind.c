@@ -166,8 +166,10 @@ void mp_bind_from_client(struct mp_session *s, const struct mp_pdu *pdu)
 
 	struct mp_pdu_bind *fwd = &s->pend.fwd;
 	uint16_t limit = min16(px->conf.max_frag, px->conf.upstream_max_frag);
-	fwd->max_xmit = ptype == MP_PDU_BIND ? min16(b->max_xmit, limit) : s->up_max_xmit;
-	fwd->max_recv = ptype == MP_PDU_BIND ? min16(b->max_recv, limit) : s->up_max_recv;
+	/* Ask the upstream for the client's sizes (bounded by ours), so fragments can
+	 * usually pass both legs untouched. */
+	fwd->max_xmit = min16(ptype == MP_PDU_BIND ? b->max_xmit : s->cli_max_recv, limit);
+	fwd->max_recv = min16(ptype == MP_PDU_BIND ? b->max_recv : s->cli_max_xmit, limit);
 	fwd->assoc_group = b->assoc_group;
 
 	for (unsigned i = 0; i < b->n_ctx; i++) {
@@ -235,11 +237,13 @@ void mp_bind_from_upstream(struct mp_session *s, const struct mp_pdu *pdu)
 			if (s->pend.res[i].result != MP_CTX_ACCEPT)
 				s->pend.kind[i] = 0;
 		}
-	if (s->pend.ptype == MP_PDU_BIND) {
+	if (!s->up_bound) {
 		/* Never send the upstream more than it accepts, nor more than we asked. */
 		s->up_max_xmit = min16(a->max_recv, s->pend.fwd.max_xmit);
 		s->up_max_recv = s->pend.fwd.max_recv;
-		s->assoc_group = a->assoc_group;
+		s->up_bound = true;
+		if (s->pend.ptype == MP_PDU_BIND)
+			s->assoc_group = a->assoc_group;
 	}
 	/* Client fragments larger than the upstream takes are reassembled and cut
 	 * again (see on_request); everything else passes untouched. */

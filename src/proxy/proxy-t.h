@@ -76,6 +76,7 @@ struct mp_session {
 	bool reap_scheduled;
 	bool read_paused_cli; /* backpressure: client output full */
 	bool read_paused_up;
+	bool up_bound; /* the upstream association exists: next context change is an alter */
 
 	struct bufferevent *cli; /* owned */
 	struct bufferevent *up;  /* owned, NULL until a relayed context is bound */

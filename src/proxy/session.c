@@ -293,26 +293,42 @@ void mp_session_drain(struct mp_session *s)
 		mp_session_close(s, "shutting down");
 }
 
+/* Resume reading a leg; fragments already buffered get a (deferred) read callback,
+ * since no new bytes may ever arrive to trigger one. */
+static void resume_leg(struct bufferevent *bev)
+{
+	bufferevent_enable(bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(bev)))
+		bufferevent_trigger(bev, EV_READ,
+				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 void mp_session_check_backpressure(struct mp_session *s)
 {
 	size_t limit = s->px->conf.max_buffered;
-	if (s->up && s->state != MP_SS_CLOSING) {
-		size_t cli_out = evbuffer_get_length(bufferevent_get_output(s->cli));
-		size_t up_out = evbuffer_get_length(bufferevent_get_output(s->up));
+	if (s->state == MP_SS_CLOSING)
+		return;
+	size_t cli_out = evbuffer_get_length(bufferevent_get_output(s->cli));
+	size_t up_out = s->up ? evbuffer_get_length(bufferevent_get_output(s->up)) : 0;
+	if (s->up) {
 		if (cli_out > limit && !s->read_paused_up) {
 			s->read_paused_up = true;
 			bufferevent_disable(s->up, EV_READ);
 		} else if (cli_out <= limit / 2 && s->read_paused_up) {
 			s->read_paused_up = false;
-			bufferevent_enable(s->up, EV_READ);
+			resume_leg(s->up);
 		}
-		if (up_out > limit && !s->read_paused_cli) {
-			s->read_paused_cli = true;
-			bufferevent_disable(s->cli, EV_READ);
-		} else if (up_out <= limit / 2 && s->read_paused_cli) {
-			s->read_paused_cli = false;
-			bufferevent_enable(s->cli, EV_READ);
-		}
+	}
+	/* Answers we make ourselves (endpoint mapper, faults) are not held back by
+	 * pausing the upstream: past twice the limit (relayed data alone stays below,
+	 * since the upstream pauses at the limit), stop reading the client too. */
+	bool cli_full = cli_out > 2 * limit;
+	if ((up_out > limit || cli_full) && !s->read_paused_cli) {
+		s->read_paused_cli = true;
+		bufferevent_disable(s->cli, EV_READ);
+	} else if (up_out <= limit / 2 && !cli_full && s->read_paused_cli) {
+		s->read_paused_cli = false;
+		resume_leg(s->cli);
 	}
 }
 
@@ -360,8 +376,8 @@ static void on_request(struct mp_session *s, struct evbuffer *in, const struct m
 			}
 			mp_warn("session %llu call %u: unknown presentation context %u",
 				(unsigned long long)s->id, call_id, pdu->u.request.ctx_id);
-			mp_session_fault(s, call_id, pdu->u.request.ctx_id, MP_NCA_S_UNKNOWN_IF,
-					 true);
+			/* Samba answers with context id 0: the unknown one means nothing. */
+			mp_session_fault(s, call_id, 0, MP_NCA_S_UNKNOWN_IF, true);
 			return;
 		}
 		c = new_call(s, call_id);

@@ -38,6 +38,7 @@ void mp_upstream_free(struct mp_session *s)
 	s->up = s->epm = NULL;
 	mp_wb_free(&s->epm_rsp);
 	s->up_state = MP_UP_NONE;
+	s->up_bound = false;
 }
 
 static struct bufferevent *open_leg(struct mp_session *s, uint16_t port, bufferevent_data_cb rd,
@@ -342,7 +343,9 @@ void mp_upstream_send_bind(struct mp_session *s)
 {
 	struct mp_wbuf wb;
 	mp_wb_init(&wb);
-	mp_pdu_encode_bind(&wb, s->pend.ptype,
+	/* A client's alter_context may be the upstream's first bind (when the
+	 * client's bind held only local contexts). */
+	mp_pdu_encode_bind(&wb, s->up_bound ? MP_PDU_ALTER : MP_PDU_BIND,
 			   (uint8_t)(MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG |
 				     (s->cli_flags & MP_PFC_CONC_MPX)),
 			   s->pend.call_id, &s->pend.fwd);

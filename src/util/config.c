@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,9 +117,10 @@ int mp_config_parse(struct mp_config *cfg, const char *path, const char *text, s
 				       logical[logical_len - 1] == ' ' ||
 				       logical[logical_len - 1] == '\t'))
 			logical[--logical_len] = '\0';
-		if (logical_len && logical[logical_len - 1] == '\\' && pos < len) {
+		if (logical_len && logical[logical_len - 1] == '\\') {
 			logical[--logical_len] = '\0';
-			continue;
+			if (pos < len)
+				continue; /* at the end of the file the backslash joins nothing */
 		}
 
 		char *s = trim(logical);
@@ -129,6 +131,12 @@ int mp_config_parse(struct mp_config *cfg, const char *path, const char *text, s
 			if (!close || close == s + 1 || (size_t)(close - s - 1) >= sizeof(section)) {
 				set_err(errbuf, errlen,
 					"%s:%d: malformed section header (expected [name])",
+					cfg->path, start_line);
+				rc = MP_ERR_CONFIG;
+				goto out;
+			}
+			if (*trim(close + 1) != '\0' && *trim(close + 1) != ';' && *trim(close + 1) != '#') {
+				set_err(errbuf, errlen, "%s:%d: text after the section header ']'",
 					cfg->path, start_line);
 				rc = MP_ERR_CONFIG;
 				goto out;
@@ -277,22 +285,26 @@ int mp_config_get_uint(const struct mp_config *cfg, const char *key, unsigned lo
 	char *end = NULL;
 	errno = 0;
 	unsigned long v = strtoul(e->value, &end, 0);
+	bool digits = end != e->value; /* a bare "k" is not a number */
+	bool too_big = false;
 	/* Accept k/m suffixes for sizes: "64k", "16M". */
-	if (end && (*end == 'k' || *end == 'K')) {
-		v = v > max / 1024 ? max + 1 : v * 1024;
+	if (digits && (*end == 'k' || *end == 'K')) {
+		too_big = v > ULONG_MAX / 1024;
+		v = too_big ? ULONG_MAX : v * 1024;
 		end++;
-	} else if (end && (*end == 'm' || *end == 'M')) {
-		v = v > max / (1024 * 1024) ? max + 1 : v * 1024 * 1024;
+	} else if (digits && (*end == 'm' || *end == 'M')) {
+		too_big = v > ULONG_MAX / (1024 * 1024);
+		v = too_big ? ULONG_MAX : v * 1024 * 1024;
 		end++;
 	}
-	if (errno || end == e->value || *end != '\0' || e->value[0] == '-') {
+	if (errno || !digits || *end != '\0' || e->value[0] == '-') {
 		set_err(errbuf, errlen, "%s:%d: %s: expected a number, found '%.40s'", cfg->path,
 			e->line, key, e->value);
 		return MP_ERR_CONFIG;
 	}
-	if (v < min || v > max) {
-		set_err(errbuf, errlen, "%s:%d: %s: %lu is out of range [%lu, %lu]", cfg->path,
-			e->line, key, v, min, max);
+	if (too_big || v < min || v > max) {
+		set_err(errbuf, errlen, "%s:%d: %s: %.40s is out of range [%lu, %lu]", cfg->path,
+			e->line, key, e->value, min, max);
 		return MP_ERR_CONFIG;
 	}
 	*out = v;

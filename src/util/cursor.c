@@ -75,7 +75,8 @@ uint8_t *mp_wb_grow(struct mp_wbuf *wb, size_t n)
 		wb->bad = true;
 		return NULL;
 	}
-	if (wb->len + n > wb->cap) {
+	/* Allocate even for n == 0: `NULL + 0` is undefined behaviour in C. */
+	if (wb->len + n > wb->cap || !wb->data) {
 		size_t cap = wb->cap ? wb->cap : 256;
 		while (cap < wb->len + n)
 			cap *= 2;
@@ -154,12 +155,12 @@ void mp_wb_align(struct mp_wbuf *wb, size_t align)
 
 void mp_wb_put_u16_at(struct mp_wbuf *wb, size_t off, uint16_t v)
 {
-	if (!wb->bad && off + 2 <= wb->len)
+	if (!wb->bad && off <= wb->len && wb->len - off >= 2)
 		mp_put_u16(wb->data + off, v);
 }
 
 void mp_wb_put_u32_at(struct mp_wbuf *wb, size_t off, uint32_t v)
 {
-	if (!wb->bad && off + 4 <= wb->len)
+	if (!wb->bad && off <= wb->len && wb->len - off >= 4)
 		mp_put_u32(wb->data + off, v);
 }
