@@ -145,6 +145,10 @@ void mp_bind_from_client(struct mp_session *s, const struct mp_pdu *pdu)
 		send_nak(s, pdu->hdr.call_id, MP_NAK_NOT_SPECIFIED, "alter_context before bind");
 		return;
 	}
+	if (b->n_ctx == 0) {
+		send_nak(s, pdu->hdr.call_id, MP_NAK_NOT_SPECIFIED, "bind without presentation context");
+		return;
+	}
 	if (pdu->has_auth) {
 		/* Authentication is the next milestone; until then refuse it clearly. */
 		send_nak(s, pdu->hdr.call_id, MP_NAK_AUTH_TYPE_NOT_RECOGNIZED,
@@ -177,8 +181,17 @@ void mp_bind_from_client(struct mp_session *s, const struct mp_pdu *pdu)
 		struct mp_pdu_result *r = &s->pend.res[i];
 		r->result = MP_CTX_PROVIDER_REJECT;
 		r->reason = MP_REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED;
-		if (mp_session_ctx(s, c->id)) {
-			r->reason = MP_REASON_NOT_SPECIFIED; /* context id already in use */
+		const struct mp_sess_ctx *known = mp_session_ctx(s, c->id);
+		if (known) {
+			/* Offering a bound context again: fine if it is the same interface
+			 * (Samba accepts it), refused if it would change meaning. */
+			if (mp_syntax_equal(&known->iface, &c->abstract)) {
+				r->result = MP_CTX_ACCEPT;
+				r->reason = 0;
+				r->ts = mp_syntax_ndr20;
+			} else {
+				r->reason = MP_REASON_NOT_SPECIFIED;
+			}
 			continue;
 		}
 		if (iface_relayed(px, &c->abstract)) {

@@ -278,8 +278,10 @@ void mp_session_upstream_failed(struct mp_session *s, const char *why)
 	for (unsigned i = 0; i < s->px->conf.max_calls; i++) {
 		struct mp_call_slot *c = &s->calls[i];
 		if (c->in_use && !c->local && c->request_done) {
+			/* The request reached the upstream: it may have run, so never
+			 * claim did-not-execute (the client must not blindly retry). */
 			mp_session_fault(s, c->call_id, c->req.ctx_id, MP_NCA_S_COMM_FAILURE,
-					 !c->rsp_started);
+					 false);
 			mp_session_call_done(s, c, "upstream failed");
 		}
 	}
