@@ -8,6 +8,7 @@ bounded time. Used by `make check` (and so by CI).
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -30,9 +31,22 @@ def unit(build):
         return 0, 1
     with open(log) as f:
         for line in f:
-            r = json.loads(line).get("result")
-            if r in ("OK", "EXPECTEDFAIL", "SKIP"):
-                passed += r != "SKIP"
+            entry = json.loads(line)
+            r = entry.get("result")
+            # cmocka prints "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)":
+            # count individual tests, not programs.
+            out = (entry.get("stdout") or "") + (entry.get("stderr") or "")
+            p = re.search(r"\[  PASSED  \] (\d+) test", out)
+            f_ = re.search(r"\[  FAILED  \] (\d+) test", out)
+            if r == "SKIP":
+                continue
+            if p or f_:
+                passed += int(p.group(1)) if p else 0
+                failed += int(f_.group(1)) if f_ else 0
+                if r not in ("OK", "EXPECTEDFAIL") and not f_:
+                    failed += 1  # crashed or sanitizer abort after the summary
+            elif r in ("OK", "EXPECTEDFAIL"):
+                passed += 1
             else:
                 failed += 1
     return passed, failed

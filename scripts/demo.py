@@ -56,7 +56,7 @@ def dssetup_info(host, port):
 
 
 def main():
-    binary = os.path.join(ROOT, "build", "mapiproxy")
+    binary = os.environ.get("MAPIPROXY_BIN", os.path.join(ROOT, "build", "mapiproxy"))
     if not os.path.exists(binary):
         sys.exit("demo: build/mapiproxy is missing; run `make build` first")
     for port in (135, PROXY_PORT):
