@@ -175,7 +175,7 @@ void mp_ntlm_utf16le_upper(uint8_t *p, size_t len)
 /* ---- hashes --------------------------------------------------------------- */
 
 static void hmac_md5(const uint8_t *key, size_t key_len, const uint8_t *a, size_t a_len,
-		     const uint8_t *b, size_t b_len, uint8_t out[MD5_DIGEST_SIZE])
+                     const uint8_t *b, size_t b_len, uint8_t out[MD5_DIGEST_SIZE])
 {
 	struct hmac_md5_ctx h;
 	hmac_md5_set_key(&h, key_len, key);
@@ -204,8 +204,8 @@ int mp_ntlm_ntowfv1(const char *password, uint8_t nt_hash[MP_NTLM_HASH_LEN])
 }
 
 int mp_ntlm_ntowfv2_u16(const uint8_t nt_hash[MP_NTLM_HASH_LEN], const uint8_t *user16,
-			size_t user16_len, const uint8_t *domain16, size_t domain16_len,
-			uint8_t out[MP_NTLM_HASH_LEN])
+                        size_t user16_len, const uint8_t *domain16, size_t domain16_len,
+                        uint8_t out[MP_NTLM_HASH_LEN])
 {
 	uint8_t *up = malloc(user16_len + 1);
 	if (!up)
@@ -219,7 +219,7 @@ int mp_ntlm_ntowfv2_u16(const uint8_t nt_hash[MP_NTLM_HASH_LEN], const uint8_t *
 }
 
 int mp_ntlm_ntowfv2(const uint8_t nt_hash[MP_NTLM_HASH_LEN], const char *user, const char *domain,
-		    uint8_t out[MP_NTLM_HASH_LEN])
+                    uint8_t out[MP_NTLM_HASH_LEN])
 {
 	uint8_t *u = NULL, *d = NULL;
 	size_t ul, dl;
@@ -234,7 +234,7 @@ int mp_ntlm_ntowfv2(const uint8_t nt_hash[MP_NTLM_HASH_LEN], const char *user, c
 }
 
 int mp_ntlm_ntowfv2_password(const char *password, const char *user, const char *domain,
-			     uint8_t out[MP_NTLM_HASH_LEN])
+                             uint8_t out[MP_NTLM_HASH_LEN])
 {
 	uint8_t nt[MP_NTLM_HASH_LEN];
 	int rc = mp_ntlm_ntowfv1(password, nt);
@@ -247,7 +247,7 @@ int mp_ntlm_ntowfv2_password(const char *password, const char *user, const char 
 /* ---- NTLMv2 --------------------------------------------------------------- */
 
 void mp_ntlm_v2_temp(struct mp_wbuf *wb, uint64_t time, const uint8_t client_chal[8],
-		     const uint8_t *av, size_t av_len)
+                     const uint8_t *av, size_t av_len)
 {
 	mp_wb_u8(wb, 1); /* RespType */
 	mp_wb_u8(wb, 1); /* HiRespType */
@@ -261,30 +261,31 @@ void mp_ntlm_v2_temp(struct mp_wbuf *wb, uint64_t time, const uint8_t client_cha
 }
 
 void mp_ntlm_v2_proof(const uint8_t key[MP_NTLM_HASH_LEN], const uint8_t server_chal[8],
-		      const uint8_t *temp, size_t temp_len, uint8_t proof[MP_NTLM_HASH_LEN])
+                      const uint8_t *temp, size_t temp_len, uint8_t proof[MP_NTLM_HASH_LEN])
 {
 	hmac_md5(key, MP_NTLM_HASH_LEN, server_chal, MP_NTLM_CHALLENGE_LEN, temp, temp_len, proof);
 }
 
 void mp_ntlm_v2_session_base_key(const uint8_t key[MP_NTLM_HASH_LEN],
-				 const uint8_t proof[MP_NTLM_HASH_LEN],
-				 uint8_t out[MP_NTLM_HASH_LEN])
+                                 const uint8_t proof[MP_NTLM_HASH_LEN],
+                                 uint8_t out[MP_NTLM_HASH_LEN])
 {
 	hmac_md5(key, MP_NTLM_HASH_LEN, proof, MP_NTLM_HASH_LEN, NULL, 0, out);
 }
 
 void mp_ntlm_lmv2_response(const uint8_t key[MP_NTLM_HASH_LEN], const uint8_t server_chal[8],
-			   const uint8_t client_chal[8], uint8_t out[MP_NTLM_V1_RESP_LEN])
+                           const uint8_t client_chal[8], uint8_t out[MP_NTLM_V1_RESP_LEN])
 {
 	hmac_md5(key, MP_NTLM_HASH_LEN, server_chal, MP_NTLM_CHALLENGE_LEN, client_chal,
-		 MP_NTLM_CHALLENGE_LEN, out);
+	         MP_NTLM_CHALLENGE_LEN, out);
 	memcpy(out + MP_NTLM_HASH_LEN, client_chal, MP_NTLM_CHALLENGE_LEN);
 }
 
 void mp_ntlm_v2_response(const uint8_t key[MP_NTLM_HASH_LEN], const uint8_t server_chal[8],
-			 const uint8_t client_chal[8], uint64_t time, const uint8_t *av,
-			 size_t av_len, struct mp_wbuf *nt_resp, uint8_t lm_resp[MP_NTLM_V1_RESP_LEN],
-			 uint8_t session_base_key[MP_NTLM_HASH_LEN])
+                         const uint8_t client_chal[8], uint64_t time, const uint8_t *av,
+                         size_t av_len, struct mp_wbuf *nt_resp,
+                         uint8_t lm_resp[MP_NTLM_V1_RESP_LEN],
+                         uint8_t session_base_key[MP_NTLM_HASH_LEN])
 {
 	size_t start = nt_resp->len;
 	uint8_t proof[MP_NTLM_HASH_LEN];
@@ -294,7 +295,7 @@ void mp_ntlm_v2_response(const uint8_t key[MP_NTLM_HASH_LEN], const uint8_t serv
 		return;
 	size_t temp_off = start + MP_NTLM_HASH_LEN;
 	mp_ntlm_v2_proof(key, server_chal, nt_resp->data + temp_off, nt_resp->len - temp_off,
-			 proof);
+	                 proof);
 	memcpy(nt_resp->data + start, proof, MP_NTLM_HASH_LEN);
 	mp_ntlm_lmv2_response(key, server_chal, client_chal, lm_resp);
 	mp_ntlm_v2_session_base_key(key, proof, session_base_key);
@@ -327,7 +328,7 @@ static void des7(const uint8_t key7[7], const uint8_t data[8], uint8_t out[8])
 }
 
 void mp_ntlm_desl(const uint8_t key[MP_NTLM_HASH_LEN], const uint8_t data[8],
-		  uint8_t out[MP_NTLM_V1_RESP_LEN])
+                  uint8_t out[MP_NTLM_V1_RESP_LEN])
 {
 	uint8_t k3[7] = {key[14], key[15], 0, 0, 0, 0, 0};
 	des7(key, data, out);
@@ -337,7 +338,7 @@ void mp_ntlm_desl(const uint8_t key[MP_NTLM_HASH_LEN], const uint8_t data[8],
 }
 
 void mp_ntlm_v1_ess_challenge(const uint8_t server_chal[8], const uint8_t client_chal[8],
-			      uint8_t out[8])
+                              uint8_t out[8])
 {
 	uint8_t d[MD5_DIGEST_SIZE];
 	struct md5_ctx md5;
@@ -349,7 +350,7 @@ void mp_ntlm_v1_ess_challenge(const uint8_t server_chal[8], const uint8_t client
 }
 
 void mp_ntlm_v1_session_base_key(const uint8_t nt_hash[MP_NTLM_HASH_LEN],
-				 uint8_t out[MP_NTLM_HASH_LEN])
+                                 uint8_t out[MP_NTLM_HASH_LEN])
 {
 	struct md4_ctx md4;
 	md4_init(&md4);
@@ -359,17 +360,16 @@ void mp_ntlm_v1_session_base_key(const uint8_t nt_hash[MP_NTLM_HASH_LEN],
 }
 
 void mp_ntlm_v1_ess_kxkey(const uint8_t session_base_key[MP_NTLM_HASH_LEN],
-			  const uint8_t server_chal[8], const uint8_t lm_resp8[8],
-			  uint8_t out[MP_NTLM_HASH_LEN])
+                          const uint8_t server_chal[8], const uint8_t lm_resp8[8],
+                          uint8_t out[MP_NTLM_HASH_LEN])
 {
-	hmac_md5(session_base_key, MP_NTLM_HASH_LEN, server_chal, MP_NTLM_CHALLENGE_LEN,
-		 lm_resp8, 8, out);
+	hmac_md5(session_base_key, MP_NTLM_HASH_LEN, server_chal, MP_NTLM_CHALLENGE_LEN, lm_resp8,
+	         8, out);
 }
 
 /* ---- key exchange, key derivation, MIC ------------------------------------ */
 
-void mp_ntlm_rc4k(const uint8_t key[MP_NTLM_HASH_LEN], const uint8_t *in, uint8_t *out,
-		  size_t len)
+void mp_ntlm_rc4k(const uint8_t key[MP_NTLM_HASH_LEN], const uint8_t *in, uint8_t *out, size_t len)
 {
 	struct arcfour_ctx rc4;
 	arcfour_set_key(&rc4, MP_NTLM_HASH_LEN, key);
@@ -384,7 +384,7 @@ static const char cli_seal_magic[] = "session key to client-to-server sealing ke
 static const char srv_seal_magic[] = "session key to server-to-client sealing key magic constant";
 
 static void md5_key_magic(const uint8_t *key, size_t key_len, const char *magic, size_t magic_len,
-			  uint8_t out[MP_NTLM_HASH_LEN])
+                          uint8_t out[MP_NTLM_HASH_LEN])
 {
 	struct md5_ctx md5;
 	md5_init(&md5);
@@ -395,23 +395,23 @@ static void md5_key_magic(const uint8_t *key, size_t key_len, const char *magic,
 }
 
 void mp_ntlm_signkey(const uint8_t exported[MP_NTLM_HASH_LEN], bool client_to_server,
-		     uint8_t out[MP_NTLM_HASH_LEN])
+                     uint8_t out[MP_NTLM_HASH_LEN])
 {
 	if (client_to_server)
 		md5_key_magic(exported, MP_NTLM_HASH_LEN, cli_sign_magic, sizeof(cli_sign_magic),
-			      out);
+		              out);
 	else
 		md5_key_magic(exported, MP_NTLM_HASH_LEN, srv_sign_magic, sizeof(srv_sign_magic),
-			      out);
+		              out);
 }
 
 size_t mp_ntlm_sealkey(uint32_t flags, const uint8_t exported[MP_NTLM_HASH_LEN],
-		       bool client_to_server, uint8_t out[MP_NTLM_HASH_LEN])
+                       bool client_to_server, uint8_t out[MP_NTLM_HASH_LEN])
 {
 	if (flags & MP_NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY) {
 		size_t n = (flags & MP_NTLMSSP_NEGOTIATE_128)  ? 16
-			   : (flags & MP_NTLMSSP_NEGOTIATE_56) ? 7
-							       : 5;
+		           : (flags & MP_NTLMSSP_NEGOTIATE_56) ? 7
+		                                               : 5;
 		if (client_to_server)
 			md5_key_magic(exported, n, cli_seal_magic, sizeof(cli_seal_magic), out);
 		else
@@ -434,8 +434,8 @@ size_t mp_ntlm_sealkey(uint32_t flags, const uint8_t exported[MP_NTLM_HASH_LEN],
 }
 
 void mp_ntlm_mic(const uint8_t exported[MP_NTLM_HASH_LEN], const uint8_t *neg, size_t neg_len,
-		 const uint8_t *chal, size_t chal_len, const uint8_t *auth, size_t auth_len,
-		 uint8_t out[MP_NTLM_HASH_LEN])
+                 const uint8_t *chal, size_t chal_len, const uint8_t *auth, size_t auth_len,
+                 uint8_t out[MP_NTLM_HASH_LEN])
 {
 	struct hmac_md5_ctx h;
 	hmac_md5_set_key(&h, MP_NTLM_HASH_LEN, exported);
@@ -449,7 +449,7 @@ void mp_ntlm_mic(const uint8_t exported[MP_NTLM_HASH_LEN], const uint8_t *neg, s
 /* ---- per-direction session security --------------------------------------- */
 
 void mp_ntlm_dir_init(struct mp_ntlm_dir *d, uint32_t flags,
-		      const uint8_t exported[MP_NTLM_HASH_LEN], bool client_to_server)
+                      const uint8_t exported[MP_NTLM_HASH_LEN], bool client_to_server)
 {
 	uint8_t seal[MP_NTLM_HASH_LEN];
 	size_t n = mp_ntlm_sealkey(flags, exported, client_to_server, seal);
@@ -460,7 +460,7 @@ void mp_ntlm_dir_init(struct mp_ntlm_dir *d, uint32_t flags,
 }
 
 void mp_ntlm_mac(struct mp_ntlm_dir *d, bool key_exch, const uint8_t *msg, size_t len,
-		 uint8_t sig[MP_NTLM_SIG_LEN])
+                 uint8_t sig[MP_NTLM_SIG_LEN])
 {
 	uint8_t seq[4], digest[MD5_DIGEST_SIZE];
 	struct hmac_md5_ctx h;

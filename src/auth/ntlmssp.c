@@ -22,8 +22,10 @@ static const struct mp_ntlm_version our_version = {6, 1, 0, 15};
 const char *mp_ntlm_status_name(int status)
 {
 	switch (status) {
-	case MP_ERR_AUTH: return "MP_ERR_AUTH";
-	case MP_ERR_AUTH_NTLMV1: return "MP_ERR_AUTH_NTLMV1";
+	case MP_ERR_AUTH:
+		return "MP_ERR_AUTH";
+	case MP_ERR_AUTH_NTLMV1:
+		return "MP_ERR_AUTH_NTLMV1";
 	}
 	return mp_status_name(status);
 }
@@ -32,7 +34,8 @@ const char *mp_ntlm_flag_name(uint32_t bit)
 {
 	switch (bit) {
 #define MP_NTLM_FLAG_CASE(name, value)                                                             \
-	case value: return #name;
+	case value:                                                                                \
+		return #name;
 		MP_NTLM_FLAG_TABLE(MP_NTLM_FLAG_CASE)
 #undef MP_NTLM_FLAG_CASE
 	}
@@ -83,7 +86,7 @@ int mp_ntlm_msg_type(const uint8_t *msg, size_t len)
  * after `hdr_end`; an empty one is a NULL view whatever its offset.
  */
 static bool read_field(const uint8_t *msg, size_t len, size_t pos, size_t hdr_end,
-		       struct mp_ntlm_bytes *out, size_t *first)
+                       struct mp_ntlm_bytes *out, size_t *first)
 {
 	uint16_t flen = mp_get_u16(msg + pos);
 	uint32_t off = mp_get_u32(msg + pos + 4);
@@ -225,7 +228,7 @@ int mp_ntlm_encode_negotiate(struct mp_wbuf *wb, const struct mp_ntlm_negotiate 
 	if (m->has_version)
 		write_version(wb, &m->version);
 	bool ok = !wb->bad && put_field(wb, base, base + 16, m->domain) &&
-		  put_field(wb, base, base + 24, m->workstation);
+	          put_field(wb, base, base + 24, m->workstation);
 	return finish(wb, ok, base);
 }
 
@@ -242,7 +245,7 @@ int mp_ntlm_encode_challenge(struct mp_wbuf *wb, const struct mp_ntlm_challenge 
 	if (m->has_version)
 		write_version(wb, &m->version);
 	bool ok = !wb->bad && put_field(wb, base, base + 12, m->target_name) &&
-		  put_field(wb, base, base + 40, m->target_info);
+	          put_field(wb, base, base + 40, m->target_info);
 	return finish(wb, ok, base);
 }
 
@@ -261,11 +264,11 @@ int mp_ntlm_encode_authenticate(struct mp_wbuf *wb, const struct mp_ntlm_authent
 		mp_wb_zeros(wb, 16);
 	/* Payload in the order Windows uses (and [MS-NLMP] 4.2.4.3 shows). */
 	bool ok = !wb->bad && put_field(wb, base, base + 28, m->domain) &&
-		  put_field(wb, base, base + 36, m->user) &&
-		  put_field(wb, base, base + 44, m->workstation) &&
-		  put_field(wb, base, base + 12, m->lm_response) &&
-		  put_field(wb, base, base + 20, m->nt_response) &&
-		  put_field(wb, base, base + 52, m->enc_session_key);
+	          put_field(wb, base, base + 36, m->user) &&
+	          put_field(wb, base, base + 44, m->workstation) &&
+	          put_field(wb, base, base + 12, m->lm_response) &&
+	          put_field(wb, base, base + 20, m->nt_response) &&
+	          put_field(wb, base, base + 52, m->enc_session_key);
 	return finish(wb, ok, base);
 }
 
@@ -308,7 +311,8 @@ int mp_ntlm_av_parse(const uint8_t *p, size_t len, struct mp_ntlm_av_list *out)
 			return MP_ERR_PARSE;
 		if (id == MP_MSV_AV_EOL)
 			return vlen == 0 ? MP_OK : MP_ERR_PARSE;
-		if ((id == MP_MSV_AV_FLAGS && vlen != 4) || (id == MP_MSV_AV_TIMESTAMP && vlen != 8) ||
+		if ((id == MP_MSV_AV_FLAGS && vlen != 4) ||
+		    (id == MP_MSV_AV_TIMESTAMP && vlen != 8) ||
 		    (id == MP_MSV_AV_CHANNEL_BINDINGS && vlen != 16) ||
 		    (id == MP_MSV_AV_SINGLE_HOST && vlen < 8))
 			return MP_ERR_PARSE;
@@ -396,7 +400,7 @@ struct mp_ntlm {
 	uint8_t server_chal[MP_NTLM_CHALLENGE_LEN];
 
 	/* both */
-	struct mp_wbuf neg_msg;  /* NEGOTIATE and CHALLENGE as sent, for the MIC */
+	struct mp_wbuf neg_msg; /* NEGOTIATE and CHALLENGE as sent, for the MIC */
 	struct mp_wbuf chal_msg;
 	char *user;
 	char *domain;
@@ -407,8 +411,8 @@ struct mp_ntlm {
 
 /* Server name order in names[] and the AV id each becomes. */
 static const uint16_t name_av_ids[5] = {MP_MSV_AV_NB_DOMAIN_NAME, MP_MSV_AV_NB_COMPUTER_NAME,
-					MP_MSV_AV_DNS_DOMAIN_NAME, MP_MSV_AV_DNS_COMPUTER_NAME,
-					MP_MSV_AV_DNS_TREE_NAME};
+                                        MP_MSV_AV_DNS_DOMAIN_NAME, MP_MSV_AV_DNS_COMPUTER_NAME,
+                                        MP_MSV_AV_DNS_TREE_NAME};
 
 static void u16_free(struct u16 *s)
 {
@@ -534,7 +538,7 @@ int mp_ntlm_server_new(const struct mp_ntlm_server_config *cfg, struct mp_ntlm *
 	s->clock = cfg->clock ? cfg->clock : mp_ntlm_clock_system;
 	s->clock_arg = cfg->clock_arg;
 	const char *names[5] = {cfg->nb_domain_name, cfg->nb_computer_name, cfg->dns_domain_name,
-				cfg->dns_computer_name, cfg->dns_tree_name};
+	                        cfg->dns_computer_name, cfg->dns_tree_name};
 	int rc = MP_OK;
 	for (int i = 0; i < 5 && rc == MP_OK; i++)
 		rc = u16_from(&s->names[i], names[i]);
@@ -641,8 +645,9 @@ int mp_ntlm_client_negotiate(struct mp_ntlm *c, struct mp_wbuf *out)
 }
 
 static int client_auth(struct mp_ntlm *c, const uint8_t *chal_msg, size_t chal_len,
-		       struct mp_wbuf *out, struct mp_ntlm_av_list *av, struct mp_wbuf *tmp,
-		       uint8_t *secrets /* 4 x 16 bytes, wiped by the caller */)
+                       struct mp_wbuf *out, struct mp_ntlm_av_list *av, struct mp_wbuf *avb,
+                       struct mp_wbuf *ntb,
+                       uint8_t *secrets /* 4 x 16 bytes, wiped by the caller */)
 {
 	struct mp_ntlm_challenge ch;
 	int rc = mp_ntlm_parse_challenge(chal_msg, chal_len, &ch);
@@ -663,7 +668,7 @@ static int client_auth(struct mp_ntlm *c, const uint8_t *chal_msg, size_t chal_l
 		return MP_ERR_UNSUPPORTED;
 	if ((c->want & MP_NTLM_WANT_SEAL) && !(flags & MP_NTLMSSP_NEGOTIATE_SEAL))
 		return MP_ERR_UNSUPPORTED;
-	flags |= MP_NTLMSSP_NEGOTIATE_NTLM;
+	flags |= MP_NTLMSSP_NEGOTIATE_NTLM | (ch.flags & MP_NTLMSSP_NEGOTIATE_TARGET_INFO);
 
 	/* [MS-NLMP] 3.1.5.1.2: the server's timestamp if it sent one; then
 	   the LM response is Z(24) and we send a MIC, flagged in MsvAvFlags. */
@@ -672,7 +677,8 @@ static int client_auth(struct mp_ntlm *c, const uint8_t *chal_msg, size_t chal_l
 	const struct mp_ntlm_av *ts = mp_ntlm_av_find(av, MP_MSV_AV_TIMESTAMP);
 	bool with_mic = ts != NULL;
 	if (ts) {
-		time = (uint64_t)mp_get_u32(ts->value) | ((uint64_t)mp_get_u32(ts->value + 4) << 32);
+		time =
+		    (uint64_t)mp_get_u32(ts->value) | ((uint64_t)mp_get_u32(ts->value + 4) << 32);
 		const struct mp_ntlm_av *af = mp_ntlm_av_find(av, MP_MSV_AV_FLAGS);
 		uint32_t v = af ? mp_get_u32(af->value) : 0;
 		mp_put_u32(av_flags_val, v | MP_MSV_AV_FLAG_MIC_PRESENT);
@@ -690,18 +696,17 @@ static int client_auth(struct mp_ntlm *c, const uint8_t *chal_msg, size_t chal_l
 	if (rc != MP_OK)
 		return rc;
 	rc = mp_ntlm_ntowfv2_u16(c->nt_hash, c->user16.p, c->user16.len, c->domain16.p,
-				 c->domain16.len, key);
+	                         c->domain16.len, key);
 	if (rc != MP_OK)
 		return rc;
 
-	/* tmp: [AV pairs][NtChallengeResponse] */
-	mp_ntlm_av_encode(tmp, av);
-	size_t av_len = tmp->len;
-	if (tmp->bad)
+	/* Separate buffers: the AV pairs are read while the response grows. */
+	mp_ntlm_av_encode(avb, av);
+	if (avb->bad)
 		return MP_ERR_NOMEM;
-	mp_ntlm_v2_response(key, ch.server_challenge, client_chal, time, tmp->data, av_len, tmp,
-			    lm, sbk);
-	if (tmp->bad)
+	mp_ntlm_v2_response(key, ch.server_challenge, client_chal, time, avb->data, avb->len, ntb,
+	                    lm, sbk);
+	if (ntb->bad)
 		return MP_ERR_NOMEM;
 	if (with_mic)
 		memset(lm, 0, sizeof(lm));
@@ -719,7 +724,7 @@ static int client_auth(struct mp_ntlm *c, const uint8_t *chal_msg, size_t chal_l
 	struct mp_ntlm_authenticate a = {0};
 	a.flags = flags;
 	a.lm_response = (struct mp_ntlm_bytes){lm, sizeof(lm)};
-	a.nt_response = (struct mp_ntlm_bytes){tmp->data + av_len, tmp->len - av_len};
+	a.nt_response = (struct mp_ntlm_bytes){ntb->data, ntb->len};
 	a.domain = (struct mp_ntlm_bytes){c->domain16.p, c->domain16.len};
 	a.user = (struct mp_ntlm_bytes){c->user16.p, c->user16.len};
 	a.workstation = (struct mp_ntlm_bytes){c->ws16.p, c->ws16.len};
@@ -737,7 +742,7 @@ static int client_auth(struct mp_ntlm *c, const uint8_t *chal_msg, size_t chal_l
 	if (with_mic) {
 		uint8_t *mic = secrets + 48;
 		mp_ntlm_mic(c->exported, c->neg_msg.data, c->neg_msg.len, chal_msg, chal_len,
-			    out->data + start, out->len - start, mic);
+		            out->data + start, out->len - start, mic);
 		memcpy(out->data + start + MP_NTLM_MIC_OFFSET, mic, 16);
 	}
 	c->flags = flags;
@@ -746,19 +751,20 @@ static int client_auth(struct mp_ntlm *c, const uint8_t *chal_msg, size_t chal_l
 }
 
 int mp_ntlm_client_authenticate(struct mp_ntlm *c, const uint8_t *chal, size_t len,
-				struct mp_wbuf *out)
+                                struct mp_wbuf *out)
 {
 	if (c->is_server || c->state != ST_CLIENT_NEG_SENT)
 		return MP_ERR_PROTO;
 	struct mp_ntlm_av_list av = {0};
-	struct mp_wbuf tmp;
+	struct mp_wbuf avb, ntb;
 	uint8_t secrets[64];
-	mp_wb_init(&tmp);
+	mp_wb_init(&avb);
+	mp_wb_init(&ntb);
 	size_t start = out->len;
-	int rc = client_auth(c, chal, len, out, &av, &tmp, secrets);
+	int rc = client_auth(c, chal, len, out, &av, &avb, &ntb, secrets);
 	mp_ntlm_av_free(&av);
-	mp_ntlm_wipe(tmp.data, tmp.cap);
-	mp_wb_free(&tmp);
+	mp_wb_free(&avb);
+	mp_wb_free(&ntb);
 	mp_ntlm_wipe(secrets, sizeof(secrets));
 	if (rc != MP_OK) {
 		if (out->len > start)
@@ -773,12 +779,13 @@ int mp_ntlm_client_authenticate(struct mp_ntlm *c, const uint8_t *chal, size_t l
 
 /* Flags the server echoes when the client asks for them. */
 #define SERVER_ECHO_FLAGS                                                                          \
-	(MP_NTLMSSP_NEGOTIATE_SIGN | MP_NTLMSSP_NEGOTIATE_SEAL | MP_NTLMSSP_NEGOTIATE_ALWAYS_SIGN | \
-	 MP_NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY | MP_NTLMSSP_NEGOTIATE_VERSION |            \
-	 MP_NTLMSSP_NEGOTIATE_128 | MP_NTLMSSP_NEGOTIATE_56 | MP_NTLMSSP_NEGOTIATE_KEY_EXCH)
+	(MP_NTLMSSP_NEGOTIATE_SIGN | MP_NTLMSSP_NEGOTIATE_SEAL |                                   \
+	 MP_NTLMSSP_NEGOTIATE_ALWAYS_SIGN | MP_NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY |        \
+	 MP_NTLMSSP_NEGOTIATE_VERSION | MP_NTLMSSP_NEGOTIATE_128 | MP_NTLMSSP_NEGOTIATE_56 |       \
+	 MP_NTLMSSP_NEGOTIATE_KEY_EXCH)
 
 static int server_chal(struct mp_ntlm *s, const uint8_t *neg_msg, size_t neg_len,
-		       struct mp_wbuf *out)
+                       struct mp_wbuf *out)
 {
 	struct mp_ntlm_negotiate neg;
 	int rc = mp_ntlm_parse_negotiate(neg_msg, neg_len, &neg);
@@ -787,7 +794,7 @@ static int server_chal(struct mp_ntlm *s, const uint8_t *neg_msg, size_t neg_len
 	if (!(neg.flags & MP_NTLMSSP_NEGOTIATE_UNICODE))
 		return MP_ERR_UNSUPPORTED;
 	uint32_t flags = MP_NTLMSSP_NEGOTIATE_UNICODE | MP_NTLMSSP_NEGOTIATE_NTLM |
-			 MP_NTLMSSP_NEGOTIATE_TARGET_INFO | (neg.flags & SERVER_ECHO_FLAGS);
+	                 MP_NTLMSSP_NEGOTIATE_TARGET_INFO | (neg.flags & SERVER_ECHO_FLAGS);
 	/* Session security only with extended session security, sealing only 128-bit. */
 	if ((flags & (MP_NTLMSSP_NEGOTIATE_SIGN | MP_NTLMSSP_NEGOTIATE_SEAL)) &&
 	    !(flags & MP_NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY))
@@ -797,8 +804,8 @@ static int server_chal(struct mp_ntlm *s, const uint8_t *neg_msg, size_t neg_len
 	struct mp_ntlm_challenge ch = {0};
 	if (neg.flags & MP_NTLMSSP_REQUEST_TARGET) {
 		flags |= MP_NTLMSSP_REQUEST_TARGET;
-		flags |= s->names[0].len ? MP_NTLMSSP_TARGET_TYPE_DOMAIN
-					 : MP_NTLMSSP_TARGET_TYPE_SERVER;
+		flags |=
+		    s->names[0].len ? MP_NTLMSSP_TARGET_TYPE_DOMAIN : MP_NTLMSSP_TARGET_TYPE_SERVER;
 		const struct u16 *tn = s->names[0].len ? &s->names[0] : &s->names[1];
 		ch.target_name = (struct mp_ntlm_bytes){tn->p, tn->len};
 	}
@@ -849,8 +856,7 @@ static int server_chal(struct mp_ntlm *s, const uint8_t *neg_msg, size_t neg_len
 	return MP_OK;
 }
 
-int mp_ntlm_server_challenge(struct mp_ntlm *s, const uint8_t *neg, size_t len,
-			     struct mp_wbuf *out)
+int mp_ntlm_server_challenge(struct mp_ntlm *s, const uint8_t *neg, size_t len, struct mp_wbuf *out)
 {
 	if (!s->is_server || s->state != ST_SERVER_INIT)
 		return MP_ERR_PROTO;
@@ -888,8 +894,8 @@ static bool lookup_user(struct mp_ntlm *s, uint8_t nt_hash[MP_NTLM_HASH_LEN])
 	return true;
 }
 
-static int server_auth(struct mp_ntlm *s, const uint8_t *msg, size_t len,
-		       struct verify_secrets *k, struct mp_ntlm_av_list *av, uint8_t **copy)
+static int server_auth(struct mp_ntlm *s, const uint8_t *msg, size_t len, struct verify_secrets *k,
+                       struct mp_ntlm_av_list *av, uint8_t **copy)
 {
 	struct mp_ntlm_authenticate a;
 	int rc = mp_ntlm_parse_authenticate(msg, len, &a);
@@ -915,12 +921,13 @@ static int server_auth(struct mp_ntlm *s, const uint8_t *msg, size_t len,
 			return MP_ERR_PARSE;
 		const uint8_t *blob = nt->p + MP_NTLM_HASH_LEN;
 		size_t blob_len = nt->len - MP_NTLM_HASH_LEN;
-		rc = mp_ntlm_av_parse(blob + MP_NTLM_V2_BLOB_HDR, blob_len - MP_NTLM_V2_BLOB_HDR, av);
+		rc = mp_ntlm_av_parse(blob + MP_NTLM_V2_BLOB_HDR, blob_len - MP_NTLM_V2_BLOB_HDR,
+		                      av);
 		if (rc != MP_OK)
 			return rc == MP_ERR_NOMEM ? rc : MP_ERR_PARSE;
 		known = lookup_user(s, k->nt_hash);
 		rc = mp_ntlm_ntowfv2_u16(k->nt_hash, a.user.p, a.user.len, a.domain.p, a.domain.len,
-					 k->key);
+		                         k->key);
 		if (rc != MP_OK)
 			return rc;
 		mp_ntlm_v2_proof(k->key, s->server_chal, blob, blob_len, k->proof);
@@ -974,7 +981,7 @@ static int server_auth(struct mp_ntlm *s, const uint8_t *msg, size_t len,
 		memcpy(*copy, msg, len);
 		memset(*copy + MP_NTLM_MIC_OFFSET, 0, 16);
 		mp_ntlm_mic(s->exported, s->neg_msg.data, s->neg_msg.len, s->chal_msg.data,
-			    s->chal_msg.len, *copy, len, k->mic);
+		            s->chal_msg.len, *copy, len, k->mic);
 		if (!mp_ntlm_ct_equal(k->mic, a.mic, 16))
 			return MP_ERR_AUTH;
 	}
@@ -1054,7 +1061,7 @@ int mp_ntlm_verify(struct mp_ntlm *n, const uint8_t *msg, size_t len, const uint
 }
 
 int mp_ntlm_seal(struct mp_ntlm *n, uint8_t *data, size_t data_len, const uint8_t *msg,
-		 size_t msg_len, uint8_t sig[16])
+                 size_t msg_len, uint8_t sig[16])
 {
 	int rc = check_ready(n, MP_NTLMSSP_NEGOTIATE_SEAL);
 	if (rc != MP_OK)
@@ -1078,7 +1085,7 @@ int mp_ntlm_seal(struct mp_ntlm *n, uint8_t *data, size_t data_len, const uint8_
 }
 
 int mp_ntlm_unseal(struct mp_ntlm *n, uint8_t *data, size_t data_len, const uint8_t *msg,
-		   size_t msg_len, const uint8_t sig[16])
+                   size_t msg_len, const uint8_t sig[16])
 {
 	int rc = check_ready(n, MP_NTLMSSP_NEGOTIATE_SEAL);
 	if (rc != MP_OK)

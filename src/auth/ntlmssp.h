@@ -181,7 +181,7 @@ struct mp_ntlm_authenticate {
 	uint32_t flags;
 	struct mp_ntlm_bytes lm_response;
 	struct mp_ntlm_bytes nt_response;
-	struct mp_ntlm_bytes domain;      /* UTF-16LE when NEGOTIATE_UNICODE */
+	struct mp_ntlm_bytes domain; /* UTF-16LE when NEGOTIATE_UNICODE */
 	struct mp_ntlm_bytes user;
 	struct mp_ntlm_bytes workstation;
 	struct mp_ntlm_bytes enc_session_key;
@@ -233,7 +233,7 @@ typedef uint64_t (*mp_ntlm_clock_fn)(void *arg);
  * unknown user; the server answers MP_ERR_AUTH either way.
  */
 typedef int (*mp_ntlm_lookup_fn)(void *arg, const char *user, const char *domain,
-				 uint8_t nt_hash[16]);
+                                 uint8_t nt_hash[16]);
 
 /* Default RNG (getrandom(2)), usable as mp_ntlm_rng_fn with arg NULL. */
 int mp_ntlm_rng_system(void *arg, uint8_t *buf, size_t len);
@@ -253,8 +253,8 @@ struct mp_ntlm_client_config {
 	unsigned want;           /* MP_NTLM_WANT_* */
 	mp_ntlm_rng_fn rng;      /* NULL: mp_ntlm_rng_system */
 	void *rng_arg;
-	mp_ntlm_clock_fn clock;  /* NULL: mp_ntlm_clock_system; used when the
-				    CHALLENGE has no MsvAvTimestamp */
+	mp_ntlm_clock_fn clock; /* NULL: mp_ntlm_clock_system; used when the
+	                           CHALLENGE has no MsvAvTimestamp */
 	void *clock_arg;
 };
 
@@ -291,7 +291,8 @@ int mp_ntlm_client_new(const struct mp_ntlm_client_config *cfg, struct mp_ntlm *
  */
 int mp_ntlm_server_new(const struct mp_ntlm_server_config *cfg, struct mp_ntlm **out);
 
-/* Client step 1: append the NEGOTIATE message to out. MP_OK, MP_ERR_PROTO (wrong state), MP_ERR_NOMEM. */
+/* Client step 1: append the NEGOTIATE message to out. MP_OK, MP_ERR_PROTO (wrong state),
+ * MP_ERR_NOMEM. */
 int mp_ntlm_client_negotiate(struct mp_ntlm *c, struct mp_wbuf *out);
 
 /*
@@ -302,7 +303,7 @@ int mp_ntlm_client_negotiate(struct mp_ntlm *c, struct mp_wbuf *out);
  * or a wanted SIGN / SEAL), MP_ERR_PROTO, MP_ERR_NOMEM, or an RNG error.
  */
 int mp_ntlm_client_authenticate(struct mp_ntlm *c, const uint8_t *chal, size_t len,
-				struct mp_wbuf *out);
+                                struct mp_wbuf *out);
 
 /*
  * Server step 1: consume the NEGOTIATE, append the CHALLENGE to out.
@@ -310,7 +311,7 @@ int mp_ntlm_client_authenticate(struct mp_ntlm *c, const uint8_t *chal, size_t l
  * without extended session security), MP_ERR_PROTO, MP_ERR_NOMEM, RNG errors.
  */
 int mp_ntlm_server_challenge(struct mp_ntlm *s, const uint8_t *neg, size_t len,
-			     struct mp_wbuf *out);
+                             struct mp_wbuf *out);
 
 /*
  * Server step 2: consume the AUTHENTICATE, verify it and derive the session
@@ -353,9 +354,9 @@ int mp_ntlm_session_key(const struct mp_ntlm *n, uint8_t out[16]);
 int mp_ntlm_sign(struct mp_ntlm *n, const uint8_t *msg, size_t len, uint8_t sig[16]);
 int mp_ntlm_verify(struct mp_ntlm *n, const uint8_t *msg, size_t len, const uint8_t sig[16]);
 int mp_ntlm_seal(struct mp_ntlm *n, uint8_t *data, size_t data_len, const uint8_t *msg,
-		 size_t msg_len, uint8_t sig[16]);
+                 size_t msg_len, uint8_t sig[16]);
 int mp_ntlm_unseal(struct mp_ntlm *n, uint8_t *data, size_t data_len, const uint8_t *msg,
-		   size_t msg_len, const uint8_t sig[16]);
+                   size_t msg_len, const uint8_t sig[16]);
 
 /* Wipe every secret of the context (hashes, keys, RC4 states) and free it. NULL is fine. */
 void mp_ntlm_free(struct mp_ntlm *n);
