@@ -136,6 +136,7 @@ mapiproxy:listen = {listen}
 mapiproxy:port = {mp_port}
 mapiproxy:epm port = 0
 mapiproxy:log level = warn
+mapiproxy:auth required = no
 """
 
 # One thread, like mapiproxy's single event loop; TCP mode, no HTTP parsing.

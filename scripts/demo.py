@@ -78,6 +78,7 @@ def main():
 \tmapiproxy:listen = {PROXY_IP}
 \tmapiproxy:port = {PROXY_PORT}
 \tmapiproxy:log level = debug
+\tmapiproxy:auth required = no
 \tmapiproxy:log file = {log}
 """)
         step(f"starting mapiproxy -c {conf}")

@@ -104,12 +104,18 @@ static void answer_client(struct mp_session *s, uint8_t ack_flags)
 											   : "rejected");
 	}
 	struct mp_wbuf wb;
+	uint8_t flags = MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG | (ack_flags & MP_PFC_CONC_MPX);
+	bool with_token = s->pend.ptype == MP_PDU_BIND && s->cli_auth_on && s->cli_token.len;
+	/* Header signing: agreed when the client offers it, as Windows does. */
+	if (with_token && s->cli_sec.hdr_sign)
+		flags |= MP_PFC_SUPPORT_HEADER_SIGN;
 	mp_wb_init(&wb);
 	mp_pdu_encode_bind_ack(&wb, s->pend.ptype == MP_PDU_BIND ? MP_PDU_BIND_ACK
 								 : MP_PDU_ALTER_RESP,
-			       (uint8_t)(MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG |
-					 (ack_flags & MP_PFC_CONC_MPX)),
-			       s->pend.call_id, &ack);
+			       flags, s->pend.call_id, &ack);
+	if (with_token)
+		mp_sec_append_auth(&wb, 0, s->cli_sec.auth_type, s->cli_sec.auth_level,
+				   s->cli_sec.auth_ctx_id, s->cli_token.data, s->cli_token.len);
 	mp_session_send_cli(s, &wb);
 	mp_wb_free(&wb);
 	mp_info("session %llu %s: %s; frag %u/%u, assoc group 0x%x", (unsigned long long)s->id,
@@ -150,10 +156,17 @@ void mp_bind_from_client(struct mp_session *s, const struct mp_pdu *pdu)
 		return;
 	}
 	if (pdu->has_auth) {
-		/* Authentication is the next milestone; until then refuse it clearly. */
-		send_nak(s, pdu->hdr.call_id, MP_NAK_AUTH_TYPE_NOT_RECOGNIZED,
-			 "authenticated bind (authentication is not supported yet)");
-		return;
+		if (ptype == MP_PDU_ALTER) {
+			/* A second auth context, or the third leg in alter_context: not yet. */
+			send_nak(s, pdu->hdr.call_id, MP_NAK_AUTH_TYPE_NOT_RECOGNIZED,
+				 "authentication in alter_context is not supported");
+			return;
+		}
+		int reason = mp_auth_client_bind(s, pdu);
+		if (reason) {
+			send_nak(s, pdu->hdr.call_id, (uint16_t)reason, "authentication refused at bind");
+			return;
+		}
 	}
 	if (ptype == MP_PDU_BIND && (b->max_xmit < MP_PDU_MIN_FRAG || b->max_recv < MP_PDU_MIN_FRAG)) {
 		send_nak(s, pdu->hdr.call_id, MP_NAK_LOCAL_LIMIT_EXCEEDED,
@@ -240,6 +253,10 @@ void mp_bind_from_upstream(struct mp_session *s, const struct mp_pdu *pdu)
 		return;
 	}
 	const struct mp_pdu_bind_ack *a = &pdu->u.bind_ack;
+	if (!s->up_bound && s->up_ntlm && mp_auth_up_challenge(s, pdu) != MP_OK) {
+		mp_session_upstream_failed(s, "upstream NTLMSSP challenge unusable");
+		return;
+	}
 	if (a->n_results != s->pend.fwd.n_ctx) {
 		mp_session_upstream_failed(s, "bind_ack result count differs from the bind");
 		return;

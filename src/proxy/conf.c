@@ -1,10 +1,14 @@
 #include "proxy/conf.h"
 
+#include "auth/ntlm_crypto.h"
 #include "dcerpc/iface.h"
+#include "dcerpc/sec.h"
 #include "util/log.h"
 #include "util/status.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +28,11 @@ static const char *const known_options[] = {
 	"mapiproxy:maxcalls",         "mapiproxy:idletimeout",
 	"mapiproxy:iotimeout",        "mapiproxy:draintimeout",
 	"mapiproxy:loglevel",         "mapiproxy:logfile",
-	"mapiproxy:pidfile",          NULL,
+	"mapiproxy:pidfile",          "mapiproxy:authrequired",
+	"mapiproxy:minauthlevel",     "mapiproxy:allowntlmv1",
+	"mapiproxy:userdb",           "mapiproxy:netbiosname",
+	"mapiproxy:netbiosdomain",    "dcerpc_mapiproxy:passwordfile",
+	"dcerpc_mapiproxy:nthash",    NULL,
 };
 
 static int fail(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -139,6 +147,127 @@ static int load_iface_ports(struct mp_proxy_conf *c, const struct mp_config *cfg
 	return rc;
 }
 
+static int parse_level(const char *s)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {
+		{"none", MP_AUTH_LEVEL_NONE},          {"connect", MP_AUTH_LEVEL_CONNECT},
+		{"integrity", MP_AUTH_LEVEL_PKT_INTEGRITY}, {"sign", MP_AUTH_LEVEL_PKT_INTEGRITY},
+		{"privacy", MP_AUTH_LEVEL_PKT_PRIVACY}, {"seal", MP_AUTH_LEVEL_PKT_PRIVACY},
+	};
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcasecmp(s, levels[i].name) == 0)
+			return levels[i].level;
+	return -1;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Read the first line of a password file; it must not be readable by others. */
+static int read_password_file(struct mp_proxy_conf *c, const struct mp_config *cfg,
+			      const struct mp_config_entry *e, char *errbuf, size_t errlen)
+{
+	struct stat st;
+	FILE *fp = fopen(e->value, "r");
+	if (!fp)
+		return fail(errbuf, errlen, "%s:%d: dcerpc_mapiproxy:password file: cannot open %s: %s",
+			    cfg->path, e->line, e->value, strerror(errno));
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077)) {
+		fclose(fp);
+		return fail(errbuf, errlen,
+			    "%s:%d: dcerpc_mapiproxy:password file: %s is readable by group or "
+			    "others; run chmod 600 %s",
+			    cfg->path, e->line, e->value, e->value);
+	}
+	char *line = fgets(c->up_password, sizeof(c->up_password), fp);
+	fclose(fp);
+	if (!line)
+		return fail(errbuf, errlen, "%s:%d: dcerpc_mapiproxy:password file: %s is empty",
+			    cfg->path, e->line, e->value);
+	c->up_password[strcspn(c->up_password, "\r\n")] = '\0';
+	return MP_OK;
+}
+
+static int load_auth(struct mp_proxy_conf *c, const struct mp_config *cfg, char *errbuf,
+		     size_t errlen)
+{
+	int rc;
+	if ((rc = mp_config_get_bool(cfg, "mapiproxy:auth required", true, &c->auth_required,
+				     errbuf, errlen)) != MP_OK ||
+	    (rc = mp_config_get_bool(cfg, "mapiproxy:allow ntlmv1", false, &c->allow_ntlmv1,
+				     errbuf, errlen)) != MP_OK)
+		return rc;
+	const struct mp_config_entry *e = mp_config_find(cfg, "mapiproxy:min auth level");
+	c->min_auth_level = MP_AUTH_LEVEL_PKT_INTEGRITY;
+	if (e && (c->min_auth_level = parse_level(e->value)) < 0)
+		return fail(errbuf, errlen,
+			    "%s:%d: mapiproxy:min auth level: expected connect, integrity or "
+			    "privacy, found '%s'",
+			    cfg->path, e->line, e->value);
+	snprintf(c->user_db, sizeof(c->user_db), "%s",
+		 mp_config_get_str(cfg, "mapiproxy:user db", ""));
+	if (c->auth_required && !c->user_db[0])
+		return fail(errbuf, errlen,
+			    "%s: mapiproxy:auth required = yes needs mapiproxy:user db (create one "
+			    "with mapiproxy-user --db FILE add USER), or set mapiproxy:auth "
+			    "required = no to let clients in anonymously",
+			    cfg->path);
+	snprintf(c->netbios_name, sizeof(c->netbios_name), "%s",
+		 mp_config_get_str(cfg, "mapiproxy:netbios name", "MAPIPROXY"));
+	snprintf(c->netbios_domain, sizeof(c->netbios_domain), "%s",
+		 mp_config_get_str(cfg, "mapiproxy:netbios domain", "MAPIPROXY"));
+
+	snprintf(c->up_user, sizeof(c->up_user), "%s",
+		 mp_config_get_str(cfg, "dcerpc_mapiproxy:username", ""));
+	snprintf(c->up_domain, sizeof(c->up_domain), "%s",
+		 mp_config_get_str(cfg, "dcerpc_mapiproxy:domain", ""));
+	const struct mp_config_entry *pw = mp_config_find(cfg, "dcerpc_mapiproxy:password");
+	const struct mp_config_entry *pf = mp_config_find(cfg, "dcerpc_mapiproxy:password file");
+	const struct mp_config_entry *nh = mp_config_find(cfg, "dcerpc_mapiproxy:nt hash");
+	if (pw)
+		snprintf(c->up_password, sizeof(c->up_password), "%s", pw->value);
+	if (pf && (rc = read_password_file(c, cfg, pf, errbuf, errlen)) != MP_OK)
+		return rc;
+	if (nh) {
+		if (strlen(nh->value) != 32)
+			return fail(errbuf, errlen,
+				    "%s:%d: dcerpc_mapiproxy:nt hash: expected 32 hex digits",
+				    cfg->path, nh->line);
+		for (int i = 0; i < 16; i++) {
+			int hi = hexval(nh->value[2 * i]), lo = hexval(nh->value[2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				return fail(errbuf, errlen,
+					    "%s:%d: dcerpc_mapiproxy:nt hash: expected 32 hex digits",
+					    cfg->path, nh->line);
+			c->up_nt_hash[i] = (uint8_t)(hi << 4 | lo);
+		}
+		c->up_has_hash = true;
+	}
+	if (c->up_user[0] && !c->up_password[0] && !c->up_has_hash)
+		return fail(errbuf, errlen,
+			    "%s: dcerpc_mapiproxy:username is set but no password: set "
+			    "dcerpc_mapiproxy:password, :password file or :nt hash",
+			    cfg->path);
+	return MP_OK;
+}
+
+void mp_proxy_conf_wipe(struct mp_proxy_conf *c)
+{
+	mp_ntlm_wipe(c->up_password, sizeof(c->up_password));
+	mp_ntlm_wipe(c->up_nt_hash, sizeof(c->up_nt_hash));
+}
+
 int mp_proxy_conf_load(struct mp_proxy_conf *c, const struct mp_config *cfg, char *errbuf,
 		       size_t errlen)
 {
@@ -227,12 +356,7 @@ int mp_proxy_conf_load(struct mp_proxy_conf *c, const struct mp_config *cfg, cha
 		mp_warn("%s:%d: dcerpc_mapiproxy:modules is set but module loading is not "
 			"implemented yet; modules are ignored",
 			cfg->path, m->line);
-	const struct mp_config_entry *u = mp_config_find(cfg, "dcerpc_mapiproxy:username");
-	if (u)
-		mp_warn("%s:%d: upstream credentials are not used yet (authentication is not "
-			"implemented); connecting anonymously",
-			cfg->path, u->line);
-	return MP_OK;
+	return load_auth(c, cfg, errbuf, errlen);
 }
 
 void mp_proxy_conf_print(const struct mp_proxy_conf *c)
@@ -256,4 +380,11 @@ void mp_proxy_conf_print(const struct mp_proxy_conf *c)
 	       c->io_timeout, c->drain_timeout);
 	printf("log                 level %d, %s\n", c->log_level,
 	       c->log_file[0] ? c->log_file : "stderr");
+	printf("client auth         %s, min level %s, user db %s%s\n",
+	       c->auth_required ? "required" : "optional", mp_auth_level_name((unsigned)c->min_auth_level),
+	       c->user_db[0] ? c->user_db : "(none)", c->allow_ntlmv1 ? ", NTLMv1 allowed" : "");
+	if (c->up_user[0])
+		printf("upstream auth       %s\\%s (secret not shown)\n", c->up_domain, c->up_user);
+	else
+		printf("upstream auth       anonymous\n");
 }

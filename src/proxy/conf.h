@@ -40,7 +40,25 @@ struct mp_proxy_conf {
 	int log_level;
 	char log_file[512]; /* empty: stderr */
 	char pid_file[512];
+
+	/* Client leg authentication. */
+	bool auth_required;       /* mapiproxy:auth required */
+	int min_auth_level;       /* mapiproxy:min auth level (enum mp_auth_level) */
+	bool allow_ntlmv1;        /* mapiproxy:allow ntlmv1 */
+	char user_db[512];        /* mapiproxy:user db */
+	char netbios_name[64];    /* mapiproxy:netbios name (CHALLENGE target info) */
+	char netbios_domain[64];  /* mapiproxy:netbios domain */
+
+	/* Upstream leg credentials (the original's options). Secret: never logged. */
+	char up_user[128];      /* dcerpc_mapiproxy:username */
+	char up_domain[128];    /* dcerpc_mapiproxy:domain */
+	char up_password[256];  /* dcerpc_mapiproxy:password or :password file */
+	uint8_t up_nt_hash[16]; /* dcerpc_mapiproxy:nt hash */
+	bool up_has_hash;
 };
+
+/* Wipe the secrets of a configuration (upstream password and hash). */
+void mp_proxy_conf_wipe(struct mp_proxy_conf *c);
 
 /* Fill `c` from `cfg`. On error returns MP_ERR_CONFIG with "file:line: what"
  * in errbuf. Unknown mapiproxy:/dcerpc_mapiproxy: options are errors (a typo

@@ -205,6 +205,14 @@ int mp_proxy_run(const struct mp_proxy_conf *conf)
 	px->base = event_base_new();
 	if (!px->base || resolve_upstream(px) != MP_OK)
 		goto out;
+	if (px->conf.user_db[0]) {
+		char err[512];
+		if (mp_userdb_load(&px->users, px->conf.user_db, err, sizeof(err)) != MP_OK) {
+			mp_err("mapiproxy:user db: %s", err);
+			goto out;
+		}
+		mp_info("user db %s: %zu user(s)", px->conf.user_db, mp_userdb_count(px->users));
+	}
 
 	if (px->conf.epm_port && add_listener(px, px->conf.epm_port) != MP_OK)
 		goto out;
@@ -244,6 +252,8 @@ out:
 		event_free(px->drain_timer);
 	if (px->base)
 		event_base_free(px->base);
+	mp_userdb_free(px->users);
+	mp_proxy_conf_wipe(&px->conf);
 	free(px);
 	return code;
 }

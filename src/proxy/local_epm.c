@@ -32,8 +32,8 @@ void mp_local_serve(struct mp_session *s, struct mp_call_slot *c)
 	int rc = mp_epm_serve(c->req.opnum, c->req_stub.data, c->req_stub.len, table, n, &stub,
 			      &fault);
 	if (rc == MP_OK && !stub.bad) {
-		mp_pdu_encode_response_frags(&out, c->call_id, c->req.ctx_id, stub.data, stub.len,
-					     s->cli_max_xmit);
+		mp_sec_encode_response_frags(mp_auth_cli_sec(s), &out, c->call_id, c->req.ctx_id,
+					     stub.data, stub.len, s->cli_max_xmit);
 		mp_session_send_cli(s, &out);
 		c->rsp_bytes = stub.len;
 		mp_session_call_done(s, c, "ok");

@@ -6,7 +6,9 @@
 #ifndef MP_PROXY_PROXY_T_H
 #define MP_PROXY_PROXY_T_H
 
+#include "auth/userdb.h"
 #include "dcerpc/epm.h"
+#include "dcerpc/sec.h"
 #include "dcerpc/pdu.h"
 #include "proxy/conf.h"
 #include "util/cursor.h"
@@ -115,6 +117,19 @@ struct mp_session {
 	unsigned n_calls;           /* in use */
 	size_t reasm_bytes;         /* sum of reassembly buffers, bounded by max call size */
 
+	/* Client leg security: we are the server of its NTLMSSP exchange. */
+	struct mp_ntlm *cli_ntlm; /* owned */
+	struct mp_sec cli_sec;    /* valid when cli_auth_on */
+	bool cli_auth_on;         /* the bind carried an auth trailer */
+	bool cli_authed;          /* AUTHENTICATE verified */
+	bool cli_auth_failed;
+	struct mp_wbuf cli_token; /* CHALLENGE for the bind_ack */
+	/* Upstream leg security: we are the client, with the configured identity. */
+	struct mp_ntlm *up_ntlm; /* owned */
+	struct mp_sec up_sec;    /* valid when up_authed */
+	bool up_authed;
+	uint8_t up_level;
+
 	uint64_t n_done, bytes_in, bytes_out;
 	struct timespec opened;
 };
@@ -136,6 +151,7 @@ struct mp_proxy {
 	uint32_t next_assoc;
 
 	struct event *ev_term, *ev_int, *ev_hup, *drain_timer;
+	struct mp_userdb *users; /* owned; NULL when no user db is configured */
 	bool draining;
 
 	/* Ports learnt from the upstream endpoint mapper. */

@@ -60,6 +60,26 @@ void mp_upstream_start(struct mp_session *s);
 void mp_upstream_send_bind(struct mp_session *s);
 void mp_upstream_free(struct mp_session *s);
 
+/* ---- auth.c ---- */
+
+/* The client's bind carries an auth trailer: start our side of its NTLMSSP
+ * exchange (the CHALLENGE goes into s->cli_token). Returns 0, or a bind_nak
+ * reason to refuse the bind with. */
+int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu);
+/* auth3 (or the third leg) from the client: verify the AUTHENTICATE. */
+void mp_auth_client_auth3(struct mp_session *s, const struct mp_pdu *pdu);
+/* May a request run on this association? If not, *fault says how to refuse. */
+bool mp_auth_client_may_call(struct mp_session *s, uint32_t *fault);
+/* Security of each leg for protect/unprotect; NULL when the leg does not sign. */
+struct mp_sec *mp_auth_cli_sec(struct mp_session *s);
+struct mp_sec *mp_auth_up_sec(struct mp_session *s);
+/* Upstream: do we authenticate? Append our NEGOTIATE to the bind at frag_start. */
+bool mp_auth_up_wanted(const struct mp_session *s);
+int mp_auth_up_negotiate(struct mp_session *s, struct mp_wbuf *wb, size_t frag_start);
+/* Upstream bind_ack with the CHALLENGE: send auth3 with our AUTHENTICATE. */
+int mp_auth_up_challenge(struct mp_session *s, const struct mp_pdu *ack);
+void mp_auth_free(struct mp_session *s);
+
 /* ---- local_epm.c ---- */
 
 /* Answer a complete local call (the endpoint mapper) and finish it. */

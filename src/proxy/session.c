@@ -9,6 +9,7 @@
  */
 #include "proxy/proxy.h"
 #include "transport/frame.h"
+#include "transport/relay.h"
 #include "util/log.h"
 #include "util/status.h"
 
@@ -37,6 +38,7 @@ void mp_session_free(struct mp_session *s)
 {
 	struct mp_proxy *px = s->px;
 	mp_upstream_free(s);
+	mp_auth_free(s);
 	if (s->cli)
 		bufferevent_free(s->cli);
 	for (unsigned i = 0; i < px->conf.max_calls; i++) {
@@ -341,7 +343,7 @@ static void forward_request(struct mp_session *s, struct mp_call_slot *c, struct
 {
 	if (!c->reasm_req) {
 		/* Fast path: the fragment fits upstream as it is; move it without copying. */
-		evbuffer_remove_buffer(in, bufferevent_get_output(s->up), h->frag_len);
+		mp_relay_move(in, s->up, h->frag_len);
 		return;
 	}
 	evbuffer_drain(in, h->frag_len);
@@ -349,10 +351,12 @@ static void forward_request(struct mp_session *s, struct mp_call_slot *c, struct
 		return;
 	struct mp_wbuf out;
 	mp_wb_init(&out);
-	mp_pdu_encode_request_frags(&out, c->call_id, &c->req, c->req_stub.data, c->req_stub.len,
-				    s->up_max_xmit);
-	if (!out.bad)
+	int rc = mp_sec_encode_request_frags(mp_auth_up_sec(s), &out, c->call_id, &c->req,
+					     c->req_stub.data, c->req_stub.len, s->up_max_xmit);
+	if (rc == MP_OK && !out.bad)
 		bufferevent_write(s->up, out.data, out.len);
+	else
+		mp_session_upstream_failed(s, "cannot protect the request for upstream");
 	mp_wb_free(&out);
 }
 
@@ -397,7 +401,9 @@ static void on_request(struct mp_session *s, struct evbuffer *in, const struct m
 		}
 		c->req = pdu->u.request;
 		c->local = ctx->kind == MP_CTX_LOCAL_EPM;
-		c->reasm_req = c->local || s->cli_max_recv > s->up_max_xmit;
+		/* Crossing a security boundary (unseal here, seal there) needs the whole call. */
+		c->reasm_req = c->local || s->cli_max_recv > s->up_max_xmit ||
+			       mp_auth_cli_sec(s) || mp_auth_up_sec(s);
 	} else if (!c || c->request_done) {
 		evbuffer_drain(in, h->frag_len);
 		client_proto_error(s, call_id, "request fragment without a first fragment");
@@ -484,16 +490,42 @@ static void on_bad_header(struct mp_session *s, const struct mp_pdu_hdr *h,
 
 static void on_client_frag(struct mp_session *s, struct evbuffer *in, const struct mp_pdu_hdr *h)
 {
-	const uint8_t *frag = evbuffer_pullup(in, h->frag_len);
+	uint8_t *frag = evbuffer_pullup(in, h->frag_len);
 	struct mp_pdu pdu;
 	int rc;
+	uint32_t fault = 0;
 
 	s->bytes_in += h->frag_len;
 	if (!frag) {
 		mp_session_close(s, "out of memory");
 		return;
 	}
-	rc = mp_pdu_parse(frag, h->frag_len, &pdu);
+	if (h->ptype == MP_PDU_REQUEST && s->state != MP_SS_NEW) {
+		if (!mp_auth_client_may_call(s, &fault)) {
+			evbuffer_drain(in, h->frag_len);
+			mp_warn("session %llu call %u: refused: %s", (unsigned long long)s->id,
+				h->call_id,
+				s->cli_auth_failed ? "authentication failed"
+				: s->cli_auth_on   ? "authentication incomplete or below mapiproxy:min auth level"
+						   : "anonymous, and mapiproxy:auth required = yes");
+			mp_session_fault(s, h->call_id, 0, fault, true);
+			if (s->cli_auth_on)
+				mp_session_close(s, "authentication failed");
+			return;
+		}
+		/* Verify and unseal in place: the stub is clear from here on. */
+		rc = mp_sec_unprotect(mp_auth_cli_sec(s), frag, h->frag_len, &pdu, &fault);
+		if (rc != MP_OK && mp_auth_cli_sec(s)) {
+			evbuffer_drain(in, h->frag_len);
+			mp_warn("session %llu call %u: client PDU failed verification (%s)",
+				(unsigned long long)s->id, h->call_id, mp_fault_name(fault));
+			mp_session_fault(s, h->call_id, 0, fault, false);
+			mp_session_close(s, "integrity check failed");
+			return;
+		}
+	} else {
+		rc = mp_pdu_parse(frag, h->frag_len, &pdu);
+	}
 
 	switch (h->ptype) {
 	case MP_PDU_BIND:
@@ -542,8 +574,11 @@ static void on_client_frag(struct mp_session *s, struct evbuffer *in, const stru
 		return;
 	}
 	case MP_PDU_AUTH3:
+		if (rc == MP_OK && s->cli_auth_on)
+			mp_auth_client_auth3(s, &pdu); /* no answer: failures show at the next call */
 		evbuffer_drain(in, h->frag_len);
-		client_proto_error(s, h->call_id, "auth3 without authentication");
+		if (!s->cli_auth_on)
+			client_proto_error(s, h->call_id, "auth3 without authentication");
 		return;
 	case MP_PDU_SHUTDOWN:
 		/* Only servers send shutdown; a client's is meaningless. Ignore it. */

@@ -5,6 +5,7 @@
  */
 #include "proxy/proxy.h"
 #include "transport/frame.h"
+#include "transport/relay.h"
 #include "util/log.h"
 #include "util/status.h"
 
@@ -20,6 +21,8 @@
 #define EPM_CALL_MAP 2
 
 static void up_connect(struct mp_session *s, uint16_t port);
+static void on_secured_response(struct mp_session *s, struct mp_call_slot *c, struct evbuffer *in,
+				const struct mp_pdu_hdr *h, const struct mp_pdu *pdu);
 
 static void set_port(struct sockaddr_storage *ss, uint16_t port)
 {
@@ -39,6 +42,9 @@ void mp_upstream_free(struct mp_session *s)
 	mp_wb_free(&s->epm_rsp);
 	s->up_state = MP_UP_NONE;
 	s->up_bound = false;
+	mp_ntlm_free(s->up_ntlm);
+	s->up_ntlm = NULL;
+	s->up_authed = false;
 }
 
 static struct bufferevent *open_leg(struct mp_session *s, uint16_t port, bufferevent_data_cb rd,
@@ -196,10 +202,22 @@ static void up_fail(struct mp_session *s, const char *why)
 
 static void on_upstream_frag(struct mp_session *s, struct evbuffer *in, const struct mp_pdu_hdr *h)
 {
-	const uint8_t *frag = evbuffer_pullup(in, h->frag_len);
+	uint8_t *frag = evbuffer_pullup(in, h->frag_len);
 	struct mp_pdu pdu;
-	if (!frag || mp_pdu_parse(frag, h->frag_len, &pdu) != MP_OK) {
-		up_fail(s, "malformed PDU from upstream");
+	struct mp_sec *up_sec = mp_auth_up_sec(s);
+	int rc;
+	if (!frag) {
+		up_fail(s, "out of memory");
+		return;
+	}
+	/* Responses of a signing upstream are verified (and unsealed) in place. */
+	if (h->ptype == MP_PDU_RESPONSE && up_sec)
+		rc = mp_sec_unprotect(up_sec, frag, h->frag_len, &pdu, NULL);
+	else
+		rc = mp_pdu_parse(frag, h->frag_len, &pdu);
+	if (rc != MP_OK) {
+		up_fail(s, rc == MP_ERR_AUTH ? "upstream signature or seal check failed"
+					     : "malformed PDU from upstream");
 		return;
 	}
 	switch (h->ptype) {
@@ -210,13 +228,14 @@ static void on_upstream_frag(struct mp_session *s, struct evbuffer *in, const st
 			up_fail(s, "unexpected bind answer from upstream");
 			return;
 		}
-		evbuffer_drain(in, h->frag_len);
-		bufferevent_set_timeouts(s->up, NULL, NULL);
 		{
 			struct timeval io = {.tv_sec = s->px->conf.io_timeout};
 			bufferevent_set_timeouts(s->up, NULL, &io);
 		}
+		/* pdu points into the buffer: drain after it has been used. */
 		mp_bind_from_upstream(s, &pdu);
+		if (s->up && bufferevent_get_input(s->up) == in)
+			evbuffer_drain(in, h->frag_len);
 		return;
 	case MP_PDU_RESPONSE:
 	case MP_PDU_FAULT: {
@@ -225,10 +244,16 @@ static void on_upstream_frag(struct mp_session *s, struct evbuffer *in, const st
 			up_fail(s, "response for a call not in flight");
 			return;
 		}
+		if (!c->rsp_started)
+			c->reasm_rsp = up_sec || mp_auth_cli_sec(s);
 		c->rsp_started = true;
 		c->rsp_bytes += pdu.stub_len;
+		if (h->ptype == MP_PDU_RESPONSE && c->reasm_rsp) {
+			on_secured_response(s, c, in, h, &pdu);
+			return;
+		}
 		s->bytes_out += h->frag_len;
-		evbuffer_remove_buffer(in, bufferevent_get_output(s->cli), h->frag_len);
+		mp_relay_move(in, s->cli, h->frag_len);
 		if (h->ptype == MP_PDU_FAULT) {
 			char outcome[64];
 			snprintf(outcome, sizeof(outcome), "fault %s (0x%08x)",
@@ -249,6 +274,37 @@ static void on_upstream_frag(struct mp_session *s, struct evbuffer *in, const st
 	char why[80];
 	snprintf(why, sizeof(why), "unexpected %s PDU from upstream", mp_pdu_type_name(h->ptype));
 	up_fail(s, why);
+}
+
+/* A response that crosses a security boundary: reassemble the clear stub,
+ * then protect it for the client at the client's fragment size. */
+static void on_secured_response(struct mp_session *s, struct mp_call_slot *c, struct evbuffer *in,
+				const struct mp_pdu_hdr *h, const struct mp_pdu *pdu)
+{
+	if (s->reasm_bytes + pdu->stub_len > s->px->conf.max_call_size) {
+		evbuffer_drain(in, h->frag_len);
+		mp_session_upstream_failed(s, "response exceeds mapiproxy:max call size");
+		return;
+	}
+	mp_wb_bytes(&c->rsp_stub, pdu->stub, pdu->stub_len);
+	s->reasm_bytes += pdu->stub_len;
+	evbuffer_drain(in, h->frag_len);
+	if (!(h->pfc_flags & MP_PFC_LAST_FRAG))
+		return;
+	struct mp_wbuf out;
+	mp_wb_init(&out);
+	int rc = c->rsp_stub.bad ? MP_ERR_NOMEM
+				  : mp_sec_encode_response_frags(mp_auth_cli_sec(s), &out, c->call_id,
+								 c->req.ctx_id, c->rsp_stub.data,
+								 c->rsp_stub.len, s->cli_max_xmit);
+	if (rc == MP_OK) {
+		mp_session_send_cli(s, &out);
+		mp_session_call_done(s, c, "ok");
+	} else {
+		mp_session_fault(s, c->call_id, c->req.ctx_id, MP_NCA_S_OUT_ARGS_TOO_BIG, false);
+		mp_session_call_done(s, c, "cannot protect response");
+	}
+	mp_wb_free(&out);
 }
 
 static void up_read_cb(struct bufferevent *bev, void *arg)
@@ -349,6 +405,11 @@ void mp_upstream_send_bind(struct mp_session *s)
 			   (uint8_t)(MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG |
 				     (s->cli_flags & MP_PFC_CONC_MPX)),
 			   s->pend.call_id, &s->pend.fwd);
+	if (!s->up_bound && mp_auth_up_wanted(s) && mp_auth_up_negotiate(s, &wb, 0) != MP_OK) {
+		mp_wb_free(&wb);
+		mp_session_upstream_failed(s, "cannot start NTLMSSP with the configured identity");
+		return;
+	}
 	if (!wb.bad)
 		bufferevent_write(s->up, wb.data, wb.len);
 	mp_wb_free(&wb);

@@ -256,6 +256,7 @@ def mapiproxy(request, tmp_path):
             "mapiproxy:epm port": str(epm_port),
             "mapiproxy:log level": log_level,
             "mapiproxy:drain timeout": "3",
+            "mapiproxy:auth required": "no",
             "mapiproxy:io timeout": "10",
         }
         if iface_ports:

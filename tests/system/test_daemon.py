@@ -40,7 +40,8 @@ def conf_file(tmp_path, lines, name="mapiproxy.conf"):
 BASE = ["dcerpc_mapiproxy:binding = ncacn_ip_tcp:127.0.0.2",
         "dcerpc_mapiproxy:interfaces = samr, lsarpc_ds",
         "mapiproxy:listen = 127.0.0.1",
-        "mapiproxy:port = 6001"]
+        "mapiproxy:port = 6001",
+        "mapiproxy:auth required = no"]
 
 
 # ---------------------------------------------------------------- command line
@@ -85,7 +86,7 @@ def test_list_interfaces(tmp_path):
         assert names.get(n) == u, n
     assert "UUID/major.minor" in r.stdout
     # every listed name is accepted in a configuration
-    p = conf_file(tmp_path, BASE[:1] + [f"dcerpc_mapiproxy:interfaces = {', '.join(names)}"])
+    p = conf_file(tmp_path, BASE[:1] + BASE[-1:] + [f"dcerpc_mapiproxy:interfaces = {', '.join(names)}"])
     assert run("-c", str(p), "--check-config").returncode == 0
 
 
@@ -109,6 +110,7 @@ def test_check_config_valid(tmp_path):
         "mapiproxy:log level = debug",
         f"mapiproxy:log file = {tmp_path / 'never.log'}",
         f"mapiproxy:pid file = {tmp_path / 'never.pid'}",
+        "mapiproxy:auth required = no",
     ])
     t0 = time.monotonic()
     r = run("-c", str(p), "--check-config")
@@ -315,7 +317,8 @@ def test_daemonize(tmp_path):
     p = conf_file(tmp_path, ["dcerpc_mapiproxy:binding = ncacn_ip_tcp:127.0.0.9[1]",
                              "dcerpc_mapiproxy:interfaces = samr",
                              f"mapiproxy:port = {port}", f"mapiproxy:epm port = {epm}",
-                             f"mapiproxy:pid file = {pidf}", f"mapiproxy:log file = {logf}"])
+                             f"mapiproxy:pid file = {pidf}", f"mapiproxy:log file = {logf}",
+                             "mapiproxy:auth required = no"])
     r = run("-c", str(p), "-D")
     assert r.returncode == 0, r.stderr
     pid = None
@@ -381,16 +384,22 @@ def test_log_to_stderr_and_cli_overrides(mapiproxy, samba_dc):
 
 
 def test_no_secrets_in_log(mapiproxy, samba_dc):
+    """The upstream password is really used (the proxy signs in as Administrator)
+    and never appears in the log, in clear or in hex."""
+    secret = samba_dc.admin_password
     px = mapiproxy(interfaces="samr", log_level="trace",
                    options={"dcerpc_mapiproxy:username": "Administrator",
-                            "dcerpc_mapiproxy:password": SECRET})
+                            "dcerpc_mapiproxy:domain": samba_dc.domain,
+                            "dcerpc_mapiproxy:password": secret})
     assert rc.samr_enum_domains(px.binding()) == ["MAPI", "BUILTIN"]
     px.send_signal(signal.SIGHUP)
     assert px.wait_log(" 2 calls,")
     assert px.stop() == 0
+    assert "authenticating upstream as MAPI\\Administrator" in px.log_text()
     for text in (px.log_text(), px.stderr_text()):
-        assert SECRET not in text
-        assert SECRET.encode().hex() not in text
+        assert secret not in text
+        assert secret.encode().hex() not in text
+        assert secret.encode("utf-16-le").hex() not in text
 
 
 # ---------------------------------------------------------------- limits
