@@ -529,27 +529,32 @@ static void on_client_frag(struct mp_session *s, struct evbuffer *in, const stru
 
 	switch (h->ptype) {
 	case MP_PDU_BIND:
-	case MP_PDU_ALTER:
-		evbuffer_drain(in, h->frag_len);
-		if (rc == MP_OK || rc == MP_ERR_LIMIT || rc == MP_ERR_PARSE) {
-			if (rc != MP_OK) {
-				struct mp_wbuf wb;
-				mp_wb_init(&wb);
-				mp_pdu_encode_bind_nak(&wb, h->call_id,
-						       rc == MP_ERR_LIMIT
-							       ? MP_NAK_LOCAL_LIMIT_EXCEEDED
-							       : MP_NAK_NOT_SPECIFIED);
-				mp_session_send_cli(s, &wb);
-				mp_wb_free(&wb);
-				mp_session_close(s, rc == MP_ERR_LIMIT
-							    ? "bind with more contexts than supported"
-							    : "malformed bind");
-				return;
-			}
-			mp_bind_from_client(s, &pdu);
-			return;
+	case MP_PDU_ALTER: {
+		/* Drain first (a synchronous answer resumes reading), so the auth
+		 * token must live in a copy. */
+		struct mp_wbuf token;
+		mp_wb_init(&token);
+		if (rc == MP_OK && pdu.has_auth) {
+			mp_wb_bytes(&token, pdu.auth.value, pdu.hdr.auth_len);
+			pdu.auth.value = token.data;
 		}
-		break;
+		evbuffer_drain(in, h->frag_len);
+		if (rc == MP_OK && !token.bad) {
+			mp_bind_from_client(s, &pdu);
+		} else {
+			struct mp_wbuf wb;
+			mp_wb_init(&wb);
+			mp_pdu_encode_bind_nak(&wb, h->call_id,
+					       rc == MP_ERR_LIMIT ? MP_NAK_LOCAL_LIMIT_EXCEEDED
+								  : MP_NAK_NOT_SPECIFIED);
+			mp_session_send_cli(s, &wb);
+			mp_wb_free(&wb);
+			mp_session_close(s, rc == MP_ERR_LIMIT ? "bind with more contexts than supported"
+							       : "malformed bind");
+		}
+		mp_wb_free(&token);
+		return;
+	}
 	case MP_PDU_REQUEST:
 		if (s->state == MP_SS_NEW) {
 			evbuffer_drain(in, h->frag_len);
