@@ -33,6 +33,24 @@ int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu)
 	struct mp_proxy *px = s->px;
 	const struct mp_pdu_auth *a = &pdu->auth;
 
+	s->cli_sec.auth_type = a->type;
+	s->cli_sec.auth_level = a->level;
+	s->cli_sec.auth_ctx_id = a->ctx_id;
+	s->cli_sec.hdr_sign = (pdu->hdr.pfc_flags & MP_PFC_SUPPORT_HEADER_SIGN) != 0;
+	if (px->conf.auth_passthrough) {
+		/* Relay the client's own exchange: its token goes upstream as it is. */
+		mp_wb_init(&s->cli_token);
+		mp_wb_bytes(&s->cli_token, a->value, pdu->hdr.auth_len);
+		if (s->cli_token.bad)
+			return MP_NAK_LOCAL_LIMIT_EXCEEDED;
+		s->cli_auth_on = true;
+		s->passthrough = true;
+		mp_info("session %llu: pass-through authentication (%s, %s): the upstream "
+			"authenticates the user; this session's calls stay opaque to the proxy",
+			(unsigned long long)s->id, mp_auth_type_name(a->type),
+			mp_auth_level_name(a->level));
+		return 0;
+	}
 	if (a->type != MP_AUTH_TYPE_NTLMSSP) {
 		mp_warn("session %llu: auth type %u (%s) is not supported; only NTLMSSP (10)",
 			(unsigned long long)s->id, a->type, mp_auth_type_name(a->type));
@@ -66,11 +84,18 @@ int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu)
 		return MP_NAK_NOT_SPECIFIED;
 	}
 	s->cli_auth_on = true;
-	s->cli_sec.auth_type = a->type;
-	s->cli_sec.auth_level = a->level;
-	s->cli_sec.auth_ctx_id = a->ctx_id;
-	s->cli_sec.hdr_sign = (pdu->hdr.pfc_flags & MP_PFC_SUPPORT_HEADER_SIGN) != 0;
 	return 0;
+}
+
+int mp_auth_passthrough_ack(struct mp_session *s, const struct mp_pdu *ack)
+{
+	mp_wb_free(&s->cli_token);
+	if (!ack->has_auth)
+		return MP_ERR_PROTO;
+	mp_wb_bytes(&s->cli_token, ack->auth.value, ack->hdr.auth_len);
+	/* Header signing is the upstream's answer, not ours to choose. */
+	s->cli_sec.hdr_sign = (ack->hdr.pfc_flags & MP_PFC_SUPPORT_HEADER_SIGN) != 0;
+	return s->cli_token.bad ? MP_ERR_NOMEM : MP_OK;
 }
 
 void mp_auth_client_auth3(struct mp_session *s, const struct mp_pdu *pdu)
@@ -107,6 +132,8 @@ void mp_auth_client_auth3(struct mp_session *s, const struct mp_pdu *pdu)
 bool mp_auth_client_may_call(struct mp_session *s, uint32_t *fault)
 {
 	struct mp_proxy *px = s->px;
+	if (s->passthrough)
+		return true; /* the upstream checks every call itself */
 	if (s->cli_auth_on) {
 		if (!s->cli_authed) {
 			*fault = MP_FAULT_ACCESS_DENIED;

@@ -81,6 +81,9 @@ static void answer_client(struct mp_session *s, uint8_t ack_flags)
 	if (s->pend.ptype == MP_PDU_BIND) {
 		s->cli_max_xmit = min16(req->max_recv, px->conf.max_frag);
 		s->cli_max_recv = min16(req->max_xmit, px->conf.max_frag);
+		/* Signed fragments cannot be cut again: make the client's fit upstream. */
+		if (s->passthrough && s->up_max_xmit)
+			s->cli_max_recv = min16(s->cli_max_recv, s->up_max_xmit);
 		snprintf(ack.sec_addr, sizeof(ack.sec_addr), "%u", s->local_port);
 	}
 	ack.max_xmit = s->cli_max_xmit;
@@ -253,6 +256,10 @@ void mp_bind_from_upstream(struct mp_session *s, const struct mp_pdu *pdu)
 		return;
 	}
 	const struct mp_pdu_bind_ack *a = &pdu->u.bind_ack;
+	if (!s->up_bound && s->passthrough && mp_auth_passthrough_ack(s, pdu) != MP_OK) {
+		mp_session_upstream_failed(s, "upstream bind_ack without the authentication token");
+		return;
+	}
 	if (!s->up_bound && s->up_ntlm && mp_auth_up_challenge(s, pdu) != MP_OK) {
 		mp_session_upstream_failed(s, "upstream NTLMSSP challenge unusable");
 		return;

@@ -32,7 +32,7 @@ static const char *const known_options[] = {
 	"mapiproxy:minauthlevel",     "mapiproxy:allowntlmv1",
 	"mapiproxy:userdb",           "mapiproxy:netbiosname",
 	"mapiproxy:netbiosdomain",    "dcerpc_mapiproxy:passwordfile",
-	"dcerpc_mapiproxy:nthash",    NULL,
+	"dcerpc_mapiproxy:nthash",    "mapiproxy:authpassthrough", NULL,
 };
 
 static int fail(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -206,7 +206,9 @@ static int load_auth(struct mp_proxy_conf *c, const struct mp_config *cfg, char 
 	if ((rc = mp_config_get_bool(cfg, "mapiproxy:auth required", true, &c->auth_required,
 				     errbuf, errlen)) != MP_OK ||
 	    (rc = mp_config_get_bool(cfg, "mapiproxy:allow ntlmv1", false, &c->allow_ntlmv1,
-				     errbuf, errlen)) != MP_OK)
+				     errbuf, errlen)) != MP_OK ||
+	    (rc = mp_config_get_bool(cfg, "mapiproxy:auth passthrough", false,
+				     &c->auth_passthrough, errbuf, errlen)) != MP_OK)
 		return rc;
 	const struct mp_config_entry *e = mp_config_find(cfg, "mapiproxy:min auth level");
 	c->min_auth_level = MP_AUTH_LEVEL_PKT_INTEGRITY;
@@ -217,7 +219,7 @@ static int load_auth(struct mp_proxy_conf *c, const struct mp_config *cfg, char 
 			    cfg->path, e->line, e->value);
 	snprintf(c->user_db, sizeof(c->user_db), "%s",
 		 mp_config_get_str(cfg, "mapiproxy:user db", ""));
-	if (c->auth_required && !c->user_db[0])
+	if (c->auth_required && !c->user_db[0] && !c->auth_passthrough)
 		return fail(errbuf, errlen,
 			    "%s: mapiproxy:auth required = yes needs mapiproxy:user db (create one "
 			    "with mapiproxy-user --db FILE add USER), or set mapiproxy:auth "
@@ -254,6 +256,12 @@ static int load_auth(struct mp_proxy_conf *c, const struct mp_config *cfg, char 
 		}
 		c->up_has_hash = true;
 	}
+	if (c->auth_passthrough && c->up_user[0])
+		return fail(errbuf, errlen,
+			    "%s: mapiproxy:auth passthrough = yes relays the client's own "
+			    "authentication, so dcerpc_mapiproxy:username must not be set (remove "
+			    "one of the two)",
+			    cfg->path);
 	if (c->up_user[0] && !c->up_password[0] && !c->up_has_hash)
 		return fail(errbuf, errlen,
 			    "%s: dcerpc_mapiproxy:username is set but no password: set "

@@ -45,6 +45,7 @@ struct mp_proxy_conf {
 	bool auth_required;       /* mapiproxy:auth required */
 	int min_auth_level;       /* mapiproxy:min auth level (enum mp_auth_level) */
 	bool allow_ntlmv1;        /* mapiproxy:allow ntlmv1 */
+	bool auth_passthrough;    /* mapiproxy:auth passthrough */
 	char user_db[512];        /* mapiproxy:user db */
 	char netbios_name[64];    /* mapiproxy:netbios name (CHALLENGE target info) */
 	char netbios_domain[64];  /* mapiproxy:netbios domain */

@@ -123,6 +123,7 @@ struct mp_session {
 	bool cli_auth_on;         /* the bind carried an auth trailer */
 	bool cli_authed;          /* AUTHENTICATE verified */
 	bool cli_auth_failed;
+	bool passthrough;         /* the client's own auth is relayed; calls stay sealed */
 	struct mp_wbuf cli_token; /* CHALLENGE for the bind_ack */
 	/* Upstream leg security: we are the client, with the configured identity. */
 	struct mp_ntlm *up_ntlm; /* owned */

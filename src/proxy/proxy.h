@@ -66,6 +66,8 @@ void mp_upstream_free(struct mp_session *s);
  * exchange (the CHALLENGE goes into s->cli_token). Returns 0, or a bind_nak
  * reason to refuse the bind with. */
 int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu);
+/* Pass-through: the upstream's bind_ack token goes back to the client. */
+int mp_auth_passthrough_ack(struct mp_session *s, const struct mp_pdu *ack);
 /* auth3 (or the third leg) from the client: verify the AUTHENTICATE. */
 void mp_auth_client_auth3(struct mp_session *s, const struct mp_pdu *pdu);
 /* May a request run on this association? If not, *fault says how to refuse. */

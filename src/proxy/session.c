@@ -513,8 +513,11 @@ static void on_client_frag(struct mp_session *s, struct evbuffer *in, const stru
 				mp_session_close(s, "authentication failed");
 			return;
 		}
-		/* Verify and unseal in place: the stub is clear from here on. */
-		rc = mp_sec_unprotect(mp_auth_cli_sec(s), frag, h->frag_len, &pdu, &fault);
+		/* Verify and unseal in place: the stub is clear from here on. In
+		 * pass-through the trailer belongs to the upstream: leave it alone. */
+		rc = s->passthrough ? mp_pdu_parse(frag, h->frag_len, &pdu)
+				    : mp_sec_unprotect(mp_auth_cli_sec(s), frag, h->frag_len, &pdu,
+						       &fault);
 		if (rc != MP_OK && mp_auth_cli_sec(s)) {
 			evbuffer_drain(in, h->frag_len);
 			mp_warn("session %llu call %u: client PDU failed verification (%s)",
@@ -579,6 +582,10 @@ static void on_client_frag(struct mp_session *s, struct evbuffer *in, const stru
 		return;
 	}
 	case MP_PDU_AUTH3:
+		if (s->passthrough && s->up && s->up_state == MP_UP_CONNECTED) {
+			mp_relay_move(in, s->up, h->frag_len);
+			return;
+		}
 		if (rc == MP_OK && s->cli_auth_on)
 			mp_auth_client_auth3(s, &pdu); /* no answer: failures show at the next call */
 		evbuffer_drain(in, h->frag_len);

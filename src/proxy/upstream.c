@@ -405,7 +405,10 @@ void mp_upstream_send_bind(struct mp_session *s)
 			   (uint8_t)(MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG |
 				     (s->cli_flags & MP_PFC_CONC_MPX)),
 			   s->pend.call_id, &s->pend.fwd);
-	if (!s->up_bound && mp_auth_up_wanted(s) && mp_auth_up_negotiate(s, &wb, 0) != MP_OK) {
+	if (!s->up_bound && s->passthrough)
+		mp_sec_append_auth(&wb, 0, s->cli_sec.auth_type, s->cli_sec.auth_level,
+				   s->cli_sec.auth_ctx_id, s->cli_token.data, s->cli_token.len);
+	else if (!s->up_bound && mp_auth_up_wanted(s) && mp_auth_up_negotiate(s, &wb, 0) != MP_OK) {
 		mp_wb_free(&wb);
 		mp_session_upstream_failed(s, "cannot start NTLMSSP with the configured identity");
 		return;

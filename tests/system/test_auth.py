@@ -175,3 +175,30 @@ def test_tampered_request_cut_off(authpx):
     assert "sec_pkg_error" in px.log_text() or "sec_pkg_error" in str(e.value)
     assert samr_domains(px.binding(), PROXY_USER, PROXY_PW, "", PRIVACY)[0] == \
         ["MAPI", "BUILTIN"]
+
+
+@pytest.mark.parametrize("level", [INTEGRITY, PRIVACY], ids=["integrity", "privacy"])
+def test_passthrough_server_authenticates_the_user(mapiproxy, samba_dc, level):
+    """No upstream identity, pass-through on: Samba itself checks the user."""
+    px = mapiproxy(interfaces="samr", options={"mapiproxy:auth required": "yes",
+                                               "mapiproxy:auth passthrough": "yes"})
+    got = samr_domains(px.binding(), samba_dc.admin_user, samba_dc.admin_password,
+                       samba_dc.domain, level)
+    assert got == direct(samba_dc, level)
+    assert px.wait_log("pass-through authentication (ntlmssp")
+    assert px.log_text().count("pass-through authentication") == 1
+    # a wrong password is refused by Samba, through the proxy
+    with pytest.raises(Exception):
+        samr_domains(px.binding(), samba_dc.admin_user, "wrong-" + samba_dc.admin_password,
+                     samba_dc.domain, level)
+    assert samba_dc.admin_password not in px.log_text()
+
+
+def test_passthrough_and_upstream_identity_conflict(mapiproxy, samba_dc, tmp_path):
+    from test_daemon import conf_file, run
+    p = conf_file(tmp_path, ["dcerpc_mapiproxy:binding = ncacn_ip_tcp:127.0.0.2",
+                             "mapiproxy:auth passthrough = yes",
+                             "dcerpc_mapiproxy:username = someone",
+                             "dcerpc_mapiproxy:password = x"])
+    r = run("-c", str(p), "--check-config")
+    assert r.returncode == 1 and "auth passthrough" in r.stderr
