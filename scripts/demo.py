@@ -16,11 +16,14 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 
-from samba_dc import SambaDC, epm_lookup, port_open  # noqa: E402
+from samba_dc import SambaDC, ensure_loopback_ip, epm_lookup, free_ip, port_open  # noqa: E402
 from impacket.dcerpc.v5 import dssp, epm, samr, transport  # noqa: E402
 
-PROXY_IP = "127.0.0.1"
 PROXY_PORT = 6001
+# 127.0.0.1 unless another process holds port 135 or 6001 there; the DC on
+# 127.0.0.2 unless another DC runs there.
+PROXY_IP = free_ip(1, ports=(135, PROXY_PORT))
+DC_IP = free_ip(2)
 
 
 def step(msg):
@@ -59,14 +62,11 @@ def main():
     binary = os.environ.get("MAPIPROXY_BIN", os.path.join(ROOT, "build", "mapiproxy"))
     if not os.path.exists(binary):
         sys.exit("demo: build/mapiproxy is missing; run `make build` first")
-    for port in (135, PROXY_PORT):
-        if port_open(PROXY_IP, port):
-            sys.exit(f"demo: {PROXY_IP}:{port} is already in use; stop what listens there "
-                     f"(ss -ltnp | grep :{port}) and retry")
+    ensure_loopback_ip(PROXY_IP)
 
     work = tempfile.mkdtemp(prefix="mapiproxy-demo-")
-    step("starting a throwaway Samba AD DC on 127.0.0.2 (first run provisions, ~6 s)")
-    with SambaDC(ip="127.0.0.2") as dc:
+    step(f"starting a throwaway Samba AD DC on {DC_IP} (first run provisions, ~6 s)")
+    with SambaDC(ip=DC_IP) as dc:
         print(f"Samba {dc.realm} is up; samr on port {dc.tcp_port('samr')}, "
               f"dssetup on port {dc.tcp_port('3919286a-b10c-11d0-9ba8-00c04fd92ef5')}")
         conf = os.path.join(work, "mapiproxy.conf")

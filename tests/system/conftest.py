@@ -34,7 +34,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from samba_dc import (ADMIN_PASSWORD, DOMAIN, SambaDC, ensure_loopback_ip,  # noqa: E402
+from samba_dc import (ADMIN_PASSWORD, DOMAIN, SambaDC, ensure_loopback_ip, free_ip,  # noqa: E402
                       port_open)
 
 REPO = HERE.parent.parent
@@ -51,15 +51,7 @@ SANITIZER_ENV = {
 
 
 def _samba_ip() -> str:
-    """$MAPIPROXY_TEST_SAMBA_IP, else 127.0.0.2, else the first of 127.0.0.12,
-    .22, ... whose port 135 is free (other sessions may run a DC of their own)."""
-    if os.environ.get("MAPIPROXY_TEST_SAMBA_IP"):
-        return os.environ["MAPIPROXY_TEST_SAMBA_IP"]
-    for last in [2] + list(range(12, 250, 10)):
-        ip = f"127.0.0.{last}"
-        if not port_open(ip, 135, 0.2):
-            return ip
-    raise RuntimeError("no 127.0.0.x address with a free port 135")
+    return free_ip(2)
 
 
 @pytest.fixture(scope="session")

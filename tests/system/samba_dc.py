@@ -484,3 +484,17 @@ def make_samba_fixture(ip: str = "127.0.0.2", scope: str = "session", name: str 
             dc.stop()
 
     return _fixture
+
+
+def free_ip(first: int = 2, ports=(135,)) -> str:
+    """127.0.0.<first>, else the first of 127.0.0.<first+10>, <first+20>, ...
+    whose ports are all free (other sessions may run a DC or a proxy of their own).
+    $MAPIPROXY_TEST_SAMBA_IP overrides the DC's choice (first == 2)."""
+    if first == 2 and os.environ.get("MAPIPROXY_TEST_SAMBA_IP"):
+        return os.environ["MAPIPROXY_TEST_SAMBA_IP"]
+    for last in [first] + list(range(first + 10, 250, 10)):
+        ip = f"127.0.0.{last}"
+        if not any(port_open(ip, p, 0.2) for p in ports):
+            return ip
+    raise RuntimeError(f"no 127.0.0.x address with free ports {ports}")
+
