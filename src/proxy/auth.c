@@ -16,9 +16,27 @@
 
 #include <event2/bufferevent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define UP_AUTH_CTX_ID 0x4d50 /* "MP": any value, fixed for the association */
+
+/* The user a failed AUTHENTICATE claimed, for the log (names, never secrets). */
+static const char *claimed_user(const uint8_t *msg, size_t msg_len, char *buf, size_t len)
+{
+	struct mp_ntlm_authenticate a;
+	char *u = NULL, *d = NULL;
+	snprintf(buf, len, "?");
+	if (mp_ntlm_parse_authenticate(msg, msg_len, &a) != MP_OK ||
+	    !(a.flags & MP_NTLMSSP_NEGOTIATE_UNICODE))
+		return buf;
+	if (mp_ntlm_utf16le_to_utf8(a.user.p, a.user.len, &u) == MP_OK &&
+	    mp_ntlm_utf16le_to_utf8(a.domain.p, a.domain.len, &d) == MP_OK)
+		snprintf(buf, len, "%s%s%s", *d ? d : "", *d ? "\\" : "", u);
+	free(u);
+	free(d);
+	return buf;
+}
 
 static const char *user_of(const struct mp_ntlm *n, char *buf, size_t len)
 {
@@ -49,7 +67,7 @@ int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu)
 			"authenticates the user; this session's calls stay opaque to the proxy",
 			(unsigned long long)s->id, mp_auth_type_name(a->type),
 			mp_auth_level_name(a->level));
-		return 0;
+		return MP_AUTH_BIND_ACCEPT;
 	}
 	if (a->type != MP_AUTH_TYPE_NTLMSSP) {
 		mp_warn("session %llu: auth type %u (%s) is not supported; only NTLMSSP (10)",
@@ -84,7 +102,7 @@ int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu)
 		return MP_NAK_NOT_SPECIFIED;
 	}
 	s->cli_auth_on = true;
-	return 0;
+	return MP_AUTH_BIND_ACCEPT;
 }
 
 int mp_auth_passthrough_ack(struct mp_session *s, const struct mp_pdu *ack)
@@ -111,7 +129,8 @@ void mp_auth_client_auth3(struct mp_session *s, const struct mp_pdu *pdu)
 	if (rc != MP_OK) {
 		s->cli_auth_failed = true;
 		mp_warn("session %llu: client authentication failed for %s: %s",
-			(unsigned long long)s->id, user_of(s->cli_ntlm, who, sizeof(who)),
+			(unsigned long long)s->id,
+			claimed_user(pdu->auth.value, pdu->hdr.auth_len, who, sizeof(who)),
 			rc == MP_ERR_AUTH ? "unknown user or wrong password"
 			: rc == MP_ERR_AUTH_NTLMV1 ? "NTLMv1 refused (mapiproxy:allow ntlmv1 = no)"
 						   : mp_ntlm_status_name(rc));
@@ -135,7 +154,8 @@ bool mp_auth_client_may_call(struct mp_session *s, uint32_t *fault)
 	if (s->passthrough)
 		return true; /* the upstream checks every call itself */
 	if (s->cli_auth_on) {
-		if (!s->cli_authed) {
+		/* cli_auth_failed also after success: an unexpected second auth3. */
+		if (!s->cli_authed || s->cli_auth_failed) {
 			*fault = MP_FAULT_ACCESS_DENIED;
 			return false;
 		}

@@ -166,7 +166,7 @@ void mp_bind_from_client(struct mp_session *s, const struct mp_pdu *pdu)
 			return;
 		}
 		int reason = mp_auth_client_bind(s, pdu);
-		if (reason) {
+		if (reason != MP_AUTH_BIND_ACCEPT) {
 			send_nak(s, pdu->hdr.call_id, (uint16_t)reason, "authentication refused at bind");
 			return;
 		}

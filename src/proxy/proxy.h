@@ -63,8 +63,9 @@ void mp_upstream_free(struct mp_session *s);
 /* ---- auth.c ---- */
 
 /* The client's bind carries an auth trailer: start our side of its NTLMSSP
- * exchange (the CHALLENGE goes into s->cli_token). Returns 0, or a bind_nak
- * reason to refuse the bind with. */
+ * exchange (the CHALLENGE goes into s->cli_token). Returns MP_AUTH_BIND_ACCEPT,
+ * or a bind_nak reason to refuse the bind with (0 is a reason: not specified). */
+#define MP_AUTH_BIND_ACCEPT (-1)
 int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu);
 /* Pass-through: the upstream's bind_ack token goes back to the client. */
 int mp_auth_passthrough_ack(struct mp_session *s, const struct mp_pdu *ack);
