@@ -160,15 +160,27 @@ void mp_bind_from_client(struct mp_session *s, const struct mp_pdu *pdu)
 	}
 	if (pdu->has_auth) {
 		if (ptype == MP_PDU_ALTER) {
-			/* A second auth context, or the third leg in alter_context: not yet. */
-			send_nak(s, pdu->hdr.call_id, MP_NAK_AUTH_TYPE_NOT_RECOGNIZED,
-				 "authentication in alter_context is not supported");
-			return;
-		}
-		int reason = mp_auth_client_bind(s, pdu);
-		if (reason != MP_AUTH_BIND_ACCEPT) {
-			send_nak(s, pdu->hdr.call_id, (uint16_t)reason, "authentication refused at bind");
-			return;
+			/* The third leg may come in alter_context instead of auth3
+			 * (MS-RPCE 3.3.1.5.3); a second auth context may not (yet). */
+			if (!s->cli_auth_on || s->cli_authed || s->cli_auth_failed ||
+			    s->passthrough) {
+				send_nak(s, pdu->hdr.call_id, MP_NAK_AUTH_TYPE_NOT_RECOGNIZED,
+					 "a second authentication context is not supported");
+				return;
+			}
+			mp_auth_client_auth3(s, pdu);
+			if (!s->cli_authed) {
+				mp_session_fault(s, pdu->hdr.call_id, 0, MP_FAULT_ACCESS_DENIED, true);
+				mp_session_close(s, "authentication failed");
+				return;
+			}
+		} else {
+			int reason = mp_auth_client_bind(s, pdu);
+			if (reason != MP_AUTH_BIND_ACCEPT) {
+				send_nak(s, pdu->hdr.call_id, (uint16_t)reason,
+					 "authentication refused at bind");
+				return;
+			}
 		}
 	}
 	if (ptype == MP_PDU_BIND && (b->max_xmit < MP_PDU_MIN_FRAG || b->max_recv < MP_PDU_MIN_FRAG)) {

@@ -214,14 +214,7 @@ int mp_proxy_run(const struct mp_proxy_conf *conf)
 		mp_info("user db %s: %zu user(s)", px->conf.user_db, mp_userdb_count(px->users));
 	}
 
-	if (px->conf.epm_port && add_listener(px, px->conf.epm_port) != MP_OK)
-		goto out;
-	if (add_listener(px, px->conf.port) != MP_OK)
-		goto out;
-	for (size_t i = 0; i < px->conf.n_ifaces; i++)
-		if (add_listener(px, px->conf.ifaces[i].port) != MP_OK)
-			goto out;
-
+	/* Signals first: a client (or a test) may signal as soon as a port accepts. */
 	px->ev_term = evsignal_new(px->base, SIGTERM, on_term, px);
 	px->ev_int = evsignal_new(px->base, SIGINT, on_term, px);
 	px->ev_hup = evsignal_new(px->base, SIGHUP, on_hup, px);
@@ -230,6 +223,15 @@ int mp_proxy_run(const struct mp_proxy_conf *conf)
 	evsignal_add(px->ev_term, NULL);
 	evsignal_add(px->ev_int, NULL);
 	evsignal_add(px->ev_hup, NULL);
+
+	if (px->conf.epm_port && add_listener(px, px->conf.epm_port) != MP_OK)
+		goto out;
+	if (add_listener(px, px->conf.port) != MP_OK)
+		goto out;
+	for (size_t i = 0; i < px->conf.n_ifaces; i++)
+		if (add_listener(px, px->conf.ifaces[i].port) != MP_OK)
+			goto out;
+
 
 	char b[400];
 	mp_binding_format(&px->conf.upstream, b, sizeof(b));

@@ -381,3 +381,25 @@ def test_second_auth3_after_success(authpx, samba_dc, second):
     assert "refused: authentication failed" in px.log_text()
     assert_no_secrets(px, samba_dc)
     assert_others_fine(px)
+
+
+@pytest.mark.parametrize("good", [True, False], ids=["right-password", "wrong-password"])
+def test_third_leg_in_alter_context(authpx, samba_dc, good):
+    """MS-RPCE allows the AUTHENTICATE in alter_context instead of auth3: the
+    proxy answers alter_context_resp when it verifies, access denied otherwise."""
+    px = authpx()
+    with w.RawClient(px.listen, px.port) as c:
+        neg, chal = raw_ntlm_bind(c, INTEGRITY)
+        auth, _ = ntlm.getNTLMSSPType3(neg, chal, PROXY_USER,
+                                       PROXY_PW if good else "not-" + PROXY_PW, "")
+        alter = with_auth(w.bind_pdu([(0, w.SAMR, [w.NDR])], call_id=2, ptype=w.ALTER), AUTH_NTLMSSP,
+                          INTEGRITY, auth.getData())
+        d = c.xchg(alter)
+        if good:
+            assert d["ptype"] == w.ALTER_RESP, d
+            assert w.results_of(d) == [(0, 0)]
+            assert px.wait_log(f"client authenticated as {PROXY_USER}")
+        else:
+            assert d["ptype"] == w.FAULT and d["status"] == FAULT_ACCESS_DENIED, d
+            assert c.closed()
+    assert_others_fine(px)
