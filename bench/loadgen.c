@@ -2,12 +2,14 @@
  * mp-loadgen: a DCE/RPC (ncacn_ip_tcp) load client for benchmarking the relay.
  *
  * One thread per connection, plain blocking sockets. Each connection binds
- * once (NDR20, no authentication), runs a warm-up, waits until every
- * connection is warm, then makes its measured calls back to back (one call in
- * flight per connection) and records each call's latency with
- * CLOCK_MONOTONIC. The result is one line of key=value pairs on stdout:
+ * once (NDR20; without --user no authentication, with --user NTLMSSP at
+ * --level, see below), runs a warm-up, waits until every connection is warm,
+ * then makes its measured calls back to back (one call in flight per
+ * connection) and records each call's latency with CLOCK_MONOTONIC. The
+ * result is one line of key=value pairs on stdout:
  *
  *   calls=N seconds=S calls_per_s=R p50_us=A p99_us=B mb_per_s=M errors=E faults=F cpu_us=C
+ *   cpu2_us=D self_cpu_us=U
  *
  * calls      calls answered successfully in the measured phase
  * seconds    wall time of the measured phase (all connections start together)
@@ -20,6 +22,8 @@
  * faults     fault PDUs received (expected ones in --call raw)
  * cpu_us     CPU time (utime+stime, /proc/PID/stat) used by --cpu-pid during the
  *            measured phase; -1 without --cpu-pid
+ * cpu2_us    the same for a second --cpu-pid (e.g. the relay's upstream); -1 without
+ * self_cpu_us CPU time of mp-loadgen itself (all threads) in the measured phase
  *
  * Calls (--call):
  *   samr-connect       SamrConnect (opnum 0, 8-byte stub: ServerName NULL,
@@ -40,10 +44,25 @@
  *   raw                --opnum with --stub-size zero bytes; any response or
  *                      fault counts as answered.
  *
+ * Authentication (--user, --password or env MP_LOADGEN_PASSWORD, --domain,
+ * --level integrity|privacy): each connection binds with an NTLMSSP (auth
+ * type 10) NEGOTIATE in the bind's sec_trailer, answers the CHALLENGE of the
+ * bind_ack with an AUTHENTICATE in auth3 (NTLMv2, MIC), then signs
+ * (PKT_INTEGRITY) or seals (PKT_PRIVACY) every request fragment and verifies
+ * or unseals every response fragment (src/dcerpc/sec.h; the NTLMSSP state is
+ * per connection, so the sign/seal cost is spread over the load threads).
+ * Stubs are fragmented so that each fragment with its pad, trailer and
+ * signature fits the negotiated max_xmit_frag. A signature or seal check
+ * that fails counts as an error and ends the connection, as does a refused
+ * bind (a wrong password shows at the first call: Samba faults it with
+ * nca_s_proto_error, mapiproxy with access denied).
+ *
  * Exit status: 0 if errors=0, 1 otherwise, 2 for usage errors.
  */
+#include "auth/ntlmssp.h"
 #include "dcerpc/iface.h"
 #include "dcerpc/pdu.h"
+#include "dcerpc/sec.h"
 #include "util/cursor.h"
 #include "util/status.h"
 
@@ -64,6 +83,7 @@
 
 #define MAX_CONNS 1024
 #define CTX_ID 0
+#define AUTH_CTX_ID 1 /* auth_context_id of our sec_trailers */
 
 enum call_kind { CALL_CONNECT, CALL_ENUMDOMAINS, CALL_LOOKUPDOMAIN, CALL_RAW };
 
@@ -80,9 +100,14 @@ struct opts {
 	size_t stub_size;
 	unsigned opnum;
 	unsigned max_frag;
-	long cpu_pid;
+	long cpu_pid, cpu_pid2;
 	uint32_t access;
 	bool verbose;
+	/* NTLMSSP: user NULL = no authentication */
+	const char *user;
+	const char *password;
+	const char *domain;
+	uint8_t level; /* MP_AUTH_LEVEL_PKT_INTEGRITY or _PKT_PRIVACY */
 };
 
 static struct opts o = {
@@ -98,7 +123,10 @@ static struct opts o = {
     .opnum = 0,
     .max_frag = 5840,
     .cpu_pid = -1,
+    .cpu_pid2 = -1,
     .access = 0x02000000, /* MAXIMUM_ALLOWED */
+    .domain = "",
+    .level = MP_AUTH_LEVEL_PKT_PRIVACY,
 };
 
 /* Shared run state. */
@@ -122,6 +150,9 @@ struct conn {
 	size_t big_len;
 	uint8_t handle[20];
 	bool have_handle;
+	struct mp_ntlm *ntlm; /* NTLMSSP client context (--user) */
+	struct mp_sec sec;
+	bool authed; /* sec is set up: protect requests, unprotect responses */
 	char err[200];
 	/* measured phase */
 	uint32_t *lat_ns; /* grows by doubling */
@@ -190,7 +221,9 @@ static int recv_all(struct conn *c, uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Read one fragment into c->in and parse it. */
+/* Read one fragment into c->in and parse it. Once authenticated, response
+ * fragments are verified (PKT_INTEGRITY) or unsealed in place (PKT_PRIVACY):
+ * pdu->stub is then the clear stub. */
 static int recv_frag(struct conn *c, struct mp_pdu *pdu)
 {
 	struct mp_pdu_hdr h;
@@ -202,6 +235,19 @@ static int recv_frag(struct conn *c, struct mp_pdu *pdu)
 	}
 	if (recv_all(c, c->in + MP_PDU_HDR_LEN, h.frag_len - MP_PDU_HDR_LEN) < 0)
 		return -1;
+	if (c->authed && h.ptype == MP_PDU_RESPONSE) {
+		int rc = mp_sec_unprotect(&c->sec, c->in, h.frag_len, pdu, NULL);
+		if (rc != MP_OK) {
+			char m[120];
+			snprintf(m, sizeof(m), "%s (%s)",
+			         rc == MP_ERR_AUTH ? "signature or seal check failed"
+			                           : "bad security trailer",
+			         mp_ntlm_status_name(rc));
+			set_err(c, "response: %s", m);
+			return -1;
+		}
+		return 0;
+	}
 	if (mp_pdu_parse(c->in, h.frag_len, pdu) != MP_OK) {
 		set_err(c, "%s", "malformed PDU from server");
 		return -1;
@@ -253,15 +299,42 @@ static int do_bind(struct conn *c)
 	b.ctx[0].abstract = o.iface;
 	b.ctx[0].ts[0] = mp_syntax_ndr20;
 	c->out.len = 0;
-	mp_pdu_encode_bind(&c->out, MP_PDU_BIND, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, ++c->call_id,
-	                   &b);
+	uint32_t bind_id = ++c->call_id;
+	mp_pdu_encode_bind(&c->out, MP_PDU_BIND, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, bind_id, &b);
+	if (o.user) {
+		/* NTLMSSP NEGOTIATE in the bind's sec_trailer. */
+		struct mp_ntlm_client_config cfg = {
+		    .user = o.user,
+		    .domain = o.domain,
+		    .password = o.password,
+		    .want = o.level == MP_AUTH_LEVEL_PKT_PRIVACY ? MP_NTLM_WANT_SEAL
+		                                                 : MP_NTLM_WANT_SIGN,
+		};
+		struct mp_wbuf tok;
+		mp_wb_init(&tok);
+		int rc = mp_ntlm_client_new(&cfg, &c->ntlm);
+		if (rc == MP_OK)
+			rc = mp_ntlm_client_negotiate(c->ntlm, &tok);
+		if (rc == MP_OK)
+			rc = mp_sec_append_auth(&c->out, 0, MP_AUTH_TYPE_NTLMSSP, o.level,
+			                        AUTH_CTX_ID, tok.data, tok.len);
+		mp_wb_free(&tok);
+		if (rc != MP_OK) {
+			set_err(c, "NTLMSSP negotiate: %s", mp_ntlm_status_name(rc));
+			return -1;
+		}
+	}
 	if (c->out.bad || send_all(c, c->out.data, c->out.len) < 0)
 		return -1;
 	struct mp_pdu pdu;
 	if (recv_frag(c, &pdu) < 0)
 		return -1;
 	if (pdu.hdr.ptype != MP_PDU_BIND_ACK) {
-		set_err(c, "bind answered with %s", mp_pdu_type_name(pdu.hdr.ptype));
+		char m[80];
+		snprintf(m, sizeof(m), "%s%s", mp_pdu_type_name(pdu.hdr.ptype),
+		         pdu.hdr.ptype == MP_PDU_BIND_NAK ? " (authentication or context refused)"
+		                                          : "");
+		set_err(c, "bind answered with %s", m);
 		return -1;
 	}
 	if (pdu.u.bind_ack.n_results < 1 || pdu.u.bind_ack.res[0].result != MP_CTX_ACCEPT) {
@@ -270,6 +343,39 @@ static int do_bind(struct conn *c)
 	}
 	c->max_xmit =
 	    pdu.u.bind_ack.max_recv < o.max_frag ? pdu.u.bind_ack.max_recv : (uint16_t)o.max_frag;
+	if (!o.user)
+		return 0;
+
+	/* The CHALLENGE in the bind_ack; the AUTHENTICATE goes out in auth3,
+	 * which has no answer (a refusal shows at the first call). */
+	if (!pdu.has_auth || pdu.auth.type != MP_AUTH_TYPE_NTLMSSP) {
+		set_err(c, "%s", "bind_ack without an NTLMSSP CHALLENGE");
+		return -1;
+	}
+	struct mp_wbuf tok;
+	mp_wb_init(&tok);
+	int rc = mp_ntlm_client_authenticate(c->ntlm, pdu.auth.value, pdu.hdr.auth_len, &tok);
+	if (rc == MP_OK) {
+		c->out.len = 0;
+		size_t start = mp_pdu_begin(&c->out, MP_PDU_AUTH3,
+		                            MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, bind_id);
+		mp_pdu_finish(&c->out, start, 0);
+		rc = mp_sec_append_auth(&c->out, start, MP_AUTH_TYPE_NTLMSSP, o.level, AUTH_CTX_ID,
+		                        tok.data, tok.len);
+	}
+	if (tok.data)
+		memset(tok.data, 0, tok.len);
+	mp_wb_free(&tok);
+	if (rc == MP_OK)
+		rc = mp_sec_init(&c->sec, MP_AUTH_TYPE_NTLMSSP, o.level, AUTH_CTX_ID, false,
+		                 c->ntlm);
+	if (rc != MP_OK) {
+		set_err(c, "NTLMSSP authenticate: %s", mp_ntlm_status_name(rc));
+		return -1;
+	}
+	if (c->out.bad || send_all(c, c->out.data, c->out.len) < 0)
+		return -1;
+	c->authed = true;
 	return 0;
 }
 
@@ -280,9 +386,11 @@ static int call(struct conn *c, uint16_t opnum, const uint8_t *stub, size_t len,
 	struct mp_pdu_request r = {.ctx_id = CTX_ID, .opnum = opnum};
 	uint32_t id = ++c->call_id;
 	c->out.len = 0;
-	mp_pdu_encode_request_frags(&c->out, id, &r, stub, len, c->max_xmit);
-	if (c->out.bad) {
-		set_err(c, "%s", "out of memory");
+	int prc = mp_sec_encode_request_frags(c->authed ? &c->sec : NULL, &c->out, id, &r, stub,
+	                                      len, c->max_xmit);
+	if (prc != MP_OK || c->out.bad) {
+		set_err(c, "cannot encode the request: %s",
+		        prc != MP_OK ? mp_ntlm_status_name(prc) : "out of memory");
 		return -1;
 	}
 	if (send_all(c, c->out.data, c->out.len) < 0)
@@ -594,12 +702,19 @@ static void usage(void)
 	       "      --opnum N          opnum for --call raw (default 0)\n"
 	       "  -f, --max-frag BYTES   max_xmit/max_recv_frag offered in the bind (default "
 	       "5840)\n"
-	       "      --cpu-pid PID      report CPU time of PID in the measured phase\n"
+	       "      --cpu-pid PID      report CPU time of PID in the measured phase (cpu_us);\n"
+	       "                         a second --cpu-pid is reported as cpu2_us\n"
+	       "      --user USER        authenticate with NTLMSSP (auth type 10) as USER\n"
+	       "      --password PW      its password (default: env MP_LOADGEN_PASSWORD; prefer\n"
+	       "                         the environment, a command line is visible to ps)\n"
+	       "      --domain DOMAIN    its domain (default empty)\n"
+	       "      --level LEVEL      integrity (sign) or privacy (seal, default): every\n"
+	       "                         request is protected, every response checked\n"
 	       "  -v, --verbose          print per-connection errors on stderr\n"
 	       "      --help             this help\n"
 	       "\n"
 	       "Output: calls= seconds= calls_per_s= p50_us= p99_us= mb_per_s= errors= faults= "
-	       "cpu_us=\n");
+	       "cpu_us= cpu2_us= self_cpu_us=\n");
 }
 
 static unsigned long parse_ul(const char *s, const char *what, unsigned long lo, unsigned long hi)
@@ -629,18 +744,20 @@ static double parse_d(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
-	enum { O_CALL = 256, O_STUB, O_OPNUM, O_CPU, O_HELP };
+	enum { O_CALL = 256, O_STUB, O_OPNUM, O_CPU, O_HELP, O_USER, O_PASS, O_DOMAIN, O_LEVEL };
 	static const struct option lo[] = {
-	    {"host", required_argument, 0, 'h'},      {"port", required_argument, 0, 'p'},
-	    {"conns", required_argument, 0, 'c'},     {"calls", required_argument, 0, 'n'},
-	    {"warmup", required_argument, 0, 'w'},    {"timeout", required_argument, 0, 't'},
-	    {"duration", required_argument, 0, 'd'},  {"iface", required_argument, 0, 'i'},
-	    {"call", required_argument, 0, O_CALL},   {"stub-size", required_argument, 0, O_STUB},
-	    {"opnum", required_argument, 0, O_OPNUM}, {"max-frag", required_argument, 0, 'f'},
-	    {"cpu-pid", required_argument, 0, O_CPU}, {"verbose", no_argument, 0, 'v'},
-	    {"help", no_argument, 0, O_HELP},         {0, 0, 0, 0},
+	    {"host", required_argument, 0, 'h'},        {"port", required_argument, 0, 'p'},
+	    {"conns", required_argument, 0, 'c'},       {"calls", required_argument, 0, 'n'},
+	    {"warmup", required_argument, 0, 'w'},      {"timeout", required_argument, 0, 't'},
+	    {"duration", required_argument, 0, 'd'},    {"iface", required_argument, 0, 'i'},
+	    {"call", required_argument, 0, O_CALL},     {"stub-size", required_argument, 0, O_STUB},
+	    {"opnum", required_argument, 0, O_OPNUM},   {"max-frag", required_argument, 0, 'f'},
+	    {"cpu-pid", required_argument, 0, O_CPU},   {"verbose", no_argument, 0, 'v'},
+	    {"help", no_argument, 0, O_HELP},           {"user", required_argument, 0, O_USER},
+	    {"password", required_argument, 0, O_PASS}, {"domain", required_argument, 0, O_DOMAIN},
+	    {"level", required_argument, 0, O_LEVEL},   {0, 0, 0, 0},
 	};
-	const char *iface = "samr", *kind = NULL;
+	const char *iface = "samr", *kind = NULL, *level = NULL;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "h:p:c:n:w:t:d:i:f:v", lo, NULL)) != -1) {
 		switch (ch) {
@@ -685,7 +802,22 @@ int main(int argc, char **argv)
 			o.opnum = (unsigned)parse_ul(optarg, "opnum", 0, 65535);
 			break;
 		case O_CPU:
-			o.cpu_pid = (long)parse_ul(optarg, "pid", 1, 1u << 30);
+			if (o.cpu_pid > 0 && o.cpu_pid2 > 0)
+				die_usage("--cpu-pid at most twice");
+			*(o.cpu_pid > 0 ? &o.cpu_pid2 : &o.cpu_pid) =
+			    (long)parse_ul(optarg, "pid", 1, 1u << 30);
+			break;
+		case O_USER:
+			o.user = optarg;
+			break;
+		case O_PASS:
+			o.password = optarg;
+			break;
+		case O_DOMAIN:
+			o.domain = optarg;
+			break;
+		case O_LEVEL:
+			level = optarg;
 			break;
 		case O_HELP:
 			usage();
@@ -715,6 +847,20 @@ int main(int argc, char **argv)
 	else
 		die_usage(
 		    "--call must be samr-connect, samr-enumdomains, samr-lookupdomain or raw");
+	if (level && !strcmp(level, "integrity"))
+		o.level = MP_AUTH_LEVEL_PKT_INTEGRITY;
+	else if (level && !strcmp(level, "privacy"))
+		o.level = MP_AUTH_LEVEL_PKT_PRIVACY;
+	else if (level)
+		die_usage("--level must be integrity or privacy");
+	if (o.user && !*o.user)
+		die_usage("--user must not be empty");
+	if (!o.user && (o.password || level || *o.domain))
+		die_usage("--password, --domain and --level need --user");
+	if (o.user && !o.password)
+		o.password = getenv("MP_LOADGEN_PASSWORD");
+	if (o.user && !o.password)
+		die_usage("--user needs --password or env MP_LOADGEN_PASSWORD");
 	if (o.kind == CALL_LOOKUPDOMAIN && !o.stub_size)
 		o.stub_size = 65536;
 	if (o.kind == CALL_LOOKUPDOMAIN && o.stub_size > 40 + 2 * 32767)
@@ -764,7 +910,8 @@ int main(int argc, char **argv)
 	}
 
 	/* Wait for every connection to be warm, then start the measured phase. */
-	long long cpu0 = -1;
+	long long cpu0 = -1, cpu0b = -1;
+	struct timespec self0 = {0}, self1 = {0};
 	bool expired = false;
 	pthread_mutex_lock(&mu);
 	while (n_ready < started && !stop)
@@ -772,6 +919,8 @@ int main(int argc, char **argv)
 			expired = true, stop = true;
 	if (!stop) {
 		cpu0 = read_cpu_us(o.cpu_pid);
+		cpu0b = read_cpu_us(o.cpu_pid2);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &self0);
 		clock_gettime(CLOCK_MONOTONIC, &t_go);
 		go = true;
 	}
@@ -803,6 +952,8 @@ int main(int argc, char **argv)
 		pthread_join(cs[i].th, NULL);
 	}
 	long long cpu1 = go ? read_cpu_us(o.cpu_pid) : -1;
+	long long cpu1b = go ? read_cpu_us(o.cpu_pid2) : -1;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &self1);
 
 	unsigned long ok = 0, errors = 0, faults = 0, n_lat = 0;
 	uint64_t bytes = 0;
@@ -840,11 +991,13 @@ int main(int argc, char **argv)
 	double p99 = n_lat ? all[(n_lat - 1) * 99 / 100] / 1e3 : 0;
 	double secs = go ? ts_diff(&t_go, &t_end) : 0;
 	long long cpu_us = (cpu0 >= 0 && cpu1 >= 0) ? cpu1 - cpu0 : -1;
+	long long cpu2_us = (cpu0b >= 0 && cpu1b >= 0) ? cpu1b - cpu0b : -1;
 
 	printf("calls=%lu seconds=%.3f calls_per_s=%.1f p50_us=%.1f p99_us=%.1f mb_per_s=%.2f "
-	       "errors=%lu faults=%lu cpu_us=%lld\n",
+	       "errors=%lu faults=%lu cpu_us=%lld cpu2_us=%lld self_cpu_us=%.0f\n",
 	       ok, secs, secs > 0 ? ok / secs : 0.0, p50, p99,
-	       secs > 0 ? (double)bytes / secs / 1e6 : 0.0, errors, faults, cpu_us);
+	       secs > 0 ? (double)bytes / secs / 1e6 : 0.0, errors, faults, cpu_us, cpu2_us,
+	       go ? ts_diff(&self0, &self1) * 1e6 : -1.0);
 
 	for (unsigned i = 0; i < o.conns; i++) {
 		mp_wb_free(&cs[i].out);
@@ -852,6 +1005,7 @@ int main(int argc, char **argv)
 		free(cs[i].in);
 		free(cs[i].lat_ns);
 		free(cs[i].big_stub);
+		mp_ntlm_free(cs[i].ntlm);
 	}
 	free(cs);
 	free(all);

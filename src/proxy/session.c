@@ -185,7 +185,7 @@ void mp_session_send_cli(struct mp_session *s, const struct mp_wbuf *wb)
 {
 	if (wb->bad || !wb->len)
 		return;
-	bufferevent_write(s->cli, wb->data, wb->len);
+	mp_relay_write(s->cli, wb->data, wb->len);
 	s->bytes_out += wb->len;
 }
 
@@ -354,7 +354,7 @@ static void forward_request(struct mp_session *s, struct mp_call_slot *c, struct
 	int rc = mp_sec_encode_request_frags(mp_auth_up_sec(s), &out, c->call_id, &c->req,
 					     c->req_stub.data, c->req_stub.len, s->up_max_xmit);
 	if (rc == MP_OK && !out.bad)
-		bufferevent_write(s->up, out.data, out.len);
+		mp_relay_write(s->up, out.data, out.len);
 	else
 		mp_session_upstream_failed(s, "cannot protect the request for upstream");
 	mp_wb_free(&out);

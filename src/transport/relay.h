@@ -15,4 +15,8 @@
  */
 void mp_relay_move(struct evbuffer *in, struct bufferevent *to, size_t n);
 
+/* The same for bytes we produced ourselves (resealed calls, local answers):
+ * written at once when nothing is queued, the rest (copied) queued. */
+void mp_relay_write(struct bufferevent *to, const void *data, size_t len);
+
 #endif
