@@ -1060,6 +1060,20 @@ int mp_ntlm_verify(struct mp_ntlm *n, const uint8_t *msg, size_t len, const uint
 	return ok ? MP_OK : poison(n);
 }
 
+int mp_ntlm_reset_crypto(struct mp_ntlm *n, bool reset_seq)
+{
+	int rc = check_ready(n, 0);
+	if (rc != MP_OK)
+		return rc;
+	uint32_t send_seq = n->send.seq, recv_seq = n->recv.seq;
+	establish(n);
+	if (!reset_seq) {
+		n->send.seq = send_seq;
+		n->recv.seq = recv_seq;
+	}
+	return MP_OK;
+}
+
 int mp_ntlm_seal(struct mp_ntlm *n, uint8_t *data, size_t data_len, const uint8_t *msg,
                  size_t msg_len, uint8_t sig[16])
 {

@@ -358,6 +358,20 @@ int mp_ntlm_seal(struct mp_ntlm *n, uint8_t *data, size_t data_len, const uint8_
 int mp_ntlm_unseal(struct mp_ntlm *n, uint8_t *data, size_t data_len, const uint8_t *msg,
                    size_t msg_len, const uint8_t sig[16]);
 
+/*
+ * Re-derive the RC4 state of both directions from the session key, as it was
+ * when the context was established; the sequence numbers are kept unless
+ * reset_seq. For the SPNEGO mechListMIC ([MS-SPNG] 3.3.5.1): it is signed and
+ * checked with mp_ntlm_sign / mp_ntlm_verify, which consume a sequence number
+ * each, and then the key stream is rewound so that the first signed message
+ * of the application uses the same RC4 state as the mechListMIC did (Samba:
+ * gensec_spnego -> gensec_may_reset_crypto -> ntlmssp_sign_reset with
+ * reset_seqnums = false once a mechListMIC was exchanged).
+ * Returns MP_OK, MP_ERR_PROTO (not established), MP_ERR_AUTH (the context
+ * failed or was poisoned).
+ */
+int mp_ntlm_reset_crypto(struct mp_ntlm *n, bool reset_seq);
+
 /* Wipe every secret of the context (hashes, keys, RC4 states) and free it. NULL is fine. */
 void mp_ntlm_free(struct mp_ntlm *n);
 

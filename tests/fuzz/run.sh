@@ -18,7 +18,7 @@ fi
 build=$1
 seconds=$2
 here=$(cd "$(dirname "$0")" && pwd)
-targets="pdu config epm binding ntlmssp sec userdb"
+targets="pdu config epm binding ntlmssp sec userdb spnego"
 
 case $seconds in
 '' | *[!0-9]*)
