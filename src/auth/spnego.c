@@ -163,7 +163,6 @@ struct tlv {
  */
 static int der_read(struct mp_rcursor *rc, struct tlv *t)
 {
-	const uint8_t *start = rc->data + rc->off;
 	size_t off0 = rc->off;
 	t->tag = mp_rc_u8(rc);
 	uint8_t b = mp_rc_u8(rc);
@@ -185,7 +184,7 @@ static int der_read(struct mp_rcursor *rc, struct tlv *t)
 		return MP_ERR_PARSE;
 	t->p = mp_rc_take(rc, len);
 	t->len = len;
-	t->tlv = start;
+	t->tlv = rc->data + off0; /* not before: data may be NULL for an empty window */
 	t->tlv_len = rc->off - off0;
 	return MP_OK;
 }

@@ -1878,8 +1878,17 @@ static void test_names_and_oids(void **state)
 	assert_string_equal(mp_spnego_neg_state_name(MP_SPNEGO_REQUEST_MIC), "request-mic");
 	assert_string_equal(mp_spnego_neg_state_name(MP_SPNEGO_ACCEPT_INCOMPLETE),
 	                    "accept-incomplete");
+	assert_string_equal(mp_spnego_neg_state_name(MP_SPNEGO_REJECT), "reject");
+	assert_string_equal(mp_spnego_neg_state_name(MP_SPNEGO_ACCEPT_COMPLETED),
+	                    "accept-completed");
 	assert_string_equal(mp_spnego_neg_state_name(4), "unknown");
 	assert_int_equal(mp_spnego_token_type(NULL, 0), MP_ERR_PARSE);
+	struct mp_spnego_init in;
+	struct mp_spnego_resp r;
+	assert_int_equal(mp_spnego_parse_init(NULL, 0, &in), MP_ERR_PARSE);
+	assert_int_equal(mp_spnego_parse_resp(NULL, 0, &r), MP_ERR_PARSE);
+	assert_int_equal(mp_spnego_parse_init(NULL, 10, &in), MP_ERR_PARSE);
+	assert_int_equal(mp_spnego_parse_resp(NULL, 10, &r), MP_ERR_PARSE);
 	assert_int_equal(mp_spnego_token_type((const uint8_t *)"\x30", 1), MP_ERR_PARSE);
 	assert_int_equal(mp_spnego_token_type((const uint8_t *)"\xa0", 1), MP_ERR_PARSE);
 	/* An NTLMSSP message is not a SPNEGO token. */
