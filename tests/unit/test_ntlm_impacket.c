@@ -76,31 +76,7 @@ static void imp_server_new(struct imp_server *is, const char *password, bool all
 	assert_int_equal(mp_ntlm_server_new(&sc, &is->s), MP_OK);
 }
 
-struct blob {
-	uint8_t *p;
-	size_t len;
-};
-
-static bool read_path(const char *path, struct blob *b)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return false;
-	b->p = NULL;
-	b->len = 0;
-	uint8_t buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		uint8_t *q = realloc(b->p, b->len + n);
-		if (!q)
-			abort();
-		memcpy(q + b->len, buf, n);
-		b->p = q;
-		b->len += n;
-	}
-	fclose(f);
-	return true;
-}
+#include "test_data.h"
 
 static struct blob load(const char *name)
 {

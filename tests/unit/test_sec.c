@@ -970,40 +970,7 @@ static void test_append_auth(void **state)
 
 static const char *data_dir;
 
-struct blob {
-	uint8_t *p;
-	size_t len;
-};
-
-static bool read_path(const char *path, struct blob *b)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return false;
-	b->p = NULL;
-	b->len = 0;
-	uint8_t buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		uint8_t *q = realloc(b->p, b->len + n);
-		if (!q)
-			abort();
-		memcpy(q + b->len, buf, n);
-		b->p = q;
-		b->len += n;
-	}
-	fclose(f);
-	return true;
-}
-
-static bool write_path(const char *path, const uint8_t *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return false;
-	bool ok = fwrite(p, 1, len, f) == len;
-	return fclose(f) == 0 && ok;
-}
+#include "test_data.h"
 
 static struct blob load(const char *name)
 {

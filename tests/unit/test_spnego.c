@@ -58,42 +58,7 @@ static const char *const c2s_plain[2] = {"client to server after SPNEGO: signed 
 
 /* ---- files ------------------------------------------------------------------ */
 
-struct blob {
-	uint8_t *p;
-	size_t len;
-};
-
-static bool read_path(const char *path, struct blob *b)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return false;
-	b->p = NULL;
-	b->len = 0;
-	uint8_t buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		uint8_t *q = realloc(b->p, b->len + n);
-		if (!q)
-			abort();
-		memcpy(q + b->len, buf, n);
-		b->p = q;
-		b->len += n;
-	}
-	fclose(f);
-	if (!b->p)
-		b->p = malloc(1);
-	return true;
-}
-
-static bool write_path(const char *path, const uint8_t *p, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return false;
-	bool ok = fwrite(p, 1, len, f) == len;
-	return fclose(f) == 0 && ok;
-}
+#include "test_data.h"
 
 /* data_dir/name, e.g. "spnego_imp_init_ntlm.bin". */
 static struct blob load(const char *name)
