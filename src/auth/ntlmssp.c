@@ -118,20 +118,31 @@ static bool check_header(const uint8_t *msg, size_t len, size_t min, uint32_t ty
 	return mp_ntlm_msg_type(msg, len) == (int)type;
 }
 
+/* The optional 8-byte VERSION after a fixed header of `at` bytes; *hdr is
+ * where the payload may start. False if the flag promises it and it is missing. */
+static bool read_opt_version(const uint8_t *msg, size_t len, size_t at, uint32_t flags,
+			     size_t *hdr, bool *has, struct mp_ntlm_version *v)
+{
+	*hdr = at;
+	if (!(flags & MP_NTLMSSP_NEGOTIATE_VERSION))
+		return true;
+	if (len < at + 8)
+		return false;
+	*hdr = at + 8;
+	*has = true;
+	read_version(msg + at, v);
+	return true;
+}
+
 int mp_ntlm_parse_negotiate(const uint8_t *msg, size_t len, struct mp_ntlm_negotiate *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!check_header(msg, len, 32, MP_NTLM_NEGOTIATE))
 		return MP_ERR_PARSE;
 	out->flags = mp_get_u32(msg + 12);
-	size_t hdr = 32;
-	if (out->flags & MP_NTLMSSP_NEGOTIATE_VERSION) {
-		if (len < 40)
-			return MP_ERR_PARSE;
-		hdr = 40;
-		out->has_version = true;
-		read_version(msg + 32, &out->version);
-	}
+	size_t hdr;
+	if (!read_opt_version(msg, len, 32, out->flags, &hdr, &out->has_version, &out->version))
+		return MP_ERR_PARSE;
 	if (!read_field(msg, len, 16, hdr, &out->domain, NULL) ||
 	    !read_field(msg, len, 24, hdr, &out->workstation, NULL))
 		return MP_ERR_PARSE;
@@ -145,14 +156,9 @@ int mp_ntlm_parse_challenge(const uint8_t *msg, size_t len, struct mp_ntlm_chall
 		return MP_ERR_PARSE;
 	out->flags = mp_get_u32(msg + 20);
 	memcpy(out->server_challenge, msg + 24, 8);
-	size_t hdr = 48;
-	if (out->flags & MP_NTLMSSP_NEGOTIATE_VERSION) {
-		if (len < 56)
-			return MP_ERR_PARSE;
-		hdr = 56;
-		out->has_version = true;
-		read_version(msg + 48, &out->version);
-	}
+	size_t hdr;
+	if (!read_opt_version(msg, len, 48, out->flags, &hdr, &out->has_version, &out->version))
+		return MP_ERR_PARSE;
 	if (!read_field(msg, len, 12, hdr, &out->target_name, NULL) ||
 	    !read_field(msg, len, 40, hdr, &out->target_info, NULL))
 		return MP_ERR_PARSE;
