@@ -19,6 +19,10 @@ build=$1
 seconds=$2
 here=$(cd "$(dirname "$0")" && pwd)
 targets="pdu config epm binding ntlmssp sec userdb spnego"
+# ExchangeRPC decoder targets join once their source exists (as in meson.build).
+for name in nspi emsmdb rpc_ext aux rop_request rop_response lz77; do
+	[ -f "$here/fuzz_$name.c" ] && targets="$targets $name"
+done
 
 case $seconds in
 '' | *[!0-9]*)
@@ -43,8 +47,10 @@ for name in $targets; do
 	arts=$build/fuzz-artifacts
 	log=$build/fuzz-work/$name.log
 	mkdir -p "$work" "$arts"
+	seeds=()
+	[ -d "$here/corpus/$name" ] && seeds=("$here/corpus/$name")
 	"$exe" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix="$arts/$name-" "$work" "$here/corpus/$name" >"$log" 2>&1
+		-artifact_prefix="$arts/$name-" "$work" "${seeds[@]}" >"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 	if [ $rc -eq 0 ] && [ -n "$runs" ]; then
