@@ -28,10 +28,50 @@ static void check_bounds(struct mp_ndr_pull *pull)
 		pull->error = "stub too short";
 }
 
+static void record_pad(struct mp_ndr_pull *pull, size_t gap, const uint8_t *p, size_t len)
+{
+	struct mp_ndr_refs *r = &pull->refs;
+	if (r->npads == pull->pads_cap) {
+		size_t cap = pull->pads_cap ? pull->pads_cap * 2 : 8;
+		struct mp_ndr_pad *pads = talloc_realloc(pull->mem, r->pads, struct mp_ndr_pad, cap);
+		if (!pads) {
+			mp_ndr_pull_fail(pull, "out of memory");
+			return;
+		}
+		r->pads = pads;
+		pull->pads_cap = cap;
+	}
+	struct mp_ndr_pad *pad = &r->pads[r->npads++];
+	memset(pad, 0, sizeof(*pad));
+	pad->gap = gap;
+	pad->len = (uint8_t)len;
+	memcpy(pad->bytes, p, len);
+}
+
+/* Skip to a multiple of n; a gap that is not all zeros is kept for replay. */
+static void pull_gap(struct mp_ndr_pull *pull, size_t n)
+{
+	if (n <= 1 || pull->rc.bad)
+		return;
+	size_t len = (n - (pull->rc.off % n)) % n;
+	if (!len)
+		return;
+	const uint8_t *p = mp_rc_take(&pull->rc, len);
+	check_bounds(pull);
+	if (!p)
+		return;
+	size_t gap = pull->gaps++;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i]) {
+			record_pad(pull, gap, p, len);
+			break;
+		}
+	}
+}
+
 void mp_ndr_pull_align(struct mp_ndr_pull *pull, size_t n)
 {
-	mp_rc_align(&pull->rc, n);
-	check_bounds(pull);
+	pull_gap(pull, n);
 }
 
 uint8_t mp_ndr_pull_u8(struct mp_ndr_pull *pull)
@@ -43,7 +83,7 @@ uint8_t mp_ndr_pull_u8(struct mp_ndr_pull *pull)
 
 uint16_t mp_ndr_pull_u16(struct mp_ndr_pull *pull)
 {
-	mp_rc_align(&pull->rc, 2);
+	pull_gap(pull, 2);
 	uint16_t v = mp_rc_u16(&pull->rc);
 	check_bounds(pull);
 	return v;
@@ -51,7 +91,7 @@ uint16_t mp_ndr_pull_u16(struct mp_ndr_pull *pull)
 
 uint32_t mp_ndr_pull_u32(struct mp_ndr_pull *pull)
 {
-	mp_rc_align(&pull->rc, 4);
+	pull_gap(pull, 4);
 	uint32_t v = mp_rc_u32(&pull->rc);
 	check_bounds(pull);
 	return v;
@@ -59,7 +99,7 @@ uint32_t mp_ndr_pull_u32(struct mp_ndr_pull *pull)
 
 uint64_t mp_ndr_pull_u64(struct mp_ndr_pull *pull)
 {
-	mp_rc_align(&pull->rc, 8);
+	pull_gap(pull, 8);
 	uint64_t lo = mp_rc_u32(&pull->rc);
 	uint64_t hi = mp_rc_u32(&pull->rc);
 	check_bounds(pull);
@@ -208,8 +248,11 @@ struct mp_ndr_refs mp_ndr_pull_take_refs(struct mp_ndr_pull *pull, void *mem)
 	struct mp_ndr_refs refs = pull->refs;
 	if (refs.ids)
 		talloc_steal(mem, refs.ids);
+	if (refs.pads)
+		talloc_steal(mem, refs.pads);
 	memset(&pull->refs, 0, sizeof(pull->refs));
 	pull->refs_cap = 0;
+	pull->pads_cap = 0;
 	return refs;
 }
 
@@ -226,9 +269,32 @@ void mp_ndr_push_free(struct mp_ndr_push *push)
 	mp_wb_free(&push->wb);
 }
 
+/* Pad to a multiple of n with the bytes the pull saw at this gap, or zeros. */
+static void push_gap(struct mp_ndr_push *push, size_t n)
+{
+	if (n <= 1)
+		return;
+	size_t len = (n - (push->wb.len % n)) % n;
+	if (!len)
+		return;
+	size_t gap = push->gaps++;
+	const struct mp_ndr_refs *r = push->replay;
+	if (r) {
+		while (push->pads_next < r->npads && r->pads[push->pads_next].gap < gap)
+			push->pads_next++;
+		if (push->pads_next < r->npads && r->pads[push->pads_next].gap == gap &&
+		    r->pads[push->pads_next].len == len) {
+			mp_wb_bytes(&push->wb, r->pads[push->pads_next].bytes, len);
+			push->pads_next++;
+			return;
+		}
+	}
+	mp_wb_zeros(&push->wb, len);
+}
+
 void mp_ndr_push_align(struct mp_ndr_push *push, size_t n)
 {
-	mp_wb_align(&push->wb, n);
+	push_gap(push, n);
 }
 
 void mp_ndr_push_u8(struct mp_ndr_push *push, uint8_t v)
@@ -238,19 +304,19 @@ void mp_ndr_push_u8(struct mp_ndr_push *push, uint8_t v)
 
 void mp_ndr_push_u16(struct mp_ndr_push *push, uint16_t v)
 {
-	mp_wb_align(&push->wb, 2);
+	push_gap(push, 2);
 	mp_wb_u16(&push->wb, v);
 }
 
 void mp_ndr_push_u32(struct mp_ndr_push *push, uint32_t v)
 {
-	mp_wb_align(&push->wb, 4);
+	push_gap(push, 4);
 	mp_wb_u32(&push->wb, v);
 }
 
 void mp_ndr_push_u64(struct mp_ndr_push *push, uint64_t v)
 {
-	mp_wb_align(&push->wb, 8);
+	push_gap(push, 8);
 	mp_wb_u32(&push->wb, (uint32_t)v);
 	mp_wb_u32(&push->wb, (uint32_t)(v >> 32));
 }

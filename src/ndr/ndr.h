@@ -13,10 +13,12 @@
  *
  * Byte-exact re-encoding: NDR lets the sender choose the referent IDs of
  * full/unique pointers (Samba counts 0x00020000 + 4n, Windows uses other
- * values) and the padding bytes. A pull records every referent ID it reads in
- * order (mp_ndr_refs); a push given those refs writes the same IDs in the
- * same order, so decode → encode gives back the received bytes. Without refs
- * (a call built from scratch) the push counts like Samba.
+ * values) and the padding bytes (impacket fills alignment gaps with 0xaa,
+ * 0xcc, ...). A pull records every referent ID it reads in order, and every
+ * alignment gap that is not all zeros (mp_ndr_refs); a push given those refs
+ * writes the same IDs in the same order and the same gap bytes at the same
+ * gaps, so decode → encode gives back the received bytes. Without refs (a
+ * call built from scratch) the push counts like Samba and pads with zeros.
  *
  * Counts read from the wire are checked against the bytes left before any
  * allocation (mp_ndr_pull_count), so a peer cannot make us allocate more
@@ -31,10 +33,21 @@
 
 #include "util/cursor.h"
 
-/* Referent IDs seen by a pull, replayed by a push. Owned by talloc. */
+/* An alignment gap that was not all zeros. Gaps are numbered in stub order,
+ * counting only gaps of at least one byte. */
+struct mp_ndr_pad {
+	size_t gap;
+	uint8_t len;
+	uint8_t bytes[7];
+};
+
+/* Referent IDs and non-zero gaps seen by a pull, replayed by a push. Owned
+ * by talloc. */
 struct mp_ndr_refs {
 	uint32_t *ids;
 	size_t count;
+	struct mp_ndr_pad *pads;
+	size_t npads;
 };
 
 struct mp_ndr_pull {
@@ -42,6 +55,8 @@ struct mp_ndr_pull {
 	void *mem;		/* talloc context for decoded data */
 	struct mp_ndr_refs refs;
 	size_t refs_cap;
+	size_t pads_cap;
+	size_t gaps;		/* non-empty alignment gaps so far */
 	const char *error;	/* first error, static string */
 };
 
@@ -49,6 +64,8 @@ struct mp_ndr_push {
 	struct mp_wbuf wb;
 	const struct mp_ndr_refs *replay; /* may be NULL */
 	size_t replay_next;
+	size_t pads_next;
+	size_t gaps;
 	uint32_t next_ref;
 };
 
@@ -101,7 +118,7 @@ void mp_ndr_pull_handle(struct mp_ndr_pull *pull, struct mp_ndr_handle *h);
 /* A GUID/FlatUID embedded as 16 raw bytes (4-aligned like its first u32). */
 void mp_ndr_pull_guid(struct mp_ndr_pull *pull, uint8_t out[16]);
 
-/* Take the recorded referent IDs (moved under `mem`). */
+/* Take the recorded referent IDs and gaps (moved under `mem`). */
 struct mp_ndr_refs mp_ndr_pull_take_refs(struct mp_ndr_pull *pull, void *mem);
 
 void mp_ndr_push_init(struct mp_ndr_push *push, const struct mp_ndr_refs *replay);
