@@ -4,6 +4,7 @@
  * Client leg: the proxy is the NTLMSSP server. The client's NEGOTIATE comes
  * in its bind, our CHALLENGE goes back in the bind_ack, its AUTHENTICATE
  * arrives in auth3 and is checked against the user database (NT hashes).
+ * SPNEGO (auth type 9) wraps the same exchange: see auth_spnego.c.
  * Upstream leg: the proxy is an NTLMSSP client with the identity of
  * dcerpc_mapiproxy:username/domain/password; its auth3 is sent as soon as
  * the upstream's bind_ack brings the CHALLENGE. Calls are then unsealed
@@ -69,8 +70,9 @@ int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu)
 			mp_auth_level_name(a->level));
 		return MP_AUTH_BIND_ACCEPT;
 	}
-	if (a->type != MP_AUTH_TYPE_NTLMSSP) {
-		mp_warn("session %llu: auth type %u (%s) is not supported; only NTLMSSP (10)",
+	if (a->type != MP_AUTH_TYPE_NTLMSSP && a->type != MP_AUTH_TYPE_SPNEGO) {
+		mp_warn("session %llu: auth type %u (%s) is not supported; only NTLMSSP (10) "
+			"and SPNEGO (9) with NTLMSSP",
 			(unsigned long long)s->id, a->type, mp_auth_type_name(a->type));
 		return MP_NAK_AUTH_TYPE_NOT_RECOGNIZED;
 	}
@@ -95,13 +97,15 @@ int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu)
 	if (mp_ntlm_server_new(&cfg, &s->cli_ntlm) != MP_OK)
 		return MP_NAK_LOCAL_LIMIT_EXCEEDED;
 	mp_wb_init(&s->cli_token);
+	s->cli_auth_on = true;
+	if (a->type == MP_AUTH_TYPE_SPNEGO)
+		return mp_auth_spnego_init(s, a->value, pdu->hdr.auth_len);
 	int rc = mp_ntlm_server_challenge(s->cli_ntlm, a->value, pdu->hdr.auth_len, &s->cli_token);
 	if (rc != MP_OK || s->cli_token.bad) {
 		mp_warn("session %llu: unusable NTLMSSP NEGOTIATE from client: %s",
 			(unsigned long long)s->id, mp_ntlm_status_name(rc));
 		return MP_NAK_NOT_SPECIFIED;
 	}
-	s->cli_auth_on = true;
 	return MP_AUTH_BIND_ACCEPT;
 }
 
@@ -116,36 +120,55 @@ int mp_auth_passthrough_ack(struct mp_session *s, const struct mp_pdu *ack)
 	return s->cli_token.bad ? MP_ERR_NOMEM : MP_OK;
 }
 
-void mp_auth_client_auth3(struct mp_session *s, const struct mp_pdu *pdu)
+int mp_auth_client_verify(struct mp_session *s, const uint8_t *msg, size_t len)
 {
 	char who[300];
+	int rc = mp_ntlm_server_authenticate(s->cli_ntlm, msg, len);
+	if (rc != MP_OK) {
+		s->cli_auth_failed = true;
+		mp_warn("session %llu: client authentication failed for %s: %s",
+			(unsigned long long)s->id, claimed_user(msg, len, who, sizeof(who)),
+			rc == MP_ERR_AUTH ? "unknown user or wrong password"
+			: rc == MP_ERR_AUTH_NTLMV1 ? "NTLMv1 refused (mapiproxy:allow ntlmv1 = no)"
+						   : mp_ntlm_status_name(rc));
+	}
+	return rc;
+}
+
+int mp_auth_client_established(struct mp_session *s)
+{
+	char who[300];
+	struct mp_sec *cs = &s->cli_sec;
+	if (mp_sec_init(cs, cs->auth_type, cs->auth_level, cs->auth_ctx_id, cs->hdr_sign,
+			s->cli_ntlm) != MP_OK) {
+		s->cli_auth_failed = true;
+		return MP_ERR_UNSUPPORTED;
+	}
+	s->cli_authed = true;
+	mp_info("session %llu: client authenticated as %s (%s, %s)", (unsigned long long)s->id,
+		user_of(s->cli_ntlm, who, sizeof(who)), mp_auth_type_name(cs->auth_type),
+		mp_auth_level_name(cs->auth_level));
+	return MP_OK;
+}
+
+void mp_auth_client_auth3(struct mp_session *s, const struct mp_pdu *pdu)
+{
 	if (!s->cli_auth_on || s->cli_authed || s->cli_auth_failed || !pdu->has_auth ||
 	    pdu->auth.type != s->cli_sec.auth_type || pdu->auth.ctx_id != s->cli_sec.auth_ctx_id) {
 		s->cli_auth_failed = true;
 		mp_warn("session %llu: unexpected auth3", (unsigned long long)s->id);
 		return;
 	}
-	int rc = mp_ntlm_server_authenticate(s->cli_ntlm, pdu->auth.value, pdu->hdr.auth_len);
-	if (rc != MP_OK) {
+	if (s->cli_sec.auth_type == MP_AUTH_TYPE_SPNEGO) {
+		/* Its last leg needs an answer (accept-completed, mechListMIC),
+		 * which auth3 cannot carry: SPNEGO clients use alter_context. */
 		s->cli_auth_failed = true;
-		mp_warn("session %llu: client authentication failed for %s: %s",
-			(unsigned long long)s->id,
-			claimed_user(pdu->auth.value, pdu->hdr.auth_len, who, sizeof(who)),
-			rc == MP_ERR_AUTH ? "unknown user or wrong password"
-			: rc == MP_ERR_AUTH_NTLMV1 ? "NTLMv1 refused (mapiproxy:allow ntlmv1 = no)"
-						   : mp_ntlm_status_name(rc));
+		mp_warn("session %llu: auth3 in an SPNEGO exchange; expected alter_context",
+			(unsigned long long)s->id);
 		return;
 	}
-	struct mp_sec *cs = &s->cli_sec;
-	if (mp_sec_init(cs, cs->auth_type, cs->auth_level, cs->auth_ctx_id, cs->hdr_sign,
-			s->cli_ntlm) != MP_OK) {
-		s->cli_auth_failed = true;
-		return;
-	}
-	s->cli_authed = true;
-	mp_info("session %llu: client authenticated as %s (%s, %s)", (unsigned long long)s->id,
-		user_of(s->cli_ntlm, who, sizeof(who)), mp_auth_type_name(cs->auth_type),
-		mp_auth_level_name(cs->auth_level));
+	if (mp_auth_client_verify(s, pdu->auth.value, pdu->hdr.auth_len) == MP_OK)
+		(void)mp_auth_client_established(s);
 }
 
 bool mp_auth_client_may_call(struct mp_session *s, uint32_t *fault)
@@ -245,7 +268,7 @@ int mp_auth_up_challenge(struct mp_session *s, const struct mp_pdu *ack)
 	}
 	if (rc == MP_OK)
 		rc = mp_sec_init(&s->up_sec, MP_AUTH_TYPE_NTLMSSP, s->up_level, UP_AUTH_CTX_ID,
-				 false, s->up_ntlm);
+				 (ack->hdr.pfc_flags & MP_PFC_SUPPORT_HEADER_SIGN) != 0, s->up_ntlm);
 	if (rc == MP_OK && !out.bad) {
 		bufferevent_write(s->up, out.data, out.len);
 		s->up_authed = true;
@@ -265,5 +288,6 @@ void mp_auth_free(struct mp_session *s)
 	mp_ntlm_free(s->up_ntlm);
 	s->cli_ntlm = s->up_ntlm = NULL;
 	mp_wb_free(&s->cli_token);
+	mp_wb_free(&s->spnego_mech_types);
 	s->up_authed = false;
 }

@@ -108,9 +108,10 @@ static void answer_client(struct mp_session *s, uint8_t ack_flags)
 	}
 	struct mp_wbuf wb;
 	uint8_t flags = MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG | (ack_flags & MP_PFC_CONC_MPX);
-	bool with_token = s->pend.ptype == MP_PDU_BIND && s->cli_auth_on && s->cli_token.len;
+	bool is_bind = s->pend.ptype == MP_PDU_BIND;
+	bool with_token = (is_bind || s->cli_token_in_alter) && s->cli_auth_on && s->cli_token.len;
 	/* Header signing: agreed when the client offers it, as Windows does. */
-	if (with_token && s->cli_sec.hdr_sign)
+	if (with_token && is_bind && s->cli_sec.hdr_sign)
 		flags |= MP_PFC_SUPPORT_HEADER_SIGN;
 	mp_wb_init(&wb);
 	mp_pdu_encode_bind_ack(&wb, s->pend.ptype == MP_PDU_BIND ? MP_PDU_BIND_ACK
@@ -119,6 +120,7 @@ static void answer_client(struct mp_session *s, uint8_t ack_flags)
 	if (with_token)
 		mp_sec_append_auth(&wb, 0, s->cli_sec.auth_type, s->cli_sec.auth_level,
 				   s->cli_sec.auth_ctx_id, s->cli_token.data, s->cli_token.len);
+	s->cli_token_in_alter = false;
 	mp_session_send_cli(s, &wb);
 	mp_wb_free(&wb);
 	mp_info("session %llu %s: %s; frag %u/%u, assoc group 0x%x", (unsigned long long)s->id,
@@ -168,8 +170,14 @@ void mp_bind_from_client(struct mp_session *s, const struct mp_pdu *pdu)
 					 "a second authentication context is not supported");
 				return;
 			}
-			mp_auth_client_auth3(s, pdu);
-			if (!s->cli_authed) {
+			bool ok;
+			if (s->cli_sec.auth_type == MP_AUTH_TYPE_SPNEGO) {
+				ok = mp_auth_spnego_step(s, pdu) == MP_OK;
+			} else {
+				mp_auth_client_auth3(s, pdu);
+				ok = s->cli_authed;
+			}
+			if (!ok) {
 				mp_session_fault(s, pdu->hdr.call_id, 0, MP_FAULT_ACCESS_DENIED, true);
 				mp_session_close(s, "authentication failed");
 				return;

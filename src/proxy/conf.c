@@ -214,8 +214,8 @@ static int load_auth(struct mp_proxy_conf *c, const struct mp_config *cfg, char 
 	c->min_auth_level = MP_AUTH_LEVEL_PKT_INTEGRITY;
 	if (e && (c->min_auth_level = parse_level(e->value)) < 0)
 		return fail(errbuf, errlen,
-			    "%s:%d: mapiproxy:min auth level: expected connect, integrity or "
-			    "privacy, found '%s'",
+			    "%s:%d: mapiproxy:min auth level: expected none, connect, "
+			    "integrity (or sign), privacy (or seal); found '%s'",
 			    cfg->path, e->line, e->value);
 	snprintf(c->user_db, sizeof(c->user_db), "%s",
 		 mp_config_get_str(cfg, "mapiproxy:user db", ""));

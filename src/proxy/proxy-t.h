@@ -124,7 +124,12 @@ struct mp_session {
 	bool cli_authed;          /* AUTHENTICATE verified */
 	bool cli_auth_failed;
 	bool passthrough;         /* the client's own auth is relayed; calls stay sealed */
-	struct mp_wbuf cli_token; /* CHALLENGE for the bind_ack */
+	struct mp_wbuf cli_token; /* token for the next bind_ack/alter_context_resp */
+	bool cli_token_in_alter;  /* cli_token answers an alter_context (SPNEGO legs) */
+	/* SPNEGO around the client's NTLMSSP (auth_spnego.c). */
+	uint8_t spnego_state;
+	bool spnego_downgraded;          /* NTLMSSP was not the client's first mech */
+	struct mp_wbuf spnego_mech_types; /* DER mechTypes as sent: the mechListMIC input */
 	/* Upstream leg security: we are the client, with the configured identity. */
 	struct mp_ntlm *up_ntlm; /* owned */
 	struct mp_sec up_sec;    /* valid when up_authed */

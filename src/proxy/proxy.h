@@ -71,6 +71,20 @@ int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu);
 int mp_auth_passthrough_ack(struct mp_session *s, const struct mp_pdu *ack);
 /* auth3 (or the third leg) from the client: verify the AUTHENTICATE. */
 void mp_auth_client_auth3(struct mp_session *s, const struct mp_pdu *pdu);
+/* Check the client's AUTHENTICATE against the user db (logs a failure). */
+int mp_auth_client_verify(struct mp_session *s, const uint8_t *msg, size_t len);
+/* The client leg is authenticated: set up its signing/sealing, log who. */
+int mp_auth_client_established(struct mp_session *s);
+
+/* ---- auth_spnego.c ---- */
+
+/* SPNEGO bind: answer the NegTokenInit (into s->cli_token). Returns
+ * MP_AUTH_BIND_ACCEPT or a bind_nak reason. */
+int mp_auth_spnego_init(struct mp_session *s, const uint8_t *tok, size_t len);
+/* A later SPNEGO leg (NegTokenResp in alter_context): the answer goes into
+ * s->cli_token. MP_OK (authenticated or one more leg expected) or an error:
+ * refuse and close. */
+int mp_auth_spnego_step(struct mp_session *s, const struct mp_pdu *pdu);
 /* May a request run on this association? If not, *fault says how to refuse. */
 bool mp_auth_client_may_call(struct mp_session *s, uint32_t *fault);
 /* Security of each leg for protect/unprotect; NULL when the leg does not sign. */

@@ -488,6 +488,19 @@ static void on_bad_header(struct mp_session *s, const struct mp_pdu_hdr *h,
 	mp_wb_free(&wb);
 }
 
+/* The local endpoint mapper answers anonymous clients, as Windows' does:
+ * clients look ports up before they authenticate to the interface itself. */
+static bool anonymous_epm_call(struct mp_session *s, const uint8_t *frag,
+			       const struct mp_pdu_hdr *h)
+{
+	if (s->cli_auth_on || h->frag_len < 24)
+		return false;
+	bool le = (frag[4] & 0x10) != 0; /* drep integer representation */
+	uint16_t ctx_id = le ? mp_get_u16(frag + 20) : (uint16_t)((frag[20] << 8) | frag[21]);
+	const struct mp_sess_ctx *ctx = mp_session_ctx(s, ctx_id);
+	return ctx && ctx->kind == MP_CTX_LOCAL_EPM;
+}
+
 static void on_client_frag(struct mp_session *s, struct evbuffer *in, const struct mp_pdu_hdr *h)
 {
 	uint8_t *frag = evbuffer_pullup(in, h->frag_len);
@@ -501,7 +514,7 @@ static void on_client_frag(struct mp_session *s, struct evbuffer *in, const stru
 		return;
 	}
 	if (h->ptype == MP_PDU_REQUEST && s->state != MP_SS_NEW) {
-		if (!mp_auth_client_may_call(s, &fault)) {
+		if (!mp_auth_client_may_call(s, &fault) && !anonymous_epm_call(s, frag, h)) {
 			evbuffer_drain(in, h->frag_len);
 			mp_warn("session %llu call %u: refused: %s", (unsigned long long)s->id,
 				h->call_id,

@@ -401,9 +401,13 @@ void mp_upstream_send_bind(struct mp_session *s)
 	mp_wb_init(&wb);
 	/* A client's alter_context may be the upstream's first bind (when the
 	 * client's bind held only local contexts). */
+	/* Header signing is offered upstream when the client offered it: the
+	 * client's verification trailer (MS-RPCE 2.2.2.13) tells the server
+	 * whether the client supports it, and Samba refuses a call whose trailer
+	 * claims more than the bind did. */
 	mp_pdu_encode_bind(&wb, s->up_bound ? MP_PDU_ALTER : MP_PDU_BIND,
 			   (uint8_t)(MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG |
-				     (s->cli_flags & MP_PFC_CONC_MPX)),
+				     (s->cli_flags & (MP_PFC_CONC_MPX | MP_PFC_SUPPORT_HEADER_SIGN))),
 			   s->pend.call_id, &s->pend.fwd);
 	if (!s->up_bound && s->passthrough)
 		mp_sec_append_auth(&wb, 0, s->cli_sec.auth_type, s->cli_sec.auth_level,

@@ -15,7 +15,7 @@ import os
 import struct
 
 import pytest
-from impacket import ntlm, spnego
+from impacket import ntlm
 from impacket.dcerpc.v5 import samr, transport
 from impacket.dcerpc.v5.rpcrt import DCERPCException
 
@@ -221,21 +221,11 @@ def _krb5_token() -> bytes:
     return b"\x60" + bytes([len(inner)]) + inner
 
 
-def _spnego_token() -> bytes:
-    init = spnego.SPNEGO_NegTokenInit()
-    init["MechTypes"] = [spnego.TypesMech["NTLMSSP - Microsoft NTLM Security Support Provider"]]
-    init["MechToken"] = ntlm_negotiate().getData()
-    return init.getData()
-
-
 @pytest.mark.parametrize("auth_type,token", [
     (AUTH_KRB5, _krb5_token()),
-    # SPNEGO (9) is refused as well for now. This case will change when SPNEGO
-    # lands: then this NegTokenInit (NTLMSSP mech) must get a bind_ack with a
-    # NegTokenResp carrying the CHALLENGE.
-    (AUTH_SPNEGO, _spnego_token()),
+    # SPNEGO (9) with NTLMSSP is accepted: see test_auth_spnego.py.
     (68, b"\0" * 24),  # netlogon secure channel (schannel)
-], ids=["krb5", "spnego", "schannel"])
+], ids=["krb5", "schannel"])
 def test_unsupported_auth_type_bind_nak(authpx, samba_dc, auth_type, token):
     px = authpx()
     with w.RawClient(px.listen, px.port) as c:
