@@ -32,7 +32,9 @@ static const char *const known_options[] = {
 	"mapiproxy:minauthlevel",     "mapiproxy:allowntlmv1",
 	"mapiproxy:userdb",           "mapiproxy:netbiosname",
 	"mapiproxy:netbiosdomain",    "dcerpc_mapiproxy:passwordfile",
-	"dcerpc_mapiproxy:nthash",    "mapiproxy:authpassthrough", NULL,
+	"dcerpc_mapiproxy:nthash",    "mapiproxy:authpassthrough",
+	"mpm_dump:jsonfile",          "mpm_dump:rops",
+	"mpm_dump:maxbytes",          NULL,
 };
 
 static int fail(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -52,7 +54,8 @@ static int check_unknown(const struct mp_config *cfg, char *errbuf, size_t errle
 	for (size_t i = 0; i < cfg->n_entries; i++) {
 		const struct mp_config_entry *e = &cfg->entries[i];
 		if (strncmp(e->key, "mapiproxy:", 10) != 0 &&
-		    strncmp(e->key, "dcerpc_mapiproxy:", 17) != 0)
+		    strncmp(e->key, "dcerpc_mapiproxy:", 17) != 0 &&
+		    strncmp(e->key, "mpm_dump:", 9) != 0)
 			continue; /* other prefixes belong to modules or to Samba */
 		bool known = false;
 		for (const char *const *k = known_options; *k; k++)
@@ -276,6 +279,41 @@ void mp_proxy_conf_wipe(struct mp_proxy_conf *c)
 	mp_ntlm_wipe(c->up_nt_hash, sizeof(c->up_nt_hash));
 }
 
+/* The built-in dump: what the dump module of the module issue will take over. */
+static int load_dump(struct mp_proxy_conf *c, const struct mp_config *cfg, char *errbuf,
+		     size_t errlen)
+{
+	const struct mp_config_entry *m = mp_config_find(cfg, "dcerpc_mapiproxy:modules");
+	if (m && m->value[0]) {
+		char list[512];
+		snprintf(list, sizeof(list), "%s", m->value);
+		for (char *save = NULL, *t = strtok_r(list, ", \t", &save); t;
+		     t = strtok_r(NULL, ", \t", &save)) {
+			if (strcasecmp(t, "dump") == 0)
+				c->dump = true;
+			else
+				mp_warn("%s:%d: module '%s' ignored: module loading is not "
+					"implemented yet (only the built-in dump is)",
+					cfg->path, m->line, t);
+		}
+	}
+	if (c->upstream.flags & MP_BF_PRINT)
+		c->dump = true;
+	snprintf(c->dump_json, sizeof(c->dump_json), "%s",
+		 mp_config_get_str(cfg, "mpm_dump:json file", ""));
+	if (c->dump_json[0])
+		c->dump = true;
+	unsigned long max_bytes;
+	int rc;
+	if ((rc = mp_config_get_bool(cfg, "mpm_dump:rops", true, &c->dump_rops, errbuf,
+				     errlen)) != MP_OK ||
+	    (rc = mp_config_get_uint(cfg, "mpm_dump:max bytes", 64, 0, 1u << 20, &max_bytes,
+				     errbuf, errlen)) != MP_OK)
+		return rc;
+	c->dump_max_bytes = (unsigned)max_bytes;
+	return MP_OK;
+}
+
 int mp_proxy_conf_load(struct mp_proxy_conf *c, const struct mp_config *cfg, char *errbuf,
 		       size_t errlen)
 {
@@ -359,11 +397,8 @@ int mp_proxy_conf_load(struct mp_proxy_conf *c, const struct mp_config *cfg, cha
 	if ((rc = load_iface_ports(c, cfg, errbuf, errlen)) != MP_OK)
 		return rc;
 
-	const struct mp_config_entry *m = mp_config_find(cfg, "dcerpc_mapiproxy:modules");
-	if (m && m->value[0])
-		mp_warn("%s:%d: dcerpc_mapiproxy:modules is set but module loading is not "
-			"implemented yet; modules are ignored",
-			cfg->path, m->line);
+	if ((rc = load_dump(c, cfg, errbuf, errlen)) != MP_OK)
+		return rc;
 	return load_auth(c, cfg, errbuf, errlen);
 }
 

@@ -56,6 +56,13 @@ struct mp_proxy_conf {
 	char up_password[256];  /* dcerpc_mapiproxy:password or :password file */
 	uint8_t up_nt_hash[16]; /* dcerpc_mapiproxy:nt hash */
 	bool up_has_hash;
+
+	/* Call dump (binding flag [print], or `dump` in dcerpc_mapiproxy:modules,
+	 * or an mpm_dump:json file): decoded ExchangeRPC calls on the log. */
+	bool dump;
+	bool dump_rops;        /* mpm_dump:rops (default yes): the ROP level too */
+	char dump_json[512];   /* mpm_dump:json file: one JSON object per call */
+	unsigned dump_max_bytes; /* mpm_dump:max bytes: byte fields cut in text */
 };
 
 /* Wipe the secrets of a configuration (upstream password and hash). */

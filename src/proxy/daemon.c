@@ -161,12 +161,15 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
 	(void)what;
-	(void)arg;
+	struct mp_proxy *px = arg;
 	int rc = mp_log_reopen();
 	if (rc < 0)
 		mp_err("SIGHUP: cannot reopen log file: %s", strerror(-rc));
 	else
 		mp_info("SIGHUP: log file reopened");
+	if (px->conf.dump_json[0] && (rc = mp_dump_open(&px->conf)) < 0)
+		mp_err("SIGHUP: cannot reopen mpm_dump:json file %s: %s", px->conf.dump_json,
+		       strerror(-rc));
 }
 
 static int resolve_upstream(struct mp_proxy *px)
@@ -213,6 +216,17 @@ int mp_proxy_run(const struct mp_proxy_conf *conf)
 		}
 		mp_info("user db %s: %zu user(s)", px->conf.user_db, mp_userdb_count(px->users));
 	}
+	if (px->conf.dump) {
+		int rc = mp_dump_open(&px->conf);
+		if (rc < 0) {
+			mp_err("mpm_dump:json file %s: %s (check the directory and permissions)",
+			       px->conf.dump_json, strerror(-rc));
+			goto out;
+		}
+		mp_info("dump: decoded EMSMDB/NSPI/RFR calls on the log%s%s%s",
+			px->conf.dump_json[0] ? " and as JSON lines in " : "", px->conf.dump_json,
+			px->conf.dump_rops ? " (with ROPs)" : "");
+	}
 
 	/* Signals first: a client (or a test) may signal as soon as a port accepts. */
 	px->ev_term = evsignal_new(px->base, SIGTERM, on_term, px);
@@ -255,6 +269,7 @@ out:
 	if (px->base)
 		event_base_free(px->base);
 	mp_userdb_free(px->users);
+	mp_dump_close();
 	mp_proxy_conf_wipe(&px->conf);
 	free(px);
 	return code;

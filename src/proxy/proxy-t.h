@@ -22,6 +22,7 @@ struct event_base;
 struct event;
 struct evconnlistener;
 struct bufferevent;
+struct mp_mapi_print_state;
 
 enum mp_ctx_kind {
 	MP_CTX_RELAY = 1, /* forwarded to the upstream association */
@@ -44,6 +45,7 @@ struct mp_call_slot {
 	bool reasm_rsp;    /* response is reassembled (and re-fragmented to client) */
 	bool request_done; /* last request fragment seen */
 	bool rsp_started;
+	bool dump;         /* decoded and printed when done (dump.c); reassembled */
 	uint32_t call_id;
 	struct mp_pdu_request req; /* ctx_id, opnum, object of the first fragment */
 	struct mp_wbuf req_stub;   /* reassembly buffers (empty on the fast path) */
@@ -135,6 +137,9 @@ struct mp_session {
 	struct mp_sec up_sec;    /* valid when up_authed */
 	bool up_authed;
 	uint8_t up_level;
+
+	/* Call dump (dump.c): ROP state across the session's calls. */
+	struct mp_mapi_print_state *dump_state; /* talloc, lazily made */
 
 	uint64_t n_done, bytes_in, bytes_out;
 	struct timespec opened;

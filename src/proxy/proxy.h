@@ -97,6 +97,18 @@ int mp_auth_up_negotiate(struct mp_session *s, struct mp_wbuf *wb, size_t frag_s
 int mp_auth_up_challenge(struct mp_session *s, const struct mp_pdu *ack);
 void mp_auth_free(struct mp_session *s);
 
+/* ---- dump.c ---- */
+
+/* Open (or reopen, on SIGHUP) mpm_dump:json file. 0 or -errno. */
+int mp_dump_open(const struct mp_proxy_conf *c);
+void mp_dump_close(void);
+/* Is this context one of the ExchangeRPC interfaces the dump decodes? */
+bool mp_dump_iface(const struct mp_sess_ctx *ctx, int *iface);
+/* Print a finished call (stubs reassembled); outcome "ok" or the failure. */
+void mp_dump_call(struct mp_session *s, const struct mp_call_slot *c, const char *outcome,
+		  double ms);
+void mp_dump_session_free(struct mp_session *s);
+
 /* ---- local_epm.c ---- */
 
 /* Answer a complete local call (the endpoint mapper) and finish it. */

@@ -39,6 +39,7 @@ void mp_session_free(struct mp_session *s)
 	struct mp_proxy *px = s->px;
 	mp_upstream_free(s);
 	mp_auth_free(s);
+	mp_dump_session_free(s);
 	if (s->cli)
 		bufferevent_free(s->cli);
 	for (unsigned i = 0; i < px->conf.max_calls; i++) {
@@ -251,9 +252,12 @@ static struct mp_call_slot *new_call(struct mp_session *s, uint32_t call_id)
 void mp_session_call_done(struct mp_session *s, struct mp_call_slot *c, const char *outcome)
 {
 	const struct mp_sess_ctx *ctx = mp_session_ctx(s, c->req.ctx_id);
+	double ms = elapsed_ms(&c->start);
 	mp_debug("session %llu call %u %s opnum %u: request %zu B, response %zu B, %s, %.3f ms",
 		 (unsigned long long)s->id, c->call_id, ctx && ctx->name ? ctx->name : "iface",
-		 c->req.opnum, c->req_bytes, c->rsp_bytes, outcome, elapsed_ms(&c->start));
+		 c->req.opnum, c->req_bytes, c->rsp_bytes, outcome, ms);
+	if (c->dump)
+		mp_dump_call(s, c, outcome, ms);
 	s->reasm_bytes -= c->req_stub.len + c->rsp_stub.len;
 	/* Keep small buffers for reuse, give large ones back. */
 	if (c->req_stub.cap > 65536)
@@ -401,8 +405,13 @@ static void on_request(struct mp_session *s, struct evbuffer *in, const struct m
 		}
 		c->req = pdu->u.request;
 		c->local = ctx->kind == MP_CTX_LOCAL_EPM;
-		/* Crossing a security boundary (unseal here, seal there) needs the whole call. */
-		c->reasm_req = c->local || s->cli_max_recv > s->up_max_xmit ||
+		int iface;
+		/* In pass-through the stubs stay sealed: nothing to decode. */
+		c->dump = s->px->conf.dump && !c->local && !s->passthrough &&
+			  mp_dump_iface(ctx, &iface);
+		/* Crossing a security boundary (unseal here, seal there) needs the whole
+		 * call; so does decoding it. */
+		c->reasm_req = c->local || c->dump || s->cli_max_recv > s->up_max_xmit ||
 			       mp_auth_cli_sec(s) || mp_auth_up_sec(s);
 	} else if (!c || c->request_done) {
 		evbuffer_drain(in, h->frag_len);

@@ -245,7 +245,7 @@ static void on_upstream_frag(struct mp_session *s, struct evbuffer *in, const st
 			return;
 		}
 		if (!c->rsp_started)
-			c->reasm_rsp = up_sec || mp_auth_cli_sec(s);
+			c->reasm_rsp = up_sec || mp_auth_cli_sec(s) || c->dump;
 		c->rsp_started = true;
 		c->rsp_bytes += pdu.stub_len;
 		if (h->ptype == MP_PDU_RESPONSE && c->reasm_rsp) {
