@@ -17,6 +17,9 @@ the opnum of each request, so one instance covers every misbehaviour:
     OP_PARTIAL   the first fragment of a 3-fragment response, then close
 
 bind_mode: "ok" (default), "silent" (never answer a bind), "nak" (bind_nak 0).
+`canned` maps an opnum to a fixed response stub; it takes precedence over the
+behaviours above (a stand-in server for interfaces Samba does not serve,
+such as NSPI and EMSMDB, with replies built by impacket or from vectors).
 Everything it receives is recorded (binds, request fragment sizes, stubs).
 Each connection is served by its own thread; every loop is bounded.
 """
@@ -54,13 +57,15 @@ def pattern(n: int) -> bytes:
 
 class FakeUpstream:
     def __init__(self, ip: str = "127.0.0.9", max_frag: int = 5840, bind_mode: str = "ok",
-                 delay: float = 1.0, lifetime: float = 300.0):
+                 delay: float = 1.0, lifetime: float = 300.0,
+                 canned: Dict[int, bytes] | None = None):
         ensure_loopback_ip(ip)
         self.ip = ip
         self.max_frag = max_frag
         self.bind_mode = bind_mode
         self.delay = delay
         self.lifetime = lifetime
+        self.canned = dict(canned or {})
         self.lock = threading.Lock()
         self.binds: List[dict] = []
         self.requests: List[dict] = []   # {call_id, opnum, frags: [len], stub}
@@ -216,7 +221,9 @@ class FakeUpstream:
     def _answer(self, c: socket.socket, call: dict, ctx_id: int, xmit: int) -> bool:
         """Answer one complete request; False = stop serving the connection."""
         op, cid, stub = call["opnum"], call["call_id"], call["stub"]
-        if op == OP_ECHO:
+        if op in self.canned:
+            c.sendall(self._response(cid, ctx_id, self.canned[op], xmit))
+        elif op == OP_ECHO:
             c.sendall(self._response(cid, ctx_id, stub, xmit))
         elif op == OP_GARBAGE:
             c.sendall(b"\xde\xad\xbe\xef" * 16)

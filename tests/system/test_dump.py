@@ -1,0 +1,122 @@
+"""The call dump: binding flag [print] (the original's) and mpm_dump:json file.
+
+NSPI traffic from impacket's NSPI client goes through the proxy to a stand-in
+upstream whose replies are built with impacket too (Samba serves no NSPI).
+The proxy must decode both directions, print them as a tree on the log and as
+one JSON object per call, and still relay every byte unchanged."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import time
+
+import pytest
+from impacket.dcerpc.v5 import nspi, transport
+
+from conftest import MAPIPROXY_BIN, free_port
+
+SERVER_GUID = bytes(range(16))
+HANDLE = b"\0\0\0\0" + bytes(range(0x40, 0x50))
+
+
+def nspi_bind_response() -> bytes:
+    """NspiBind's reply in NDR ([MS-OXNSPI] 3.1.4.1.1): unique pointer to the
+    server GUID, the context handle, the return value."""
+    return struct.pack("<I", 0x00020000) + SERVER_GUID + HANDLE + struct.pack("<I", 0)
+
+
+def nspi_unbind_response() -> bytes:
+    """NspiUnbind's reply: the closed (zero) handle, return value 1."""
+    return b"\0" * 20 + struct.pack("<I", 1)
+
+
+@pytest.fixture
+def nspi_upstream(fake_upstream):
+    return fake_upstream(canned={0: nspi_bind_response(), 1: nspi_unbind_response()})
+
+
+def nspi_session(px):
+    t = transport.DCERPCTransportFactory(px.binding())
+    t.set_connect_timeout(10)
+    d = t.get_dce_rpc()
+    d.connect()
+    d.bind(nspi.MSRPC_UUID_NSPI)
+    return d
+
+
+def wait_for(pred, timeout=5.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_print_flag_decodes_nspi_bind(mapiproxy, nspi_upstream, tmp_path):
+    jl = tmp_path / "calls.jsonl"
+    px = mapiproxy(interfaces="exchange_nsp",
+                   binding=nspi_upstream.binding.replace("]", ",print]"),
+                   options={"mpm_dump:json file": str(jl)})
+    d = nspi_session(px)
+    try:
+        resp = nspi.hNspiBind(d)
+        # The client got the stand-in's reply byte for byte.
+        assert resp["contextHandle"].getData() == HANDLE
+        assert resp["pServerGuid"] == SERVER_GUID
+        unb = nspi.NspiUnbind()
+        unb["contextHandle"] = resp["contextHandle"]
+        unb["Reserved"] = 0
+        try:
+            d.request(unb)
+        except nspi.DCERPCSessionError as e:  # NspiUnbind returns 1 on success
+            assert e.get_error_code() == 1
+    finally:
+        d.disconnect()
+    assert px.wait_log("dump: decoded EMSMDB/NSPI/RFR calls on the log and as JSON lines")
+    assert wait_for(lambda: jl.exists() and len(jl.read_text().splitlines()) >= 2)
+
+    calls = [json.loads(line)["call"] for line in jl.read_text().splitlines()]
+    bind, unbind = calls[0], calls[1]
+    assert (bind["interface"], bind["opnum"], bind["name"]) == ("NSPI", 0, "NspiBind")
+    assert bind["outcome"] == "ok" and bind["latency_ms"] >= 0
+    # Both directions decoded, nothing left as raw bytes.
+    assert "undecoded" not in bind["request"] and "undecoded" not in bind["response"]
+    assert (unbind["name"], unbind["opnum"]) == ("NspiUnbind", 1)
+    # The stand-in received exactly what impacket sent.
+    assert [r["opnum"] for r in nspi_upstream.requests] == [0, 1]
+
+    # The same calls as a tree on the log, one tagged line per node.
+    log = px.log_text()
+    assert "call 1 | call" in log or "| call" in log
+    assert "NspiBind" in log and "NspiUnbind" in log
+
+
+def test_no_dump_without_print(mapiproxy, nspi_upstream):
+    px = mapiproxy(interfaces="exchange_nsp", binding=nspi_upstream.binding)
+    d = nspi_session(px)
+    try:
+        nspi.hNspiBind(d)
+    finally:
+        d.disconnect()
+    time.sleep(0.2)
+    assert "NspiBind" not in px.log_text()
+    assert "dump:" not in px.log_text()
+
+
+def test_json_file_unwritable_is_a_clear_start_error(nspi_upstream, tmp_path):
+    conf = tmp_path / "mapiproxy.conf"
+    conf.write_text("[global]\n"
+                    f"dcerpc_mapiproxy:binding = {nspi_upstream.binding}\n"
+                    "dcerpc_mapiproxy:interfaces = exchange_nsp\n"
+                    "mapiproxy:listen = 127.0.0.1\n"
+                    f"mapiproxy:port = {free_port('127.0.0.1')}\n"
+                    "mapiproxy:epm port = 0\n"
+                    "mapiproxy:auth required = no\n"
+                    f"mpm_dump:json file = {tmp_path / 'no' / 'such' / 'dir.jsonl'}\n")
+    r = subprocess.run([MAPIPROXY_BIN, "-c", str(conf)], capture_output=True, text=True,
+                       timeout=20, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert "mpm_dump:json file" in r.stderr and "No such file or directory" in r.stderr, r.stderr
