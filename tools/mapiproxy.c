@@ -126,8 +126,18 @@ int main(int argc, char **argv)
 	if (log_file)
 		snprintf(conf.log_file, sizeof(conf.log_file), "%s", log_file);
 	if (check) {
+		/* The user db is part of the configuration: open it as the daemon would. */
+		struct mp_userdb *users = NULL;
+		char why[512];
+		if (conf.user_db[0] && mp_userdb_load(&users, conf.user_db, why, sizeof(why)) != MP_OK) {
+			fprintf(stderr, "mapiproxy: mapiproxy:user db: %s\n", why);
+			return 1;
+		}
 		printf("%s: configuration is valid\n", config);
 		mp_proxy_conf_print(&conf);
+		if (users)
+			printf("user db             %zu user(s)\n", mp_userdb_count(users));
+		mp_userdb_free(users);
 		return 0;
 	}
 

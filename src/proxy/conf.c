@@ -428,6 +428,12 @@ void mp_proxy_conf_print(const struct mp_proxy_conf *c)
 	       c->user_db[0] ? c->user_db : "(none)", c->allow_ntlmv1 ? ", NTLMv1 allowed" : "");
 	if (c->up_user[0])
 		printf("upstream auth       %s\\%s (secret not shown)\n", c->up_domain, c->up_user);
+	else if (c->auth_passthrough)
+		printf("upstream auth       pass-through (the client's own NTLMSSP reaches the "
+		       "server; calls stay sealed to the proxy)\n");
 	else
 		printf("upstream auth       anonymous\n");
+	if (c->dump)
+		printf("dump                log%s%s%s\n", c->dump_json[0] ? " + JSON lines " : "",
+		       c->dump_json, c->dump_rops ? ", with ROPs" : "");
 }

@@ -202,3 +202,28 @@ def test_passthrough_and_upstream_identity_conflict(mapiproxy, samba_dc, tmp_pat
                              "dcerpc_mapiproxy:password = x"])
     r = run("-c", str(p), "--check-config")
     assert r.returncode == 1 and "auth passthrough" in r.stderr
+
+
+def test_check_config_opens_the_user_db_and_names_the_mode(tmp_path):
+    """--check-config validates what the daemon would refuse at start: a user
+    db readable by others is an error; pass-through is said as such."""
+    from test_daemon import conf_file, run
+    from auth_helpers import USER_BIN
+    db = tmp_path / "users.db"
+    r = subprocess.run([USER_BIN, "--db", str(db), "add", "bob"], input="Pw-of-Bob-1!\n",
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    p = conf_file(tmp_path, ["dcerpc_mapiproxy:binding = ncacn_ip_tcp:127.0.0.2",
+                             f"mapiproxy:user db = {db}"])
+    r = run("-c", str(p), "--check-config")
+    assert r.returncode == 0, r.stderr
+    assert "user db             1 user(s)" in r.stdout
+    os.chmod(db, 0o644)
+    r = run("-c", str(p), "--check-config")
+    assert r.returncode == 1 and "mapiproxy:user db" in r.stderr, r.stderr
+
+    p = conf_file(tmp_path, ["dcerpc_mapiproxy:binding = ncacn_ip_tcp:127.0.0.2",
+                             "mapiproxy:auth passthrough = yes"], name="pt.conf")
+    r = run("-c", str(p), "--check-config")
+    assert r.returncode == 0, r.stderr
+    assert "upstream auth       pass-through" in r.stdout
