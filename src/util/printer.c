@@ -420,8 +420,7 @@ static void item_end(struct mp_printer *p, bool wrapped)
 	finish(p);
 }
 
-static void open_level(struct mp_printer *p, const char *name, enum level_kind kind,
-		       size_t count)
+static void open_level(struct mp_printer *p, const char *name, enum level_kind kind, size_t count)
 {
 	if (p->failed)
 		return;
@@ -661,8 +660,7 @@ void mp_pr_double(struct mp_printer *p, const char *name, double v)
 	item_end(p, w);
 }
 
-void mp_pr_enum(struct mp_printer *p, const char *name, uint64_t v, int digits,
-		const char *symbol)
+void mp_pr_enum(struct mp_printer *p, const char *name, uint64_t v, int digits, const char *symbol)
 {
 	bool w;
 	if (!item_begin(p, name, &w))
