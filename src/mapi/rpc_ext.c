@@ -55,9 +55,11 @@ static int restore(void *mem, struct mp_rpc_ext_seg *seg, const char **why)
 	if (seg->flags & MP_RHE_XORMAGIC) {
 		/* Obfuscated: de-XOR a copy (the payload itself when it is not
 		 * also compressed). */
-		tmp = talloc_memdup(mem, seg->wire, seg->size ? seg->size : 1);
+		tmp = talloc_size(mem, seg->size ? seg->size : 1);
 		if (!tmp)
 			return fail(why, "out of memory", MP_ERR_NOMEM);
+		if (seg->size)
+			memcpy(tmp, seg->wire, seg->size);
 		mp_rpc_ext_xor(tmp, seg->size);
 		src = tmp;
 		if (!(seg->flags & MP_RHE_COMPRESSED)) {

@@ -309,9 +309,10 @@ static void test_trailing_bytes_kept(void **state)
 
 static void test_empty_payload_segment(void **state)
 {
-	/* A zero-length segment in the middle of a chain is well-formed. */
+	/* A zero-length segment in the middle of a chain is well-formed,
+	 * obfuscated or not (there is nothing to XOR). */
 	uint8_t buf[8 + 8 + 2];
-	put_hdr(buf, 0, 0, 0, 0);
+	put_hdr(buf, 0, MP_RHE_XORMAGIC, 0, 0);
 	put_hdr(buf + 8, 0, MP_RHE_XORMAGIC | MP_RHE_LAST, 2, 2);
 	buf[16] = 'o' ^ 0xa5;
 	buf[17] = 'k' ^ 0xa5;
