@@ -38,6 +38,7 @@ struct mp_printer {
 	size_t cap;
 	size_t mark; /* content length before the current item */
 	size_t max_bytes;
+	size_t limit; /* 0: none */
 	unsigned indent;
 	unsigned depth;	 /* open levels, level 0 is the top */
 	unsigned folded; /* levels opened beyond MAX_DEPTH, printed as "..." */
@@ -56,6 +57,10 @@ static bool reserve(struct mp_printer *p, size_t n)
 {
 	if (p->failed)
 		return false;
+	if (p->limit && n > p->limit - (p->len < p->limit ? p->len : p->limit)) {
+		p->failed = true;
+		return false;
+	}
 	if (n <= p->cap - p->len - CLOSE_ROOM)
 		return true;
 	size_t cap = p->cap;
@@ -561,6 +566,11 @@ bool mp_printer_failed(const struct mp_printer *p)
 void mp_printer_set_max_bytes(struct mp_printer *p, size_t max)
 {
 	p->max_bytes = max;
+}
+
+void mp_printer_set_limit(struct mp_printer *p, size_t max_len)
+{
+	p->limit = max_len;
 }
 
 void mp_printer_set_indent(struct mp_printer *p, unsigned spaces)

@@ -72,6 +72,10 @@ bool mp_printer_failed(const struct mp_printer *p);
 void mp_printer_set_max_bytes(struct mp_printer *p, size_t max);
 /* Text mode: indentation of the outermost level, in spaces (default 0). */
 void mp_printer_set_indent(struct mp_printer *p, unsigned spaces);
+/* Bound the output to about `max_len` bytes (0, the default: no bound). An
+ * item that would pass it is dropped and the printer fails, as on an
+ * allocation failure: a huge decoded buffer cannot make a dump unbounded. */
+void mp_printer_set_limit(struct mp_printer *p, size_t max_len);
 
 /* Structures (JSON objects) and arrays. Nesting depth is bounded (64);
  * deeper levels are folded into "..." rather than overflowing. An end

@@ -660,6 +660,51 @@ static void test_large_output(void **state)
 	mp_printer_free(j);
 }
 
+/* A bounded printer (the same path as an allocation failure): output stops
+ * at the last complete item and stays valid, whatever comes after. */
+static void test_limit_stops_cleanly(void **state)
+{
+	struct mp_printer *j = mp_printer_new(MP_PRINT_JSON);
+	mp_printer_set_limit(j, 64);
+	mp_pr_begin(j, "a");
+	mp_pr_begin_array(j, "b", 100);
+	int i;
+	for (i = 0; i < 100 && !mp_printer_failed(j); i++)
+		mp_pr_str(j, NULL, "0123456789");
+	assert_true(mp_printer_failed(j));
+	assert_true(i > 2 && i < 10);
+	size_t len;
+	const char *s = mp_printer_output(j, &len);
+	char before[128];
+	assert_true(len < sizeof(before));
+	memcpy(before, s, len + 1);
+	assert_json(j);
+	/* Every item is whole: the array ends with a complete string. */
+	assert_memory_equal(s + len - 6, "89\"]}}", 6);
+	/* Later calls change nothing. */
+	mp_pr_end_array(j);
+	mp_pr_uint(j, "x", 1);
+	mp_pr_begin(j, "y");
+	mp_pr_end(j);
+	mp_pr_end(j);
+	assert_string_equal(out(j), before);
+	/* A reset starts over. */
+	mp_printer_reset(j);
+	assert_false(mp_printer_failed(j));
+	mp_pr_uint(j, "x", 1);
+	assert_string_equal(out(j), "{\"x\":1}");
+	mp_printer_free(j);
+
+	struct mp_printer *t = mp_printer_new(MP_PRINT_TEXT);
+	mp_printer_set_limit(t, 20);
+	mp_pr_uint(t, "first", 1);	  /* 9 bytes */
+	mp_pr_str(t, "second", "long value"); /* would pass 20 */
+	mp_pr_uint(t, "third", 3);
+	assert_true(mp_printer_failed(t));
+	assert_string_equal(out(t), "first: 1\n");
+	mp_printer_free(t);
+}
+
 /* A second, independent parser: Python's json module must read our output
  * and see the same strings (skipped when /usr/bin/python3 is missing). */
 static void test_python_json_agrees(void **state)
@@ -717,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_unbalanced_and_reset),
 		cmocka_unit_test(test_large_output),
+		cmocka_unit_test(test_limit_stops_cleanly),
 		cmocka_unit_test(test_python_json_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
