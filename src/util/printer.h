@@ -27,7 +27,8 @@
  * on one line, with no newline. Text output ends every line with "\n".
  * Members of an array take no name (pass NULL); a named member of an array
  * (say, each ROP of a buffer) prints as "[i] name" in text and as a
- * one-member object {"name":value} in JSON. Numbers are JSON numbers,
+ * one-member object {"name":value} in JSON; a member of a structure given
+ * no name prints as "-" in text and with the key "" in JSON. Numbers are JSON numbers,
  * mp_pr_hex and mp_pr_flags values too (JSON has no hex). An enum prints as
  * "symbol (0x02)" in text and as the symbol string in JSON when the symbol
  * is known (the number otherwise), so that every field stays one scalar for
