@@ -50,7 +50,7 @@ static void print_wait_resp(struct mp_printer *p, const void *body)
 {
 	const struct mp_asyncemsmdb_wait_ex_resp *r = body;
 	mp_pr_flags(p, "pulFlagsOut", r->pulFlagsOut, 8, wait_flag_names);
-	mp_pr_hex(p, "result", r->result, 8);
+	mp_emsmdb_print_result(p, r->result);
 }
 
 static const struct mp_call_codec wait_ex_codec = {

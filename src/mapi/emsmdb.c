@@ -16,6 +16,7 @@
  *    byte array is followed by up to 3 padding bytes (ndr.c keeps them).
  */
 #include "mapi/emsmdb.h"
+#include "mapi/names.h"
 
 #include <string.h>
 #include <talloc.h>
@@ -209,15 +210,14 @@ static void print_words(struct mp_printer *p, const char *name, const uint16_t w
 
 /*
  * The extended buffers (rgbIn, rgbOut, rgbAuxIn, rgbAuxOut) and the legacy
- * EcDoRpc buffer are printed as bytes here, with their length.
+ * EcDoRpc buffer are printed here as what they are at the NDR level: bytes
+ * (cut by the printer in text mode) with their length.
  *
- * HOOK: the extended-buffer decoder (src/mapi/rpc_ext.c: RPC_HEADER_EXT
- * chains, LZ77/DIRECT2, XOR 0xA5, AUX blocks) plugs in at this one function:
- * once it exists, print the decoded headers and AUX blocks for AUX_* kinds
- * and the headers for ROP_* kinds here, falling back to bytes when the
- * buffer does not parse. ROP payloads need per-session state (column sets),
- * so the ROP layer is printed by the dump module, which has the session,
- * from the same bytes.
+ * HOOK: their content - RPC_HEADER_EXT chains, LZ77/DIRECT2, XOR 0xA5
+ * (rpc_ext.h), AUX blocks (aux.h) and ROPs (rop.h), which need per-session
+ * state - is printed by mapi_print.c (mp_mapi_print_call) after this NDR
+ * level; it finds the buffers of any call with mp_emsmdb_ext_buffers().
+ * `kind` says what a buffer holds, for a stateless decoder plugged in here.
  */
 enum buf_kind {
 	BUF_ROP_IN,
@@ -238,11 +238,10 @@ static void print_buf(struct mp_printer *p, const char *name, const char *count_
 	mp_pr_bytes(p, name, buf->data, buf->len);
 }
 
-static void print_result(struct mp_printer *p, uint32_t result)
+/* The return value: "ecNone (0x00000000)" in text, "ecNone" in JSON. */
+void mp_emsmdb_print_result(struct mp_printer *p, uint32_t result)
 {
-	/* The names of MAPI/EMSMDB error codes come with the names tables
-	 * (issue 4 item 4); until then the value alone. */
-	mp_pr_hex(p, "result", result, 8);
+	mp_pr_enum(p, "result", result, 8, mp_error_name(result));
 }
 
 static const struct mp_flag_name rpc_flag_names[] = {
@@ -377,7 +376,7 @@ static void print_connect_resp(struct mp_printer *p, const struct mp_emsmdb_conn
 	mp_pr_uint(p, "pulTimeStamp", r->pulTimeStamp);
 	if (ex)
 		print_buf(p, "rgbAuxOut", "pcbAuxOut", BUF_AUX_OUT, &r->rgbAuxOut);
-	print_result(p, r->result);
+	mp_emsmdb_print_result(p, r->result);
 }
 
 static void pull_connect0_req(struct mp_ndr_pull *pull, void *body)
@@ -470,7 +469,7 @@ static void print_handle_resp(struct mp_printer *p, const void *body)
 {
 	const struct mp_emsmdb_disconnect_resp *r = body;
 	mp_emsmdb_print_handle(p, "pcxh", &r->pcxh);
-	print_result(p, r->result);
+	mp_emsmdb_print_result(p, r->result);
 }
 
 /* ------------------------------------------------------------------ */
@@ -536,7 +535,7 @@ static void print_rpc_resp(struct mp_printer *p, const void *body)
 	const struct mp_emsmdb_rpc_resp *r = body;
 	mp_emsmdb_print_handle(p, "pcxh", &r->pcxh);
 	print_buf(p, "rgb", "pusLength", BUF_LEGACY_ROP, &r->rgb);
-	print_result(p, r->result);
+	mp_emsmdb_print_result(p, r->result);
 }
 
 /* ------------------------------------------------------------------ */
@@ -600,7 +599,7 @@ static void print_register_push_resp(struct mp_printer *p, const void *body)
 	const struct mp_emsmdb_register_push_resp *r = body;
 	mp_emsmdb_print_handle(p, "pcxh", &r->pcxh);
 	mp_pr_hex(p, "hNotification", r->hNotification, 8);
-	print_result(p, r->result);
+	mp_emsmdb_print_result(p, r->result);
 }
 
 /* ------------------------------------------------------------------ */
@@ -658,7 +657,7 @@ static void push_result_resp(struct mp_ndr_push *push, const void *body)
 static void print_result_resp(struct mp_printer *p, const void *body)
 {
 	const struct mp_emsmdb_result_resp *r = body;
-	print_result(p, r->result);
+	mp_emsmdb_print_result(p, r->result);
 }
 
 /* ------------------------------------------------------------------ */
@@ -718,7 +717,7 @@ static void print_dc_name_resp(struct mp_printer *p, const struct mp_emsmdb_dc_n
 	mp_pr_strn(p, "rgchDomainController", (const char *)r->rgchDomainController,
 		   strnlen((const char *)r->rgchDomainController,
 			   sizeof(r->rgchDomainController)));
-	print_result(p, r->result);
+	mp_emsmdb_print_result(p, r->result);
 }
 
 static void pull_get_dc_name_req(struct mp_ndr_pull *pull, void *body)
@@ -845,7 +844,7 @@ static void print_rpc_ext_resp(struct mp_printer *p, const void *body)
 	print_buf(p, "rgbOut", "pcbOut", BUF_ROP_OUT, &r->rgbOut);
 	print_buf(p, "Reserved0", "Reserved1", BUF_OPAQUE, &r->Reserved0);
 	mp_pr_uint(p, "pulTransTime", r->pulTransTime);
-	print_result(p, r->result);
+	mp_emsmdb_print_result(p, r->result);
 }
 
 /* ------------------------------------------------------------------ */
@@ -927,7 +926,7 @@ static void print_rpc_ext2_resp(struct mp_printer *p, const void *body)
 	print_buf(p, "rgbOut", "pcbOut", BUF_ROP_OUT, &r->rgbOut);
 	print_buf(p, "rgbAuxOut", "pcbAuxOut", BUF_AUX_OUT, &r->rgbAuxOut);
 	mp_pr_uint(p, "pulTransTime", r->pulTransTime);
-	print_result(p, r->result);
+	mp_emsmdb_print_result(p, r->result);
 }
 
 /* ------------------------------------------------------------------ */
@@ -970,7 +969,49 @@ static void print_async_connect_resp(struct mp_printer *p, const void *body)
 {
 	const struct mp_emsmdb_async_connect_ex_resp *r = body;
 	mp_emsmdb_print_handle(p, "pacxh", &r->pacxh);
-	print_result(p, r->result);
+	mp_emsmdb_print_result(p, r->result);
+}
+
+/* ------------------------------------------------------------------ */
+/* Where the extended buffers are                                      */
+/* ------------------------------------------------------------------ */
+
+bool mp_emsmdb_ext_buffers(uint16_t opnum, enum mp_call_dir dir, void *body,
+			   struct mp_emsmdb_ext_bufs *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!body)
+		return false;
+	bool req = dir == MP_CALL_REQUEST;
+	switch (opnum) {
+	case MP_EMSMDB_DO_RPC:
+	case MP_EMSMDB_GET_MORE_RPC:
+		out->rop = req ? &((struct mp_emsmdb_rpc_req *)body)->rgb
+			       : &((struct mp_emsmdb_rpc_resp *)body)->rgb;
+		out->legacy = true;
+		return true;
+	case MP_EMSMDB_DO_RPC_EXT:
+		out->rop = req ? &((struct mp_emsmdb_rpc_ext_req *)body)->rgbIn
+			       : &((struct mp_emsmdb_rpc_ext_resp *)body)->rgbOut;
+		return true;
+	case MP_EMSMDB_DO_CONNECT_EX:
+		out->aux = req ? &((struct mp_emsmdb_connect_ex_req *)body)->rgbAuxIn
+			       : &((struct mp_emsmdb_connect_ex_resp *)body)->rgbAuxOut;
+		return true;
+	case MP_EMSMDB_DO_RPC_EXT2:
+		if (req) {
+			struct mp_emsmdb_rpc_ext2_req *r = body;
+			out->rop = &r->rgbIn;
+			out->aux = &r->rgbAuxIn;
+		} else {
+			struct mp_emsmdb_rpc_ext2_resp *r = body;
+			out->rop = &r->rgbOut;
+			out->aux = &r->rgbAuxOut;
+		}
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* ------------------------------------------------------------------ */

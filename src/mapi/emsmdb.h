@@ -311,11 +311,33 @@ bool mp_asyncemsmdb_push(uint16_t opnum, enum mp_call_dir dir, const void *body,
 /* Size of the structure of (opnum, direction), 0 when none. */
 size_t mp_emsmdb_body_size(uint16_t opnum, enum mp_call_dir dir);
 
+/* ---- The extended buffers of a call ------------------------------------ */
+
+/*
+ * Where a decoded EMSMDB structure (`body` of opnum/direction) keeps the
+ * buffers that the RPC_HEADER_EXT / AUX / ROP layers decode:
+ *   rop     EcDoRpcExt2 and EcDoRpcExt rgbIn / rgbOut, or, with `legacy`
+ *           set, EcDoRpc / EcGetMoreRpc rgb (XOR 0xA5, no RPC_HEADER_EXT);
+ *   aux     EcDoRpcExt2 and EcDoConnectEx rgbAuxIn / rgbAuxOut.
+ * Absent buffers are NULL. Returns false for calls that carry neither.
+ * Replacing the buffer a pointer designates (mp_emsmdb_buf_set) is how a
+ * module rewrites it; the count parameters follow on encoding.
+ */
+struct mp_emsmdb_ext_bufs {
+	struct mp_emsmdb_buf *rop;
+	struct mp_emsmdb_buf *aux;
+	bool legacy;
+};
+bool mp_emsmdb_ext_buffers(uint16_t opnum, enum mp_call_dir dir, void *body,
+			   struct mp_emsmdb_ext_bufs *out);
+
 /* ---- Shared with the other ExchangeRPC codecs --------------------------- */
 
 /* A context handle as { attributes, uuid } (printer tree). */
 void mp_emsmdb_print_handle(struct mp_printer *p, const char *name,
 			    const struct mp_ndr_handle *h);
+/* A call's return value, with its ecXXX / RPC status name (names.h). */
+void mp_emsmdb_print_result(struct mp_printer *p, uint32_t result);
 /* A handle whose attributes and uuid are all zero (closed / none). */
 bool mp_emsmdb_handle_is_null(const struct mp_ndr_handle *h);
 

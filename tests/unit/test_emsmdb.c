@@ -444,6 +444,8 @@ static void test_connect_null_strings(void **state)
 	assert_int_equal(call->refs.count, 0);
 	char *text = print_call(mem, call, MP_PRINT_TEXT);
 	assert_non_null(strstr(text, "szDNPrefix: null"));
+	assert_non_null(strstr(text, "result: ecLoginPerm (0x000003f2)"));
+	assert_non_null(strstr(print_call(mem, call, MP_PRINT_JSON), "\"result\":\"ecLoginPerm\""));
 	mp_wb_free(&out);
 	talloc_free(mem);
 }
@@ -990,6 +992,70 @@ static void test_print_text_and_json(void **state)
 	j = print_call(mem, call, MP_PRINT_JSON);
 	assert_non_null(strstr(j, "\"cbIn\":346,\"rgbIn\":\"0000040052015201420101"));
 	free(b.p);
+	call = decode_file(mem, "imp_rpc_ext2_rsp", &b);
+	assert_non_null(strstr(print_call(mem, call, MP_PRINT_TEXT),
+			       "  result: ecRpcFormat (0x000004b6)\n"));
+	free(b.p);
+	talloc_free(mem);
+}
+
+/* The RPC_HEADER_EXT / AUX / ROP layers find their buffers, and a module
+ * that replaces one through the accessor changes what is encoded. */
+static void test_ext_buffers(void **state)
+{
+	void *mem = talloc_new(NULL);
+	struct blob b;
+	struct mp_emsmdb_ext_bufs x;
+	struct mp_mapi_call *call = decode_file(mem, "idl_rpc_ext2_rsp", &b);
+	assert_true(mp_emsmdb_ext_buffers(11, RSP, call->body, &x));
+	assert_ptr_equal(x.rop, &((struct mp_emsmdb_rpc_ext2_resp *)call->body)->rgbOut);
+	assert_ptr_equal(x.aux, &((struct mp_emsmdb_rpc_ext2_resp *)call->body)->rgbAuxOut);
+	assert_false(x.legacy);
+	assert_int_equal(x.rop->len, 0x5A);
+	static uint8_t header_only[8] = {0, 0, 4, 0, 0, 0, 0, 0};
+	mp_emsmdb_buf_set(x.rop, header_only, sizeof(header_only));
+	struct mp_wbuf out;
+	mp_wb_init(&out);
+	assert_true(mp_mapi_encode(call, &out));
+	assert_int_equal(out.len, b.len - 0x5A + 8 - 2); /* 2 padding bytes fewer */
+	assert_int_equal(mp_get_u32(out.data + 36 + 8), 8); /* *pcbOut */
+	mp_wb_free(&out);
+	free(b.p);
+
+	call = decode_file(mem, "idl_rpc_ext2_req", &b);
+	assert_true(mp_emsmdb_ext_buffers(11, REQ, call->body, &x));
+	assert_int_equal(x.rop->len, 0x15A);
+	assert_int_equal(x.aux->len, 0);
+	free(b.p);
+	call = decode_file(mem, "imp_connect_ex_req", &b);
+	assert_true(mp_emsmdb_ext_buffers(10, REQ, call->body, &x));
+	assert_null(x.rop);
+	assert_int_equal(x.aux->len, 16);
+	free(b.p);
+	call = decode_file(mem, "idl_connect_ex_rsp", &b);
+	assert_true(mp_emsmdb_ext_buffers(10, RSP, call->body, &x));
+	assert_memory_equal(x.aux->data, aux_out, sizeof(aux_out));
+	free(b.p);
+	call = decode_file(mem, "idl_rpc_req", &b);
+	assert_true(mp_emsmdb_ext_buffers(2, REQ, call->body, &x));
+	assert_true(x.legacy);
+	assert_int_equal(x.rop->len, 9);
+	assert_null(x.aux);
+	free(b.p);
+	call = decode_file(mem, "idl_get_more_rpc_rsp", &b);
+	assert_true(mp_emsmdb_ext_buffers(3, RSP, call->body, &x));
+	assert_int_equal(x.rop->len, 13);
+	free(b.p);
+	call = decode_file(mem, "idl_rpc_ext_rsp", &b);
+	assert_true(mp_emsmdb_ext_buffers(9, RSP, call->body, &x));
+	assert_int_equal(x.rop->len, 0x5A);
+	assert_null(x.aux);
+	free(b.p);
+	call = decode_file(mem, "idl_disconnect_req", &b);
+	assert_false(mp_emsmdb_ext_buffers(1, REQ, call->body, &x));
+	assert_null(x.rop);
+	free(b.p);
+	assert_false(mp_emsmdb_ext_buffers(11, REQ, NULL, &x));
 	talloc_free(mem);
 }
 
@@ -1028,6 +1094,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_unencodable_structures),
 		cmocka_unit_test(test_reserved_opnums_have_no_codec),
 		cmocka_unit_test(test_print_text_and_json),
+		cmocka_unit_test(test_ext_buffers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
