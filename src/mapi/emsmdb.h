@@ -13,12 +13,15 @@
  * Sources of the layouts:
  *  - MS-OXCRPC section 3 and Appendix A (full IDL): EcDoDisconnect (1),
  *    EcRRegisterPushNotification (4), EcDummyRpc (6), EcDoConnectEx (10),
- *    EcDoRpcExt2 (11), EcDoAsyncConnectEx (14), EcDoAsyncWaitEx.
+ *    EcDoRpcExt2 (11), EcDoAsyncConnectEx (14), EcDoAsyncWaitEx. (Gromox's
+ *    server reads and writes the same layouts.)
  *  - The opnums the specification calls "reserved" (0, 2, 3, 5, 7, 8, 9)
  *    were used by Exchange 5.5-2003 and Outlook up to 2003. Their layouts
- *    come from the IDLs of OpenChange (exchange.idl) and Wireshark (mapi.idl),
- *    cross-checked against Wireshark's dissector. They are marked "legacy"
- *    below; a stub that does not fit is refused and relayed untouched.
+ *    come from the IDLs of OpenChange (exchange.idl) and Wireshark (mapi.idl)
+ *    and are marked "legacy" below. Wireshark's dissector reads 0, 1, 2 and 5
+ *    (and 4's response) exactly as we do; 3, 7 and 8 (Wireshark's IDL) and 9
+ *    (OpenChange's IDL) rest on one source each. A stub that does not fit is
+ *    refused and relayed untouched.
  *  - Opnums 12, 13 and above 14 have no codec: the proxy relays them as they
  *    come (mp_emsmdb_codec() returns NULL).
  *
@@ -87,7 +90,7 @@ enum mp_asyncemsmdb_opnum {
  * `data` holds `len` bytes (talloc'd; may be NULL only when len is 0).
  * `max_count` matters only for conformant-varying arrays ([out] rgbOut,
  * rgbAuxOut, ...), whose NDR form carries a maximum count besides the
- * length: 0 means "equal to len" (what MIDL stubs, Samba and Gromox write);
+ * length: 0 means "equal to len" (what OpenChange and Gromox write);
  * a larger value is kept and written back; a value below len (a buffer grown
  * by a module) is written as len. Conformant arrays ([in] rgbIn, ...) carry
  * only one count and ignore max_count.
