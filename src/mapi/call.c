@@ -3,25 +3,6 @@
 #include <string.h>
 #include <talloc.h>
 
-/* Weak fallbacks let the library link while an interface's codec file is
- * still being written; each interface file defines the strong symbol. */
-__attribute__((weak)) const struct mp_call_codec *mp_emsmdb_codec(uint16_t opnum)
-{
-	return NULL;
-}
-__attribute__((weak)) const struct mp_call_codec *mp_asyncemsmdb_codec(uint16_t opnum)
-{
-	return NULL;
-}
-__attribute__((weak)) const struct mp_call_codec *mp_nspi_codec(uint16_t opnum)
-{
-	return NULL;
-}
-__attribute__((weak)) const struct mp_call_codec *mp_rfr_codec(uint16_t opnum)
-{
-	return NULL;
-}
-
 const struct mp_call_codec *mp_call_codec(enum mp_mapi_iface iface, uint16_t opnum)
 {
 	switch (iface) {
