@@ -786,13 +786,32 @@ def vectors():
     return v
 
 
+# Fuzz seeds (tests/fuzz/fuzz_nspi.c): <selector> <direction> <stub>, the
+# selector an NSPI opnum or 0x80 | an RFR opnum.
+SELECTORS = {
+    'bind': 0, 'unbind': 1, 'update_stat': 2, 'query_rows': 3, 'seek_entries': 4,
+    'get_matches': 5, 'resort_restriction': 6, 'dn_to_mid': 7, 'get_prop_list': 8,
+    'get_props': 9, 'compare_mids': 10, 'mod_props': 11, 'get_special_table': 12,
+    'get_template_info': 13, 'mod_link_att': 14, 'delete_entries': 15, 'query_columns': 16,
+    'get_names_from_ids': 17, 'get_ids_from_names': 18, 'resolve_names': 19,
+    'resolve_names_w': 20, 'rfr_get_new_dsa': 0x80, 'rfr_get_fqdn': 0x81,
+}
+
+
 def main():
     random.seed(20240406)  # impacket's referent IDs come from random
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'nspi')
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = os.path.join(here, 'nspi')
+    seeds = os.path.join(here, '..', '..', 'fuzz', 'corpus', 'nspi')
     os.makedirs(out, exist_ok=True)
+    os.makedirs(seeds, exist_ok=True)
     for name, call in vectors().items():
+        stub = call.getData()
         with open(os.path.join(out, name + '.bin'), 'wb') as f:
-            f.write(call.getData())
+            f.write(stub)
+        call_name, direction = name.rsplit('_', 1)
+        with open(os.path.join(seeds, name), 'wb') as f:
+            f.write(bytes([SELECTORS[call_name], direction == 'rsp']) + stub)
     return 0
 
 
