@@ -4,6 +4,7 @@
 #include <string.h>
 #include <talloc.h>
 
+#include "mapi/names.h"
 #include "mapi/names_glue.h"
 #include "mapi/restriction.h"
 #include "mapi/rule_action.h"
@@ -954,44 +955,31 @@ void mp_prop_problem_print(struct mp_printer *p, const char *name, const struct 
 /* Names (see names_glue.h)                                            */
 /* ------------------------------------------------------------------ */
 
-/* A few error codes every ROP printer meets, until the full tables of
- * mapi/names.h are wired in (MS-OXCDATA 2.4). */
-static const struct {
-	uint32_t code;
-	const char *name;
-} error_names[] = {
-	{0x00000000, "Success"},
-	{0x00000478, "ecWrongServer"},
-	{0x00000480, "ecServerBusy"},
-	{0x000004B9, "ecNullObject"},
-	{0x00000503, "ecDstNullObject"},
-	{0x00040380, "ecWarnWithErrors"},
-	{0x80004005, "ecError"},
-	{0x80040102, "ecNotSupported"},
-	{0x8004010F, "ecNotFound"},
-	{0x80070005, "ecAccessDenied"},
-	{0x80070057, "ecInvalidParam"},
-};
-
 const char *mp_glue_error_name(uint32_t code)
 {
-	for (size_t i = 0; i < sizeof(error_names) / sizeof(error_names[0]); i++)
-		if (error_names[i].code == code)
-			return error_names[i].name;
-	return NULL;
+	return mp_error_name(code);
 }
 
+/* Tags from 0x8000 are named properties each mailbox maps itself: no
+ * fixed name in a message store. */
 const char *mp_glue_prop_name(uint32_t tag)
 {
-	return NULL;
+	return MP_PROP_ID(tag) < 0x8000 ? mp_proptag_name(tag) : NULL;
 }
 
 const char *mp_glue_rop_name(uint8_t id)
 {
-	return NULL;
+	return mp_rop_name(id);
 }
 
+/* Password-holding properties (PidTagPstPasswordSzOld, ...): string and
+ * binary values are redacted. */
 bool mp_glue_prop_is_secret(uint32_t tag)
 {
-	return false;
+	uint16_t type = (uint16_t)(MP_PROP_TYPE(tag) & ~MP_PT_MV);
+	const char *name = MP_PROP_ID(tag) < 0x8000 ?
+		mp_proptag_name(MP_PROP_TAG(MP_PROP_ID(tag), type)) : NULL;
+	if (!name || !strstr(name, "Password"))
+		return false;
+	return type == MP_PT_STRING || type == MP_PT_STRING8 || type == MP_PT_BINARY;
 }
