@@ -82,8 +82,13 @@ def test_print_flag_decodes_nspi_bind(mapiproxy, nspi_upstream, tmp_path):
     bind, unbind = calls[0], calls[1]
     assert (bind["interface"], bind["opnum"], bind["name"]) == ("NSPI", 0, "NspiBind")
     assert bind["outcome"] == "ok" and bind["latency_ms"] >= 0
-    # Both directions decoded, nothing left as raw bytes.
+    # Both directions decoded, nothing left as raw bytes; values as sent.
     assert "undecoded" not in bind["request"] and "undecoded" not in bind["response"]
+    r = bind["response"]["NspiBind"]
+    assert r["pServerGuid"] == "{03020100-0504-0706-0809-0a0b0c0d0e0f}"
+    assert r["contextHandle"]["uuid"] == "{43424140-4544-4746-4849-4a4b4c4d4e4f}"
+    assert r["result"] == "ecNone"
+    assert bind["request"]["NspiBind"]["pStat"]["CodePage"] == nspi.CP_TELETEX
     assert (unbind["name"], unbind["opnum"]) == ("NspiUnbind", 1)
     # The stand-in received exactly what impacket sent.
     assert [r["opnum"] for r in nspi_upstream.requests] == [0, 1]
