@@ -61,6 +61,7 @@ static const struct vec vectors[] = {
 	{"seek_entries_rsp", NSPI, 4, RSP},
 	{"get_matches_req", NSPI, 5, REQ},
 	{"get_matches_rsp", NSPI, 5, RSP},
+	{"get_matches_propname_req", NSPI, 5, REQ},
 	{"resort_restriction_req", NSPI, 6, REQ},
 	{"resort_restriction_rsp", NSPI, 6, RSP},
 	{"dn_to_mid_req", NSPI, 7, REQ},
@@ -85,6 +86,7 @@ static const struct vec vectors[] = {
 	{"query_columns_rsp", NSPI, 16, RSP},
 	{"get_names_from_ids_req", NSPI, 17, REQ},
 	{"get_names_from_ids_rsp", NSPI, 17, RSP},
+	{"get_names_from_ids_guid_req", NSPI, 17, REQ},
 	{"get_ids_from_names_req", NSPI, 18, REQ},
 	{"get_ids_from_names_rsp", NSPI, 18, RSP},
 	{"resolve_names_req", NSPI, 19, REQ},
@@ -425,6 +427,19 @@ static void test_get_matches_restriction(void **state)
 	assert_non_null(strstr(t, "rt: RES_SUBRESTRICTION (0x00000009)"));
 	free(b.p);
 
+	call = decode_file(mem, "get_matches_propname_req", &b);
+	rq = call->body;
+	assert_null(rq->filter);
+	assert_null(rq->prop_tags);
+	assert_int_equal(rq->stat.cur_rec, 0x99);
+	assert_int_equal(rq->reserved->count, 1);
+	assert_int_equal(rq->reserved->tags[0], 0x10);
+	assert_non_null(rq->prop_name);
+	assert_memory_equal(rq->prop_name->guid->ab, server_guid, 16);
+	assert_int_equal(rq->prop_name->id, 0x8001);
+	assert_int_equal(rq->requested, 5);
+	free(b.p);
+
 	call = decode_file(mem, "get_matches_rsp", &b);
 	const struct mp_nspi_get_matches_rsp *rs = call->body;
 	assert_int_equal(rs->mids->count, 2);
@@ -622,6 +637,11 @@ static void test_names_and_ids(void **state)
 	const struct mp_nspi_get_names_from_ids_req *nq = call->body;
 	assert_null(nq->guid);
 	assert_int_equal(nq->prop_tags->count, 2);
+	free(b.p);
+	call = decode_file(mem, "get_names_from_ids_guid_req", &b);
+	nq = call->body;
+	assert_memory_equal(nq->guid->ab, server_guid, 16);
+	assert_null(nq->prop_tags);
 	free(b.p);
 	call = decode_file(mem, "get_names_from_ids_rsp", &b);
 	const struct mp_nspi_get_names_from_ids_rsp *ns = call->body;

@@ -528,6 +528,21 @@ def vectors():
     set_proptags(r['pPropTags'], [0x3001001F, 0x39000003])
     v['get_matches_req'] = r
 
+    # The other arms: no filter, a property to open, reserved MIds.
+    r = NspiGetMatches()
+    set_handle(r['hRpc'])
+    r['Reserved1'] = 0
+    set_stat(r['pStat'], cur=0x99)
+    set_proptags(r['pReserved'], [0x10])
+    r['Reserved2'] = 0
+    r['Filter'] = NULL
+    r['lpPropName']['lpguid'] = SERVER_GUID
+    r['lpPropName']['ulReserved'] = 0
+    r['lpPropName']['lID'] = 0x8001
+    r['ulRequested'] = 5
+    r['pPropTags'] = NULL
+    v['get_matches_propname_req'] = r
+
     r = NspiGetMatchesResponse()
     set_stat(r['pStat'], container=0x12)
     set_proptags(r['ppOutMIds'], [0x10, 0x20])
@@ -692,6 +707,13 @@ def vectors():
     set_proptags(r['pPropTags'], [0x80080003, 0x80090003])
     v['get_names_from_ids_req'] = r
 
+    r = nspi.NspiGetNamesFromIDs()
+    set_handle(r['hRpc'])
+    r['Reserved'] = 0
+    r['lpguid'] = SERVER_GUID
+    r.fields['pPropTags'] = NULL
+    v['get_names_from_ids_guid_req'] = r
+
     r = nspi.NspiGetNamesFromIDsResponse()
     set_proptags(r['ppReturnedPropTags'], [0x80080003, 0x80090003])
     names = r['ppNames']
@@ -790,10 +812,10 @@ def vectors():
 # selector an NSPI opnum or 0x80 | an RFR opnum.
 SELECTORS = {
     'bind': 0, 'unbind': 1, 'update_stat': 2, 'query_rows': 3, 'seek_entries': 4,
-    'get_matches': 5, 'resort_restriction': 6, 'dn_to_mid': 7, 'get_prop_list': 8,
+    'get_matches': 5, 'get_matches_propname': 5, 'resort_restriction': 6, 'dn_to_mid': 7, 'get_prop_list': 8,
     'get_props': 9, 'compare_mids': 10, 'mod_props': 11, 'get_special_table': 12,
     'get_template_info': 13, 'mod_link_att': 14, 'delete_entries': 15, 'query_columns': 16,
-    'get_names_from_ids': 17, 'get_ids_from_names': 18, 'resolve_names': 19,
+    'get_names_from_ids': 17, 'get_names_from_ids_guid': 17, 'get_ids_from_names': 18, 'resolve_names': 19,
     'resolve_names_w': 20, 'rfr_get_new_dsa': 0x80, 'rfr_get_fqdn': 0x81,
 }
 
