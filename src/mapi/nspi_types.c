@@ -198,8 +198,20 @@ void mp_nspi_pull_proptags(struct mp_ndr_pull *pull, struct mp_nspi_proptags *t)
 		t->tags[i] = mp_ndr_pull_u32(pull);
 }
 
+/* A structure built by hand with a count but no array cannot be encoded. */
+static bool push_missing(struct mp_ndr_push *push, uint32_t count, const void *array)
+{
+	if (count && !array) {
+		push->wb.bad = true;
+		return true;
+	}
+	return false;
+}
+
 void mp_nspi_push_proptags(struct mp_ndr_push *push, const struct mp_nspi_proptags *t)
 {
+	if (push_missing(push, t->count, t->tags))
+		return;
 	mp_ndr_push_u32(push, t->count + 1);
 	mp_ndr_push_u32(push, t->count);
 	mp_ndr_push_u32(push, 0);
@@ -771,7 +783,7 @@ struct mp_nspi_rowset *mp_nspi_pull_rowset_ptr(struct mp_ndr_pull *pull)
 void mp_nspi_push_rowset_ptr(struct mp_ndr_push *push, const struct mp_nspi_rowset *s)
 {
 	mp_ndr_push_ptr(push, s != NULL);
-	if (!s)
+	if (!s || push_missing(push, s->count, s->rows))
 		return;
 	mp_ndr_push_u32(push, s->count);
 	mp_ndr_push_u32(push, s->count);
@@ -1107,6 +1119,8 @@ struct mp_nspi_propname **mp_nspi_pull_propname_ptrs(struct mp_ndr_pull *pull, u
 void mp_nspi_push_propname_ptrs(struct mp_ndr_push *push, uint32_t n,
 				struct mp_nspi_propname *const *names)
 {
+	if (push_missing(push, n, names))
+		return;
 	mp_ndr_push_u32(push, n);
 	for (uint32_t i = 0; i < n; i++)
 		mp_ndr_push_ptr(push, names[i] != NULL);
@@ -1143,7 +1157,7 @@ void mp_nspi_push_propname_set_ptr(struct mp_ndr_push *push,
 				   const struct mp_nspi_propname_set *s)
 {
 	mp_ndr_push_ptr(push, s != NULL);
-	if (!s)
+	if (!s || push_missing(push, s->count, s->names))
 		return;
 	mp_ndr_push_u32(push, s->count);
 	mp_ndr_push_u32(push, s->count);
@@ -1173,6 +1187,8 @@ void mp_nspi_pull_strings(struct mp_ndr_pull *pull, struct mp_nspi_strings *s, b
 
 void mp_nspi_push_strings(struct mp_ndr_push *push, const struct mp_nspi_strings *s, bool wide)
 {
+	if (push_missing(push, s->count, s->strs))
+		return;
 	mp_ndr_push_u32(push, s->count);
 	mp_ndr_push_u32(push, s->count);
 	for (uint32_t i = 0; i < s->count; i++)
@@ -1535,7 +1551,7 @@ void mp_nspi_print_rowset(struct mp_printer *p, const char *name,
 		return;
 	}
 	mp_pr_begin_array(p, name, s->count);
-	for (uint32_t i = 0; i < s->count; i++)
+	for (uint32_t i = 0; s->rows && i < s->count; i++)
 		mp_nspi_print_row(p, NULL, &s->rows[i]);
 	mp_pr_end_array(p);
 }
@@ -1630,7 +1646,7 @@ void mp_nspi_print_propname_set(struct mp_printer *p, const char *name,
 		return;
 	}
 	mp_pr_begin_array(p, name, s->count);
-	for (uint32_t i = 0; i < s->count; i++)
+	for (uint32_t i = 0; s->names && i < s->count; i++)
 		mp_nspi_print_propname(p, NULL, &s->names[i]);
 	mp_pr_end_array(p);
 }

@@ -661,6 +661,23 @@ static void test_null_pointers(void **state)
 	assert_non_null(strstr(t, "(0x80040111)"));
 	mp_printer_free(p);
 	mp_wb_free(&out);
+
+	/* Where NDR has no NULL (a conformant array inside a structure), a
+	 * count without an array cannot be encoded: refused, not dereferenced. */
+	struct mp_nspi_dn_to_mid_req dn = {.names = {.count = 2}};
+	mp_wb_init(&out);
+	assert_false(mp_nspi_push(MP_NSPI_DN_TO_MID, REQ, &dn, &out));
+	assert_int_equal(out.len, 0);
+	struct mp_nspi_rowset empty = {.count = 1};
+	struct mp_nspi_query_rows_rsp qr = {.rows = &empty};
+	assert_false(mp_nspi_push(MP_NSPI_QUERY_ROWS, RSP, &qr, &out));
+	struct mp_nspi_proptags notags = {.count = 1};
+	struct mp_nspi_get_props_req gp = {.prop_tags = &notags};
+	assert_false(mp_nspi_push(MP_NSPI_GET_PROPS, REQ, &gp, &out));
+	struct mp_nspi_get_ids_from_names_req ids = {.count = 1};
+	assert_false(mp_nspi_push(MP_NSPI_GET_IDS_FROM_NAMES, REQ, &ids, &out));
+	assert_int_equal(out.len, 0);
+	mp_wb_free(&out);
 	talloc_free(mem);
 }
 
