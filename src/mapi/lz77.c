@@ -223,22 +223,27 @@ ssize_t mp_lz77_decompress(const uint8_t *in, size_t in_len, uint8_t *out, size_
 /* ---- compression --------------------------------------------------------- */
 
 /*
- * Match finder: hash chains over 3-byte prefixes within the 8 KiB window,
- * with one step of lazy evaluation (a literal first when the next position
- * matches longer). Depth and "nice" length trade speed for ratio.
+ * Match finder: hash chains over 4-byte prefixes within the 8 KiB window,
+ * plus a one-entry table of 3-byte prefixes for the short matches the
+ * chains cannot see; one step of lazy evaluation (a literal first when the
+ * next position matches longer). The chain depths trade speed for ratio:
+ * these give about zlib -1's ratio on ROP buffers (bench/compress.c).
  */
-#define CHAIN_DEPTH 24
-#define NICE_LEN 96
-#define LAZY_MAX 64
+#define CHAIN_DEPTH 16
+#define LAZY_DEPTH 8	/* the lazy probe looks less far */
+#define NICE_LEN 96	/* a match this long ends the search */
+#define LAZY_MAX 32	/* no lazy probe after a match this long */
 #define MIN_MATCH 3
 #define HASH_MIN_BITS 10
-#define HASH_MAX_BITS 15
+#define HASH_MAX_BITS 14
+#define HASH3_BITS 12
 
 struct enc {
 	const uint8_t *in;
 	size_t len;
-	int32_t *head;	/* newest position per hash, -1 for none */
+	int32_t *head;	/* newest position per 4-byte hash, -1 for none */
 	int32_t *prev;	/* previous position with the same hash, by pos % window */
+	int32_t *head3;	/* newest position per 3-byte hash, -1 for none */
 	unsigned hshift;
 
 	uint8_t *op;	/* next output byte */
@@ -249,9 +254,14 @@ struct enc {
 	uint8_t *nibble; /* shared length byte whose high half is free */
 };
 
-static inline uint32_t hash3(const struct enc *e, size_t pos)
+static inline uint32_t hash4(const struct enc *e, uint32_t w)
 {
-	return ((ld32(e->in + pos) & 0xffffffu) * 2654435761u) >> e->hshift;
+	return (w * 2654435761u) >> e->hshift;
+}
+
+static inline uint32_t hash3(uint32_t w)
+{
+	return ((w & 0xffffffu) * 2654435761u) >> (32 - HASH3_BITS);
 }
 
 static inline size_t common_len(const uint8_t *a, const uint8_t *b, const uint8_t *bend)
@@ -271,24 +281,35 @@ static inline size_t common_len(const uint8_t *a, const uint8_t *b, const uint8_
 	return (size_t)(b - start);
 }
 
-/* Longest earlier match for `pos` (0 when none of MIN_MATCH), then `pos`
- * joins its chain. Positions whose 4-byte load would pass the end are not
- * hashed. */
-static size_t find_insert(struct enc *e, size_t pos, size_t *off)
+static inline void insert(struct enc *e, size_t pos)
+{
+	if (e->len - pos < 4)
+		return;
+	uint32_t w = ld32(e->in + pos);
+	uint32_t h = hash4(e, w);
+	e->prev[pos & (MP_LZ77_WINDOW - 1)] = e->head[h];
+	e->head[h] = (int32_t)pos;
+	e->head3[hash3(w)] = (int32_t)pos;
+}
+
+/* Longest earlier match for `pos` (0 when none of MIN_MATCH), looking at
+ * `depth` chain entries; then `pos` joins the tables. Positions whose 4-byte
+ * load would pass the end are neither searched nor hashed. */
+static size_t find_insert(struct enc *e, size_t pos, size_t *off, unsigned depth)
 {
 	if (e->len - pos < 4)
 		return 0;
-	uint32_t h = hash3(e, pos);
-	size_t avail = e->len - pos;
-	size_t best = MIN_MATCH - 1;
 	const uint8_t *cur = e->in + pos;
-	int32_t c = e->head[h];
-	for (unsigned depth = CHAIN_DEPTH; c >= 0 && depth; depth--) {
+	size_t avail = e->len - pos;
+	uint32_t w = ld32(cur);
+	size_t best = MIN_MATCH; /* chain matches must beat 3 */
+	int32_t c = e->head[hash4(e, w)];
+	for (; c >= 0 && depth; depth--) {
 		size_t d = pos - (size_t)c;
 		if (d > MP_LZ77_WINDOW)
 			break;
 		const uint8_t *cand = e->in + c;
-		if (cand[best] == cur[best] && cand[0] == cur[0]) {
+		if (cand[best] == cur[best] && ld32(cand) == w) {
 			size_t l = common_len(cand, cur, cur + avail);
 			if (l > best) {
 				best = l;
@@ -299,18 +320,18 @@ static size_t find_insert(struct enc *e, size_t pos, size_t *off)
 		}
 		c = e->prev[(size_t)c & (MP_LZ77_WINDOW - 1)];
 	}
-	e->prev[pos & (MP_LZ77_WINDOW - 1)] = e->head[h];
-	e->head[h] = (int32_t)pos;
-	return best >= MIN_MATCH ? best : 0;
-}
-
-static inline void insert(struct enc *e, size_t pos)
-{
-	if (e->len - pos < 4)
-		return;
-	uint32_t h = hash3(e, pos);
-	e->prev[pos & (MP_LZ77_WINDOW - 1)] = e->head[h];
-	e->head[h] = (int32_t)pos;
+	if (best == MIN_MATCH) {
+		/* Nothing of 4: the newest position with the same 3 bytes. */
+		best = 0;
+		int32_t c3 = e->head3[hash3(w)];
+		if (c3 >= 0 && pos - (size_t)c3 <= MP_LZ77_WINDOW &&
+		    ((ld32(e->in + c3) ^ w) & 0xffffffu) == 0) {
+			best = MIN_MATCH;
+			*off = pos - (size_t)c3;
+		}
+	}
+	insert(e, pos);
+	return best;
 }
 
 /* One indicator bit for the element just written; a full indicator is
@@ -397,8 +418,9 @@ ssize_t mp_lz77_compress(const uint8_t *in, size_t len, uint8_t *out, size_t out
 	while (hbits < HASH_MAX_BITS && ((size_t)1 << hbits) < len)
 		hbits++;
 	size_t hsize = (size_t)1 << hbits;
+	size_t h3size = (size_t)1 << HASH3_BITS;
 	size_t psize = len < MP_LZ77_WINDOW ? len : MP_LZ77_WINDOW;
-	int32_t *tables = malloc((hsize + psize + 1) * sizeof(*tables));
+	int32_t *tables = malloc((hsize + h3size + psize + 1) * sizeof(*tables));
 	if (!tables)
 		return MP_ERR_NOMEM;
 
@@ -406,7 +428,8 @@ ssize_t mp_lz77_compress(const uint8_t *in, size_t len, uint8_t *out, size_t out
 		.in = in,
 		.len = len,
 		.head = tables,
-		.prev = tables + hsize,
+		.head3 = tables + hsize,
+		.prev = tables + hsize + h3size,
 		.hshift = 32 - hbits,
 		.op = out + 4,
 		.oend = out + out_cap,
@@ -415,7 +438,7 @@ ssize_t mp_lz77_compress(const uint8_t *in, size_t len, uint8_t *out, size_t out
 	/* prev[] needs no initialisation: a chain is only followed from a
 	 * head entry, and every prev slot on the way was written by the
 	 * position that links to it. */
-	memset(e.head, 0xff, hsize * sizeof(*e.head));
+	memset(tables, 0xff, (hsize + h3size) * sizeof(*tables));
 
 	bool ok = true;
 	size_t pos = 0;
@@ -423,7 +446,7 @@ ssize_t mp_lz77_compress(const uint8_t *in, size_t len, uint8_t *out, size_t out
 	bool have = false; /* mlen/moff already found for pos */
 	while (ok && pos < len) {
 		if (!have)
-			mlen = find_insert(&e, pos, &moff);
+			mlen = find_insert(&e, pos, &moff, CHAIN_DEPTH);
 		have = false;
 		if (!mlen) {
 			ok = put_literal(&e, in[pos]);
@@ -433,7 +456,7 @@ ssize_t mp_lz77_compress(const uint8_t *in, size_t len, uint8_t *out, size_t out
 		size_t next = pos + 1;
 		if (mlen < LAZY_MAX && next < len) {
 			size_t noff = 0;
-			size_t nlen = find_insert(&e, next, &noff);
+			size_t nlen = find_insert(&e, next, &noff, LAZY_DEPTH);
 			if (nlen > mlen) {
 				ok = put_literal(&e, in[pos]);
 				pos = next;
