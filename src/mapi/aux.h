@@ -351,7 +351,8 @@ int mp_aux_build(const struct mp_aux_list *list, struct mp_wbuf *out);
 
 /* An empty list under mem; a zeroed block appended to it for (version,
  * type), its structure chosen by the same table as decoding (opaque when
- * none). The caller fills the fields. NULL when out of memory. */
+ * none). The caller fills the fields; the block pointer is valid until the
+ * next add (the array may move). NULL when out of memory. */
 struct mp_aux_list *mp_aux_list_new(void *mem);
 struct mp_aux_block *mp_aux_add(struct mp_aux_list *list, uint8_t version, uint8_t type);
 

@@ -119,7 +119,8 @@ struct mp_rpc_ext *mp_rpc_ext_new(void *mem);
 /*
  * Append a segment for `payload` (copied under the chain) with `flags`;
  * the Last flag moves to it from the previous segment. Returns the segment
- * or NULL (no memory, payload over 0xffff bytes).
+ * (valid until the next add: the array may move) or NULL (no memory,
+ * payload over 0xffff bytes).
  */
 struct mp_rpc_ext_seg *mp_rpc_ext_add(struct mp_rpc_ext *ext, uint16_t flags,
 				      const void *payload, size_t len);
