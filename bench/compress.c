@@ -89,34 +89,37 @@ static void put_utf16z(struct buf *b, const char *s)
 }
 
 static const char *subjects[] = {
-	"Weekly status report", "RE: Budget review Q3", "FW: Travel itinerary",
-	"Meeting notes - architecture", "Lunch on Friday?", "RE: RE: Customer escalation #4411",
-	"Invitation: Project sync", "Accepted: Project sync", "Your order has shipped",
-	"Out of office", "Draft: proposal v2", "[External] Invoice 2024-118",
+    "Weekly status report",     "RE: Budget review Q3",
+    "FW: Travel itinerary",     "Meeting notes - architecture",
+    "Lunch on Friday?",         "RE: RE: Customer escalation #4411",
+    "Invitation: Project sync", "Accepted: Project sync",
+    "Your order has shipped",   "Out of office",
+    "Draft: proposal v2",       "[External] Invoice 2024-118",
 };
 static const char *senders[] = {
-	"Jane Doe", "John Smith", "Microsoft Outlook", "Contoso Support", "Alice Martin",
-	"Bob Nguyen", "Human Resources", "Carol Schmidt",
+    "Jane Doe",     "John Smith", "Microsoft Outlook", "Contoso Support",
+    "Alice Martin", "Bob Nguyen", "Human Resources",   "Carol Schmidt",
 };
 static const char *words[] = {
-	"the", "of", "and", "to", "a", "in", "for", "is", "on", "that", "by", "this", "with",
-	"you", "it", "not", "or", "be", "are", "from", "at", "as", "your", "all", "have",
-	"meeting", "project", "please", "review", "attached", "thanks", "regards", "team",
-	"schedule", "budget", "customer", "update", "server", "mailbox", "folder", "week",
-	"report", "deadline", "Monday", "Friday", "question", "document", "proposal",
+    "the",  "of",       "and",      "to",       "a",      "in",       "for",      "is",
+    "on",   "that",     "by",       "this",     "with",   "you",      "it",       "not",
+    "or",   "be",       "are",      "from",     "at",     "as",       "your",     "all",
+    "have", "meeting",  "project",  "please",   "review", "attached", "thanks",   "regards",
+    "team", "schedule", "budget",   "customer", "update", "server",   "mailbox",  "folder",
+    "week", "report",   "deadline", "Monday",   "Friday", "question", "document", "proposal",
 };
 
 /* A RopQueryRows-like payload: RopSize, one response, rows, handle table. */
 static void gen_query_rows(struct buf *b, uint64_t *globcnt, uint64_t *ft)
 {
 	static const uint8_t store_uid[16] = {0x1f, 0x3c, 0x4e, 0x12, 0x9a, 0x3b, 0x41, 0x45,
-					      0x8d, 0x3b, 0x3d, 0x41, 0x71, 0x23, 0x9e, 0x57};
+	                                      0x8d, 0x3b, 0x3d, 0x41, 0x71, 0x23, 0x9e, 0x57};
 	size_t start = b->len;
-	put16(b, 0);	       /* RopSize, patched below */
-	put8(b, 0x15);	       /* RopQueryRows */
-	put8(b, 0);	       /* InputHandleIndex */
-	put32(b, 0);	       /* ReturnValue */
-	put8(b, 2);	       /* Origin */
+	put16(b, 0);   /* RopSize, patched below */
+	put8(b, 0x15); /* RopQueryRows */
+	put8(b, 0);    /* InputHandleIndex */
+	put32(b, 0);   /* ReturnValue */
+	put8(b, 2);    /* Origin */
 	unsigned rows = 20 + rnd() % 30;
 	put16(b, (uint16_t)rows);
 	for (unsigned r = 0; r < rows && b->len + 400 < b->cap; r++) {
@@ -207,7 +210,7 @@ static void put_word_text(struct buf *b, unsigned n)
 static void gen_text(struct buf *b)
 {
 	static const char sig[] = "\r\n--\r\nJane Doe | Contoso Ltd. | +1 555 0100\r\n"
-				  "This message may contain confidential information.\r\n";
+	                          "This message may contain confidential information.\r\n";
 	while (b->len < b->cap) {
 		put(b, "Hello team,\r\n\r\n", 15);
 		put_word_text(b, 40 + rnd() % 200);
@@ -226,9 +229,9 @@ struct codec {
 	int level;
 	/* Both return the output size, or 0 on failure. */
 	size_t (*compress)(const struct codec *c, const uint8_t *in, size_t n, uint8_t *out,
-			   size_t cap);
+	                   size_t cap);
 	size_t (*decompress)(const struct codec *c, const uint8_t *in, size_t n, uint8_t *out,
-			     size_t cap);
+	                     size_t cap);
 };
 
 static size_t lz_c(const struct codec *c, const uint8_t *in, size_t n, uint8_t *out, size_t cap)
@@ -271,11 +274,8 @@ static size_t zs_d(const struct codec *c, const uint8_t *in, size_t n, uint8_t *
 }
 
 static const struct codec codecs[] = {
-	{"lz77+direct2", 0, lz_c, lz_d},
-	{"zlib -1", 1, zl_c, zl_d},
-	{"zlib -6", 6, zl_c, zl_d},
-	{"zstd -1", 1, zs_c, zs_d},
-	{"zstd -3", 3, zs_c, zs_d},
+    {"lz77+direct2", 0, lz_c, lz_d}, {"zlib -1", 1, zl_c, zl_d}, {"zlib -6", 6, zl_c, zl_d},
+    {"zstd -1", 1, zs_c, zs_d},      {"zstd -3", 3, zs_c, zs_d},
 };
 
 /* ---- measurement ----------------------------------------------------------- */
@@ -290,13 +290,12 @@ static double now(void)
 }
 
 struct packed {
-	uint8_t *data;	/* compressed chunks, one after another */
-	size_t *off;	/* chunk i at data + off[i], size off[i+1] - off[i] */
+	uint8_t *data; /* compressed chunks, one after another */
+	size_t *off;   /* chunk i at data + off[i], size off[i+1] - off[i] */
 	size_t chunks;
 };
 
-static int compress_all(const struct codec *c, const struct buf *in, struct packed *pk,
-			size_t slot)
+static int compress_all(const struct codec *c, const struct buf *in, struct packed *pk, size_t slot)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < pk->chunks; i++) {
@@ -312,12 +311,12 @@ static int compress_all(const struct codec *c, const struct buf *in, struct pack
 }
 
 static int decompress_all(const struct codec *c, const struct packed *pk, uint8_t *out,
-			  size_t total)
+                          size_t total)
 {
 	for (size_t i = 0; i < pk->chunks; i++) {
 		size_t n = total - i * CHUNK < CHUNK ? total - i * CHUNK : CHUNK;
 		if (c->decompress(c, pk->data + pk->off[i], pk->off[i + 1] - pk->off[i],
-				  out + i * CHUNK, n) != n)
+		                  out + i * CHUNK, n) != n)
 			return -1;
 	}
 	return 0;

@@ -21,7 +21,7 @@ enum fkind {
 	FK_U32,
 	FK_GUID,
 	FK_BYTES,     /* n bytes inline (reserved arrays) */
-	FK_STR,	      /* u16 offset of a struct mp_aux_str */
+	FK_STR,       /* u16 offset of a struct mp_aux_str */
 	FK_BLOB_SIZE, /* u16 size of the struct mp_aux_blob at `off` */
 	FK_BLOB,      /* u16 offset of the same struct mp_aux_blob */
 };
@@ -54,324 +54,360 @@ struct sdesc {
 	size_t nfields;
 };
 
-#define F_U8(s, m, nm) {nm, NULL, FK_U8, FF_DEC, 0, offsetof(struct s, m), NULL}
-#define F_U16(s, m, nm) {nm, NULL, FK_U16, FF_DEC, 0, offsetof(struct s, m), NULL}
-#define F_U32(s, m, nm) {nm, NULL, FK_U32, FF_DEC, 0, offsetof(struct s, m), NULL}
-#define F_X16(s, m, nm) {nm, NULL, FK_U16, FF_HEX, 0, offsetof(struct s, m), NULL}
-#define F_X32(s, m, nm) {nm, NULL, FK_U32, FF_HEX, 0, offsetof(struct s, m), NULL}
-#define F_E16(s, m, nm, t) {nm, NULL, FK_U16, FF_ENUM, 0, offsetof(struct s, m), t}
-#define F_FL32(s, m, nm, t) {nm, NULL, FK_U32, FF_FLAGS, 0, offsetof(struct s, m), t}
-#define F_GUID(s, m, nm) {nm, NULL, FK_GUID, FF_DEC, 0, offsetof(struct s, m), NULL}
-#define F_BYTES(s, m, nm, k) {nm, NULL, FK_BYTES, FF_DEC, k, offsetof(struct s, m), NULL}
-#define F_STR(s, m, nm, onm) {nm, onm, FK_STR, FF_DEC, 0, offsetof(struct s, m), NULL}
-#define F_BSIZE(s, m, nm) {nm, NULL, FK_BLOB_SIZE, FF_DEC, 0, offsetof(struct s, m), NULL}
-#define F_BLOB(s, m, nm, onm) {nm, onm, FK_BLOB, FF_DEC, 0, offsetof(struct s, m), NULL}
+#define F_U8(s, m, nm)                                                                             \
+	{                                                                                          \
+		nm, NULL, FK_U8, FF_DEC, 0, offsetof(struct s, m), NULL                            \
+	}
+#define F_U16(s, m, nm)                                                                            \
+	{                                                                                          \
+		nm, NULL, FK_U16, FF_DEC, 0, offsetof(struct s, m), NULL                           \
+	}
+#define F_U32(s, m, nm)                                                                            \
+	{                                                                                          \
+		nm, NULL, FK_U32, FF_DEC, 0, offsetof(struct s, m), NULL                           \
+	}
+#define F_X16(s, m, nm)                                                                            \
+	{                                                                                          \
+		nm, NULL, FK_U16, FF_HEX, 0, offsetof(struct s, m), NULL                           \
+	}
+#define F_X32(s, m, nm)                                                                            \
+	{                                                                                          \
+		nm, NULL, FK_U32, FF_HEX, 0, offsetof(struct s, m), NULL                           \
+	}
+#define F_E16(s, m, nm, t)                                                                         \
+	{                                                                                          \
+		nm, NULL, FK_U16, FF_ENUM, 0, offsetof(struct s, m), t                             \
+	}
+#define F_FL32(s, m, nm, t)                                                                        \
+	{                                                                                          \
+		nm, NULL, FK_U32, FF_FLAGS, 0, offsetof(struct s, m), t                            \
+	}
+#define F_GUID(s, m, nm)                                                                           \
+	{                                                                                          \
+		nm, NULL, FK_GUID, FF_DEC, 0, offsetof(struct s, m), NULL                          \
+	}
+#define F_BYTES(s, m, nm, k)                                                                       \
+	{                                                                                          \
+		nm, NULL, FK_BYTES, FF_DEC, k, offsetof(struct s, m), NULL                         \
+	}
+#define F_STR(s, m, nm, onm)                                                                       \
+	{                                                                                          \
+		nm, onm, FK_STR, FF_DEC, 0, offsetof(struct s, m), NULL                            \
+	}
+#define F_BSIZE(s, m, nm)                                                                          \
+	{                                                                                          \
+		nm, NULL, FK_BLOB_SIZE, FF_DEC, 0, offsetof(struct s, m), NULL                     \
+	}
+#define F_BLOB(s, m, nm, onm)                                                                      \
+	{                                                                                          \
+		nm, onm, FK_BLOB, FF_DEC, 0, offsetof(struct s, m), NULL                           \
+	}
 #define FIELDS(a) a, sizeof(a) / sizeof((a)[0])
 
 static const struct sym client_modes[] = {
-	{MP_AUX_CLIENTMODE_UNKNOWN, "CLIENTMODE_UNKNOWN"},
-	{MP_AUX_CLIENTMODE_CLASSIC, "CLIENTMODE_CLASSIC"},
-	{MP_AUX_CLIENTMODE_CACHED, "CLIENTMODE_CACHED"},
-	{0, NULL},
+    {MP_AUX_CLIENTMODE_UNKNOWN, "CLIENTMODE_UNKNOWN"},
+    {MP_AUX_CLIENTMODE_CLASSIC, "CLIENTMODE_CLASSIC"},
+    {MP_AUX_CLIENTMODE_CACHED, "CLIENTMODE_CACHED"},
+    {0, NULL},
 };
 
 static const struct sym server_types[] = {
-	{MP_AUX_SERVERTYPE_UNKNOWN, "SERVERTYPE_UNKNOWN"},
-	{MP_AUX_SERVERTYPE_PRIVATE, "SERVERTYPE_PRIVATE"},
-	{MP_AUX_SERVERTYPE_PUBLIC, "SERVERTYPE_PUBLIC"},
-	{MP_AUX_SERVERTYPE_DIRECTORY, "SERVERTYPE_DIRECTORY"},
-	{MP_AUX_SERVERTYPE_REFERRAL, "SERVERTYPE_REFERRAL"},
-	{0, NULL},
+    {MP_AUX_SERVERTYPE_UNKNOWN, "SERVERTYPE_UNKNOWN"},
+    {MP_AUX_SERVERTYPE_PRIVATE, "SERVERTYPE_PRIVATE"},
+    {MP_AUX_SERVERTYPE_PUBLIC, "SERVERTYPE_PUBLIC"},
+    {MP_AUX_SERVERTYPE_DIRECTORY, "SERVERTYPE_DIRECTORY"},
+    {MP_AUX_SERVERTYPE_REFERRAL, "SERVERTYPE_REFERRAL"},
+    {0, NULL},
 };
 
 static const struct mp_flag_name enable_flags[] = {
-	{MP_AUX_ENABLE_PERF_SENDTOSERVER, "ENABLE_PERF_SENDTOSERVER"},
-	{MP_AUX_ENABLE_COMPRESSION, "ENABLE_COMPRESSION"},
-	{MP_AUX_ENABLE_HTTP_TUNNELING, "ENABLE_HTTP_TUNNELING"},
-	{MP_AUX_ENABLE_PERF_SENDGCDATA, "ENABLE_PERF_SENDGCDATA"},
-	{0, NULL},
+    {MP_AUX_ENABLE_PERF_SENDTOSERVER, "ENABLE_PERF_SENDTOSERVER"},
+    {MP_AUX_ENABLE_COMPRESSION, "ENABLE_COMPRESSION"},
+    {MP_AUX_ENABLE_HTTP_TUNNELING, "ENABLE_HTTP_TUNNELING"},
+    {MP_AUX_ENABLE_PERF_SENDGCDATA, "ENABLE_PERF_SENDGCDATA"},
+    {0, NULL},
 };
 
 static const struct mp_flag_name org_flags[] = {
-	{MP_AUX_PUBLIC_FOLDERS_ENABLED, "PUBLIC_FOLDERS_ENABLED"},
-	{MP_AUX_USE_AUTODISCOVER_FOR_PUBLIC_FOLDER_CONFIGURATION,
-	 "USE_AUTODISCOVER_FOR_PUBLIC_FOLDER_CONFIGURATION"},
-	{0, NULL},
+    {MP_AUX_PUBLIC_FOLDERS_ENABLED, "PUBLIC_FOLDERS_ENABLED"},
+    {MP_AUX_USE_AUTODISCOVER_FOR_PUBLIC_FOLDER_CONFIGURATION,
+     "USE_AUTODISCOVER_FOR_PUBLIC_FOLDER_CONFIGURATION"},
+    {0, NULL},
 };
 
 static const struct mp_flag_name server_caps[] = {
-	{MP_AUX_PACKED_FAST_TRANSFER_UPLOAD_BUFFERS, "PACKED_FAST_TRANSFER_UPLOAD_BUFFERS"},
-	{MP_AUX_PACKED_WRITE_STREAM_UPLOAD_BUFFERS, "PACKED_WRITE_STREAM_UPLOAD_BUFFERS"},
-	{MP_AUX_ULTRA_LARGE_PACKED_DOWNLOAD_BUFFERS, "ULTRA_LARGE_PACKED_DOWNLOAD_BUFFERS"},
-	{0, NULL},
+    {MP_AUX_PACKED_FAST_TRANSFER_UPLOAD_BUFFERS, "PACKED_FAST_TRANSFER_UPLOAD_BUFFERS"},
+    {MP_AUX_PACKED_WRITE_STREAM_UPLOAD_BUFFERS, "PACKED_WRITE_STREAM_UPLOAD_BUFFERS"},
+    {MP_AUX_ULTRA_LARGE_PACKED_DOWNLOAD_BUFFERS, "ULTRA_LARGE_PACKED_DOWNLOAD_BUFFERS"},
+    {0, NULL},
 };
 
 static const struct mp_flag_name endpoint_caps[] = {
-	{MP_AUX_ENDPOINT_CAPABILITIES_SINGLE_ENDPOINT, "ENDPOINT_CAPABILITIES_SINGLE_ENDPOINT"},
-	{0, NULL},
+    {MP_AUX_ENDPOINT_CAPABILITIES_SINGLE_ENDPOINT, "ENDPOINT_CAPABILITIES_SINGLE_ENDPOINT"},
+    {0, NULL},
 };
 
 static const struct mp_flag_name connection_flags[] = {
-	{MP_AUX_CONNECTION_FLAG_CLIENT_CACHED_MODE, "CLIENT_CACHED_MODE"},
-	{0, NULL},
+    {MP_AUX_CONNECTION_FLAG_CLIENT_CACHED_MODE, "CLIENT_CACHED_MODE"},
+    {0, NULL},
 };
 
 /* 2.2.2.2.1 */
 static const struct field f_requestid[] = {
-	F_U16(mp_aux_perf_requestid, session_id, "SessionID"),
-	F_U16(mp_aux_perf_requestid, request_id, "RequestID"),
+    F_U16(mp_aux_perf_requestid, session_id, "SessionID"),
+    F_U16(mp_aux_perf_requestid, request_id, "RequestID"),
 };
 
 /* 2.2.2.2.4 */
 #define S mp_aux_perf_clientinfo
 static const struct field f_clientinfo[] = {
-	F_U32(S, adapter_speed, "AdapterSpeed"),
-	F_U16(S, client_id, "ClientID"),
-	F_STR(S, machine_name, "MachineName", "MachineNameOffset"),
-	F_STR(S, user_name, "UserName", "UserNameOffset"),
-	F_BSIZE(S, client_ip, "ClientIPSize"),
-	F_BLOB(S, client_ip, "ClientIP", "ClientIPOffset"),
-	F_BSIZE(S, client_ip_mask, "ClientIPMaskSize"),
-	F_BLOB(S, client_ip_mask, "ClientIPMask", "ClientIPMaskOffset"),
-	F_STR(S, adapter_name, "AdapterName", "AdapterNameOffset"),
-	F_BSIZE(S, mac_address, "MacAddressSize"),
-	F_BLOB(S, mac_address, "MacAddress", "MacAddressOffset"),
-	F_E16(S, client_mode, "ClientMode", client_modes),
-	F_X16(S, reserved, "Reserved"),
+    F_U32(S, adapter_speed, "AdapterSpeed"),
+    F_U16(S, client_id, "ClientID"),
+    F_STR(S, machine_name, "MachineName", "MachineNameOffset"),
+    F_STR(S, user_name, "UserName", "UserNameOffset"),
+    F_BSIZE(S, client_ip, "ClientIPSize"),
+    F_BLOB(S, client_ip, "ClientIP", "ClientIPOffset"),
+    F_BSIZE(S, client_ip_mask, "ClientIPMaskSize"),
+    F_BLOB(S, client_ip_mask, "ClientIPMask", "ClientIPMaskOffset"),
+    F_STR(S, adapter_name, "AdapterName", "AdapterNameOffset"),
+    F_BSIZE(S, mac_address, "MacAddressSize"),
+    F_BLOB(S, mac_address, "MacAddress", "MacAddressOffset"),
+    F_E16(S, client_mode, "ClientMode", client_modes),
+    F_X16(S, reserved, "Reserved"),
 };
 #undef S
 
 /* 2.2.2.2.5 */
 #define S mp_aux_perf_serverinfo
 static const struct field f_serverinfo[] = {
-	F_U16(S, server_id, "ServerID"),
-	F_E16(S, server_type, "ServerType", server_types),
-	F_STR(S, server_dn, "ServerDN", "ServerDNOffset"),
-	F_STR(S, server_name, "ServerName", "ServerNameOffset"),
+    F_U16(S, server_id, "ServerID"),
+    F_E16(S, server_type, "ServerType", server_types),
+    F_STR(S, server_dn, "ServerDN", "ServerDNOffset"),
+    F_STR(S, server_name, "ServerName", "ServerNameOffset"),
 };
 #undef S
 
 /* 2.2.2.2.2, 2.2.2.2.3 */
 #define S mp_aux_perf_sessioninfo
 static const struct field f_sessioninfo[] = {
-	F_U16(S, session_id, "SessionID"),
-	F_X16(S, reserved, "Reserved"),
-	F_GUID(S, session_guid, "SessionGuid"),
+    F_U16(S, session_id, "SessionID"),
+    F_X16(S, reserved, "Reserved"),
+    F_GUID(S, session_guid, "SessionGuid"),
 };
 static const struct field f_sessioninfo_v2[] = {
-	F_U16(S, session_id, "SessionID"),
-	F_X16(S, reserved, "Reserved"),
-	F_GUID(S, session_guid, "SessionGuid"),
-	F_U32(S, connection_id, "ConnectionID"),
+    F_U16(S, session_id, "SessionID"),
+    F_X16(S, reserved, "Reserved"),
+    F_GUID(S, session_guid, "SessionGuid"),
+    F_U32(S, connection_id, "ConnectionID"),
 };
 #undef S
 
 /* 2.2.2.2.7 */
 #define S mp_aux_perf_defmdb_success
 static const struct field f_defmdb[] = {
-	F_U32(S, time_since_request, "TimeSinceRequest"),
-	F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
-	F_U16(S, request_id, "RequestID"),
-	F_X16(S, reserved, "Reserved"),
+    F_U32(S, time_since_request, "TimeSinceRequest"),
+    F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
+    F_U16(S, request_id, "RequestID"),
+    F_X16(S, reserved, "Reserved"),
 };
 #undef S
 
 /* 2.2.2.2.8 */
 #define S mp_aux_perf_defgc_success
 static const struct field f_defgc[] = {
-	F_U16(S, server_id, "ServerID"),
-	F_U16(S, session_id, "SessionID"),
-	F_U32(S, time_since_request, "TimeSinceRequest"),
-	F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
-	F_U8(S, request_operation, "RequestOperation"),
-	F_BYTES(S, reserved, "Reserved", 3),
+    F_U16(S, server_id, "ServerID"),
+    F_U16(S, session_id, "SessionID"),
+    F_U32(S, time_since_request, "TimeSinceRequest"),
+    F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
+    F_U8(S, request_operation, "RequestOperation"),
+    F_BYTES(S, reserved, "Reserved", 3),
 };
 #undef S
 
 /* 2.2.2.2.9, 2.2.2.2.10 */
 #define S mp_aux_perf_mdb_success
 static const struct field f_mdb[] = {
-	F_U16(S, client_id, "ClientID"),
-	F_U16(S, server_id, "ServerID"),
-	F_U16(S, session_id, "SessionID"),
-	F_U16(S, request_id, "RequestID"),
-	F_U32(S, time_since_request, "TimeSinceRequest"),
-	F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
+    F_U16(S, client_id, "ClientID"),
+    F_U16(S, server_id, "ServerID"),
+    F_U16(S, session_id, "SessionID"),
+    F_U16(S, request_id, "RequestID"),
+    F_U32(S, time_since_request, "TimeSinceRequest"),
+    F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
 };
 static const struct field f_mdb_v2[] = {
-	F_U16(S, process_id, "ProcessID"),
-	F_U16(S, client_id, "ClientID"),
-	F_U16(S, server_id, "ServerID"),
-	F_U16(S, session_id, "SessionID"),
-	F_U16(S, request_id, "RequestID"),
-	F_X16(S, reserved, "Reserved"),
-	F_U32(S, time_since_request, "TimeSinceRequest"),
-	F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
+    F_U16(S, process_id, "ProcessID"),
+    F_U16(S, client_id, "ClientID"),
+    F_U16(S, server_id, "ServerID"),
+    F_U16(S, session_id, "SessionID"),
+    F_U16(S, request_id, "RequestID"),
+    F_X16(S, reserved, "Reserved"),
+    F_U32(S, time_since_request, "TimeSinceRequest"),
+    F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
 };
 #undef S
 
 /* 2.2.2.2.11, 2.2.2.2.12 */
 #define S mp_aux_perf_gc_success
 static const struct field f_gc[] = {
-	F_U16(S, client_id, "ClientID"),
-	F_U16(S, server_id, "ServerID"),
-	F_U16(S, session_id, "SessionID"),
-	F_X16(S, reserved1, "Reserved_1"),
-	F_U32(S, time_since_request, "TimeSinceRequest"),
-	F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
-	F_U8(S, request_operation, "RequestOperation"),
-	F_BYTES(S, reserved2, "Reserved_2", 3),
+    F_U16(S, client_id, "ClientID"),
+    F_U16(S, server_id, "ServerID"),
+    F_U16(S, session_id, "SessionID"),
+    F_X16(S, reserved1, "Reserved_1"),
+    F_U32(S, time_since_request, "TimeSinceRequest"),
+    F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
+    F_U8(S, request_operation, "RequestOperation"),
+    F_BYTES(S, reserved2, "Reserved_2", 3),
 };
 static const struct field f_gc_v2[] = {
-	F_U16(S, process_id, "ProcessID"),
-	F_U16(S, client_id, "ClientID"),
-	F_U16(S, server_id, "ServerID"),
-	F_U16(S, session_id, "SessionID"),
-	F_U32(S, time_since_request, "TimeSinceRequest"),
-	F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
-	F_U8(S, request_operation, "RequestOperation"),
-	F_BYTES(S, reserved2, "Reserved", 3),
+    F_U16(S, process_id, "ProcessID"),
+    F_U16(S, client_id, "ClientID"),
+    F_U16(S, server_id, "ServerID"),
+    F_U16(S, session_id, "SessionID"),
+    F_U32(S, time_since_request, "TimeSinceRequest"),
+    F_U32(S, time_to_complete_request, "TimeToCompleteRequest"),
+    F_U8(S, request_operation, "RequestOperation"),
+    F_BYTES(S, reserved2, "Reserved", 3),
 };
 #undef S
 
 /* 2.2.2.2.13, 2.2.2.2.14 */
 #define S mp_aux_perf_failure
 static const struct field f_failure[] = {
-	F_U16(S, client_id, "ClientID"),
-	F_U16(S, server_id, "ServerID"),
-	F_U16(S, session_id, "SessionID"),
-	F_U16(S, request_id, "RequestID"),
-	F_U32(S, time_since_request, "TimeSinceRequest"),
-	F_U32(S, time_to_fail_request, "TimeToFailRequest"),
-	F_X32(S, result_code, "ResultCode"),
-	F_U8(S, request_operation, "RequestOperation"),
-	F_BYTES(S, reserved2, "Reserved", 3),
+    F_U16(S, client_id, "ClientID"),
+    F_U16(S, server_id, "ServerID"),
+    F_U16(S, session_id, "SessionID"),
+    F_U16(S, request_id, "RequestID"),
+    F_U32(S, time_since_request, "TimeSinceRequest"),
+    F_U32(S, time_to_fail_request, "TimeToFailRequest"),
+    F_X32(S, result_code, "ResultCode"),
+    F_U8(S, request_operation, "RequestOperation"),
+    F_BYTES(S, reserved2, "Reserved", 3),
 };
 static const struct field f_failure_v2[] = {
-	F_U16(S, process_id, "ProcessID"),
-	F_U16(S, client_id, "ClientID"),
-	F_U16(S, server_id, "ServerID"),
-	F_U16(S, session_id, "SessionID"),
-	F_U16(S, request_id, "RequestID"),
-	F_X16(S, reserved1, "Reserved_1"),
-	F_U32(S, time_since_request, "TimeSinceRequest"),
-	F_U32(S, time_to_fail_request, "TimeToFailRequest"),
-	F_X32(S, result_code, "ResultCode"),
-	F_U8(S, request_operation, "RequestOperation"),
-	F_BYTES(S, reserved2, "Reserved_2", 3),
+    F_U16(S, process_id, "ProcessID"),
+    F_U16(S, client_id, "ClientID"),
+    F_U16(S, server_id, "ServerID"),
+    F_U16(S, session_id, "SessionID"),
+    F_U16(S, request_id, "RequestID"),
+    F_X16(S, reserved1, "Reserved_1"),
+    F_U32(S, time_since_request, "TimeSinceRequest"),
+    F_U32(S, time_to_fail_request, "TimeToFailRequest"),
+    F_X32(S, result_code, "ResultCode"),
+    F_U8(S, request_operation, "RequestOperation"),
+    F_BYTES(S, reserved2, "Reserved_2", 3),
 };
 #undef S
 
 /* 2.2.2.2.15 */
 static const struct field f_client_control[] = {
-	F_FL32(mp_aux_client_control, enable_flags, "EnableFlags", enable_flags),
-	F_U32(mp_aux_client_control, expiry_time, "ExpiryTime"),
+    F_FL32(mp_aux_client_control, enable_flags, "EnableFlags", enable_flags),
+    F_U32(mp_aux_client_control, expiry_time, "ExpiryTime"),
 };
 
 /* 2.2.2.2.6 */
 #define S mp_aux_perf_processinfo
 static const struct field f_processinfo[] = {
-	F_U16(S, process_id, "ProcessID"),
-	F_X16(S, reserved1, "Reserved_1"),
-	F_GUID(S, process_guid, "ProcessGuid"),
-	F_STR(S, process_name, "ProcessName", "ProcessNameOffset"),
-	F_X16(S, reserved2, "Reserved_2"),
+    F_U16(S, process_id, "ProcessID"),
+    F_X16(S, reserved1, "Reserved_1"),
+    F_GUID(S, process_guid, "ProcessGuid"),
+    F_STR(S, process_name, "ProcessName", "ProcessNameOffset"),
+    F_X16(S, reserved2, "Reserved_2"),
 };
 #undef S
 
 /* 2.2.2.2.16 */
 #define S mp_aux_osversioninfo
 static const struct field f_osversioninfo[] = {
-	F_U32(S, os_version_info_size, "OSVersionInfoSize"),
-	F_U32(S, major_version, "MajorVersion"),
-	F_U32(S, minor_version, "MinorVersion"),
-	F_U32(S, build_number, "BuildNumber"),
-	F_BYTES(S, reserved1, "Reserved_1", 132),
-	F_U16(S, service_pack_major, "ServicePackMajor"),
-	F_U16(S, service_pack_minor, "ServicePackMinor"),
-	F_X32(S, reserved2, "Reserved_2"),
+    F_U32(S, os_version_info_size, "OSVersionInfoSize"),
+    F_U32(S, major_version, "MajorVersion"),
+    F_U32(S, minor_version, "MinorVersion"),
+    F_U32(S, build_number, "BuildNumber"),
+    F_BYTES(S, reserved1, "Reserved_1", 132),
+    F_U16(S, service_pack_major, "ServicePackMajor"),
+    F_U16(S, service_pack_minor, "ServicePackMinor"),
+    F_X32(S, reserved2, "Reserved_2"),
 };
 #undef S
 
 /* 2.2.2.2.17 */
 static const struct field f_exorginfo[] = {
-	F_FL32(mp_aux_exorginfo, org_flags, "OrgFlags", org_flags),
+    F_FL32(mp_aux_exorginfo, org_flags, "OrgFlags", org_flags),
 };
 
 /* 2.2.2.2.18 */
 static const struct field f_accountinfo[] = {
-	F_U16(mp_aux_perf_accountinfo, client_id, "ClientID"),
-	F_X16(mp_aux_perf_accountinfo, reserved, "Reserved"),
-	F_GUID(mp_aux_perf_accountinfo, account, "Account"),
+    F_U16(mp_aux_perf_accountinfo, client_id, "ClientID"),
+    F_X16(mp_aux_perf_accountinfo, reserved, "Reserved"),
+    F_GUID(mp_aux_perf_accountinfo, account, "Account"),
 };
 
 /* 2.2.2.2.19 */
 static const struct field f_server_caps[] = {
-	F_FL32(mp_aux_server_capabilities, server_capability_flags, "ServerCapabilityFlags",
-	       server_caps),
+    F_FL32(mp_aux_server_capabilities, server_capability_flags, "ServerCapabilityFlags",
+           server_caps),
 };
 
 /* 2.2.2.2.20 */
 static const struct field f_endpoint_caps[] = {
-	F_FL32(mp_aux_endpoint_capabilities, endpoint_capability_flag, "EndpointCapabilityFlag",
-	       endpoint_caps),
+    F_FL32(mp_aux_endpoint_capabilities, endpoint_capability_flag, "EndpointCapabilityFlag",
+           endpoint_caps),
 };
 
 /* 2.2.2.2.21 */
 #define S mp_aux_client_connection_info
 static const struct field f_client_connection_info[] = {
-	F_GUID(S, connection_guid, "ConnectionGUID"),
-	F_STR(S, connection_context_info, "ConnectionContextInfo", "OffsetConnectionContextInfo"),
-	F_X16(S, reserved, "Reserved"),
-	F_U32(S, connection_attempts, "ConnectionAttempts"),
-	F_FL32(S, connection_flags, "ConnectionFlags", connection_flags),
+    F_GUID(S, connection_guid, "ConnectionGUID"),
+    F_STR(S, connection_context_info, "ConnectionContextInfo", "OffsetConnectionContextInfo"),
+    F_X16(S, reserved, "Reserved"),
+    F_U32(S, connection_attempts, "ConnectionAttempts"),
+    F_FL32(S, connection_flags, "ConnectionFlags", connection_flags),
 };
 #undef S
 
 /* 2.2.2.2.22 */
 static const struct field f_server_session_info[] = {
-	F_STR(mp_aux_server_session_info, server_session_context_info,
-	      "ServerSessionContextInfo", "OffsetServerSessionContextInfo"),
+    F_STR(mp_aux_server_session_info, server_session_context_info, "ServerSessionContextInfo",
+          "OffsetServerSessionContextInfo"),
 };
 
 /* 2.2.2.2.23 */
 #define S mp_aux_protocol_device_identification
 static const struct field f_device_id[] = {
-	F_STR(S, device_manufacturer, "DeviceManufacturer", "DeviceManufacturerOffset"),
-	F_STR(S, device_model, "DeviceModel", "DeviceModelOffset"),
-	F_STR(S, device_serial_number, "DeviceSerialNumber", "DeviceSerialNumberOffset"),
-	F_STR(S, device_version, "DeviceVersion", "DeviceVersionOffset"),
-	F_STR(S, device_firmware_version, "DeviceFirmwareVersion", "DeviceFirmwareVersionOffset"),
+    F_STR(S, device_manufacturer, "DeviceManufacturer", "DeviceManufacturerOffset"),
+    F_STR(S, device_model, "DeviceModel", "DeviceModelOffset"),
+    F_STR(S, device_serial_number, "DeviceSerialNumber", "DeviceSerialNumberOffset"),
+    F_STR(S, device_version, "DeviceVersion", "DeviceVersionOffset"),
+    F_STR(S, device_firmware_version, "DeviceFirmwareVersion", "DeviceFirmwareVersionOffset"),
 };
 #undef S
 
 static const struct sdesc structs[MP_AUX_STRUCT_COUNT] = {
-	[MP_AUX_OPAQUE] = {NULL, NULL, 0},
-	[MP_AUX_PERF_REQUESTID] = {"AUX_PERF_REQUESTID", FIELDS(f_requestid)},
-	[MP_AUX_PERF_CLIENTINFO] = {"AUX_PERF_CLIENTINFO", FIELDS(f_clientinfo)},
-	[MP_AUX_PERF_SERVERINFO] = {"AUX_PERF_SERVERINFO", FIELDS(f_serverinfo)},
-	[MP_AUX_PERF_SESSIONINFO] = {"AUX_PERF_SESSIONINFO", FIELDS(f_sessioninfo)},
-	[MP_AUX_PERF_SESSIONINFO_V2] = {"AUX_PERF_SESSIONINFO_V2", FIELDS(f_sessioninfo_v2)},
-	[MP_AUX_PERF_DEFMDB_SUCCESS] = {"AUX_PERF_DEFMDB_SUCCESS", FIELDS(f_defmdb)},
-	[MP_AUX_PERF_DEFGC_SUCCESS] = {"AUX_PERF_DEFGC_SUCCESS", FIELDS(f_defgc)},
-	[MP_AUX_PERF_MDB_SUCCESS] = {"AUX_PERF_MDB_SUCCESS", FIELDS(f_mdb)},
-	[MP_AUX_PERF_MDB_SUCCESS_V2] = {"AUX_PERF_MDB_SUCCESS_V2", FIELDS(f_mdb_v2)},
-	[MP_AUX_PERF_GC_SUCCESS] = {"AUX_PERF_GC_SUCCESS", FIELDS(f_gc)},
-	[MP_AUX_PERF_GC_SUCCESS_V2] = {"AUX_PERF_GC_SUCCESS_V2", FIELDS(f_gc_v2)},
-	[MP_AUX_PERF_FAILURE] = {"AUX_PERF_FAILURE", FIELDS(f_failure)},
-	[MP_AUX_PERF_FAILURE_V2] = {"AUX_PERF_FAILURE_V2", FIELDS(f_failure_v2)},
-	[MP_AUX_CLIENT_CONTROL] = {"AUX_CLIENT_CONTROL", FIELDS(f_client_control)},
-	[MP_AUX_PERF_PROCESSINFO] = {"AUX_PERF_PROCESSINFO", FIELDS(f_processinfo)},
-	[MP_AUX_OSVERSIONINFO] = {"AUX_OSVERSIONINFO", FIELDS(f_osversioninfo)},
-	[MP_AUX_EXORGINFO] = {"AUX_EXORGINFO", FIELDS(f_exorginfo)},
-	[MP_AUX_PERF_ACCOUNTINFO] = {"AUX_PERF_ACCOUNTINFO", FIELDS(f_accountinfo)},
-	[MP_AUX_SERVER_CAPABILITIES] = {"AUX_SERVER_CAPABILITIES", FIELDS(f_server_caps)},
-	[MP_AUX_ENDPOINT_CAPABILITIES] = {"AUX_ENDPOINT_CAPABILITIES", FIELDS(f_endpoint_caps)},
-	[MP_AUX_CLIENT_CONNECTION_INFO] = {"AUX_CLIENT_CONNECTION_INFO",
-					   FIELDS(f_client_connection_info)},
-	[MP_AUX_SERVER_SESSION_INFO] = {"AUX_SERVER_SESSION_INFO", FIELDS(f_server_session_info)},
-	[MP_AUX_PROTOCOL_DEVICE_IDENTIFICATION] = {"AUX_PROTOCOL_DEVICE_IDENTIFICATION",
-						   FIELDS(f_device_id)},
+    [MP_AUX_OPAQUE] = {NULL, NULL, 0},
+    [MP_AUX_PERF_REQUESTID] = {"AUX_PERF_REQUESTID", FIELDS(f_requestid)},
+    [MP_AUX_PERF_CLIENTINFO] = {"AUX_PERF_CLIENTINFO", FIELDS(f_clientinfo)},
+    [MP_AUX_PERF_SERVERINFO] = {"AUX_PERF_SERVERINFO", FIELDS(f_serverinfo)},
+    [MP_AUX_PERF_SESSIONINFO] = {"AUX_PERF_SESSIONINFO", FIELDS(f_sessioninfo)},
+    [MP_AUX_PERF_SESSIONINFO_V2] = {"AUX_PERF_SESSIONINFO_V2", FIELDS(f_sessioninfo_v2)},
+    [MP_AUX_PERF_DEFMDB_SUCCESS] = {"AUX_PERF_DEFMDB_SUCCESS", FIELDS(f_defmdb)},
+    [MP_AUX_PERF_DEFGC_SUCCESS] = {"AUX_PERF_DEFGC_SUCCESS", FIELDS(f_defgc)},
+    [MP_AUX_PERF_MDB_SUCCESS] = {"AUX_PERF_MDB_SUCCESS", FIELDS(f_mdb)},
+    [MP_AUX_PERF_MDB_SUCCESS_V2] = {"AUX_PERF_MDB_SUCCESS_V2", FIELDS(f_mdb_v2)},
+    [MP_AUX_PERF_GC_SUCCESS] = {"AUX_PERF_GC_SUCCESS", FIELDS(f_gc)},
+    [MP_AUX_PERF_GC_SUCCESS_V2] = {"AUX_PERF_GC_SUCCESS_V2", FIELDS(f_gc_v2)},
+    [MP_AUX_PERF_FAILURE] = {"AUX_PERF_FAILURE", FIELDS(f_failure)},
+    [MP_AUX_PERF_FAILURE_V2] = {"AUX_PERF_FAILURE_V2", FIELDS(f_failure_v2)},
+    [MP_AUX_CLIENT_CONTROL] = {"AUX_CLIENT_CONTROL", FIELDS(f_client_control)},
+    [MP_AUX_PERF_PROCESSINFO] = {"AUX_PERF_PROCESSINFO", FIELDS(f_processinfo)},
+    [MP_AUX_OSVERSIONINFO] = {"AUX_OSVERSIONINFO", FIELDS(f_osversioninfo)},
+    [MP_AUX_EXORGINFO] = {"AUX_EXORGINFO", FIELDS(f_exorginfo)},
+    [MP_AUX_PERF_ACCOUNTINFO] = {"AUX_PERF_ACCOUNTINFO", FIELDS(f_accountinfo)},
+    [MP_AUX_SERVER_CAPABILITIES] = {"AUX_SERVER_CAPABILITIES", FIELDS(f_server_caps)},
+    [MP_AUX_ENDPOINT_CAPABILITIES] = {"AUX_ENDPOINT_CAPABILITIES", FIELDS(f_endpoint_caps)},
+    [MP_AUX_CLIENT_CONNECTION_INFO] = {"AUX_CLIENT_CONNECTION_INFO",
+                                       FIELDS(f_client_connection_info)},
+    [MP_AUX_SERVER_SESSION_INFO] = {"AUX_SERVER_SESSION_INFO", FIELDS(f_server_session_info)},
+    [MP_AUX_PROTOCOL_DEVICE_IDENTIFICATION] = {"AUX_PROTOCOL_DEVICE_IDENTIFICATION",
+                                               FIELDS(f_device_id)},
 };
 
 /* ---- (Version, Type) -> structure ---------------------------------------- */
@@ -386,37 +422,37 @@ struct type_entry {
  * 1 is decoded too, with the same layout, as Microsoft's MAPI Inspector
  * does. */
 static const struct type_entry types[] = {
-	{0x01, "AUX_TYPE_PERF_REQUESTID", MP_AUX_PERF_REQUESTID, MP_AUX_OPAQUE},
-	{0x02, "AUX_TYPE_PERF_CLIENTINFO", MP_AUX_PERF_CLIENTINFO, MP_AUX_OPAQUE},
-	{0x03, "AUX_TYPE_PERF_SERVERINFO", MP_AUX_PERF_SERVERINFO, MP_AUX_OPAQUE},
-	{0x04, "AUX_TYPE_PERF_SESSIONINFO", MP_AUX_PERF_SESSIONINFO, MP_AUX_PERF_SESSIONINFO_V2},
-	{0x05, "AUX_TYPE_PERF_DEFMDB_SUCCESS", MP_AUX_PERF_DEFMDB_SUCCESS, MP_AUX_OPAQUE},
-	{0x06, "AUX_TYPE_PERF_DEFGC_SUCCESS", MP_AUX_PERF_DEFGC_SUCCESS, MP_AUX_OPAQUE},
-	{0x07, "AUX_TYPE_PERF_MDB_SUCCESS", MP_AUX_PERF_MDB_SUCCESS, MP_AUX_PERF_MDB_SUCCESS_V2},
-	{0x08, "AUX_TYPE_PERF_GC_SUCCESS", MP_AUX_PERF_GC_SUCCESS, MP_AUX_PERF_GC_SUCCESS_V2},
-	{0x09, "AUX_TYPE_PERF_FAILURE", MP_AUX_PERF_FAILURE, MP_AUX_PERF_FAILURE_V2},
-	{0x0a, "AUX_TYPE_CLIENT_CONTROL", MP_AUX_CLIENT_CONTROL, MP_AUX_OPAQUE},
-	{0x0b, "AUX_TYPE_PERF_PROCESSINFO", MP_AUX_PERF_PROCESSINFO, MP_AUX_PERF_PROCESSINFO},
-	{0x0c, "AUX_TYPE_PERF_BG_DEFMDB_SUCCESS", MP_AUX_PERF_DEFMDB_SUCCESS, MP_AUX_OPAQUE},
-	{0x0d, "AUX_TYPE_PERF_BG_DEFGC_SUCCESS", MP_AUX_PERF_DEFGC_SUCCESS, MP_AUX_OPAQUE},
-	{0x0e, "AUX_TYPE_PERF_BG_MDB_SUCCESS", MP_AUX_PERF_MDB_SUCCESS, MP_AUX_PERF_MDB_SUCCESS_V2},
-	{0x0f, "AUX_TYPE_PERF_BG_GC_SUCCESS", MP_AUX_PERF_GC_SUCCESS, MP_AUX_PERF_GC_SUCCESS_V2},
-	{0x10, "AUX_TYPE_PERF_BG_FAILURE", MP_AUX_PERF_FAILURE, MP_AUX_PERF_FAILURE_V2},
-	{0x11, "AUX_TYPE_PERF_FG_DEFMDB_SUCCESS", MP_AUX_PERF_DEFMDB_SUCCESS, MP_AUX_OPAQUE},
-	{0x12, "AUX_TYPE_PERF_FG_DEFGC_SUCCESS", MP_AUX_PERF_DEFGC_SUCCESS, MP_AUX_OPAQUE},
-	{0x13, "AUX_TYPE_PERF_FG_MDB_SUCCESS", MP_AUX_PERF_MDB_SUCCESS, MP_AUX_PERF_MDB_SUCCESS_V2},
-	{0x14, "AUX_TYPE_PERF_FG_GC_SUCCESS", MP_AUX_PERF_GC_SUCCESS, MP_AUX_PERF_GC_SUCCESS_V2},
-	{0x15, "AUX_TYPE_PERF_FG_FAILURE", MP_AUX_PERF_FAILURE, MP_AUX_PERF_FAILURE_V2},
-	{0x16, "AUX_TYPE_OSVERSIONINFO", MP_AUX_OSVERSIONINFO, MP_AUX_OPAQUE},
-	{0x17, "AUX_TYPE_EXORGINFO", MP_AUX_EXORGINFO, MP_AUX_OPAQUE},
-	{0x18, "AUX_TYPE_PERF_ACCOUNTINFO", MP_AUX_PERF_ACCOUNTINFO, MP_AUX_OPAQUE},
-	{0x46, "AUX_TYPE_SERVER_CAPABILITIES", MP_AUX_SERVER_CAPABILITIES, MP_AUX_OPAQUE},
-	{0x48, "AUX_TYPE_ENDPOINT_CAPABILITIES", MP_AUX_ENDPOINT_CAPABILITIES, MP_AUX_OPAQUE},
-	{0x49, "AUX_TYPE_EXCEPTION_TRACE", MP_AUX_OPAQUE, MP_AUX_OPAQUE},
-	{0x4a, "AUX_CLIENT_CONNECTION_INFO", MP_AUX_CLIENT_CONNECTION_INFO, MP_AUX_OPAQUE},
-	{0x4b, "AUX_SERVER_SESSION_INFO", MP_AUX_SERVER_SESSION_INFO, MP_AUX_OPAQUE},
-	{0x4e, "AUX_PROTOCOL_DEVICE_IDENTIFICATION", MP_AUX_PROTOCOL_DEVICE_IDENTIFICATION,
-	 MP_AUX_OPAQUE},
+    {0x01, "AUX_TYPE_PERF_REQUESTID", MP_AUX_PERF_REQUESTID, MP_AUX_OPAQUE},
+    {0x02, "AUX_TYPE_PERF_CLIENTINFO", MP_AUX_PERF_CLIENTINFO, MP_AUX_OPAQUE},
+    {0x03, "AUX_TYPE_PERF_SERVERINFO", MP_AUX_PERF_SERVERINFO, MP_AUX_OPAQUE},
+    {0x04, "AUX_TYPE_PERF_SESSIONINFO", MP_AUX_PERF_SESSIONINFO, MP_AUX_PERF_SESSIONINFO_V2},
+    {0x05, "AUX_TYPE_PERF_DEFMDB_SUCCESS", MP_AUX_PERF_DEFMDB_SUCCESS, MP_AUX_OPAQUE},
+    {0x06, "AUX_TYPE_PERF_DEFGC_SUCCESS", MP_AUX_PERF_DEFGC_SUCCESS, MP_AUX_OPAQUE},
+    {0x07, "AUX_TYPE_PERF_MDB_SUCCESS", MP_AUX_PERF_MDB_SUCCESS, MP_AUX_PERF_MDB_SUCCESS_V2},
+    {0x08, "AUX_TYPE_PERF_GC_SUCCESS", MP_AUX_PERF_GC_SUCCESS, MP_AUX_PERF_GC_SUCCESS_V2},
+    {0x09, "AUX_TYPE_PERF_FAILURE", MP_AUX_PERF_FAILURE, MP_AUX_PERF_FAILURE_V2},
+    {0x0a, "AUX_TYPE_CLIENT_CONTROL", MP_AUX_CLIENT_CONTROL, MP_AUX_OPAQUE},
+    {0x0b, "AUX_TYPE_PERF_PROCESSINFO", MP_AUX_PERF_PROCESSINFO, MP_AUX_PERF_PROCESSINFO},
+    {0x0c, "AUX_TYPE_PERF_BG_DEFMDB_SUCCESS", MP_AUX_PERF_DEFMDB_SUCCESS, MP_AUX_OPAQUE},
+    {0x0d, "AUX_TYPE_PERF_BG_DEFGC_SUCCESS", MP_AUX_PERF_DEFGC_SUCCESS, MP_AUX_OPAQUE},
+    {0x0e, "AUX_TYPE_PERF_BG_MDB_SUCCESS", MP_AUX_PERF_MDB_SUCCESS, MP_AUX_PERF_MDB_SUCCESS_V2},
+    {0x0f, "AUX_TYPE_PERF_BG_GC_SUCCESS", MP_AUX_PERF_GC_SUCCESS, MP_AUX_PERF_GC_SUCCESS_V2},
+    {0x10, "AUX_TYPE_PERF_BG_FAILURE", MP_AUX_PERF_FAILURE, MP_AUX_PERF_FAILURE_V2},
+    {0x11, "AUX_TYPE_PERF_FG_DEFMDB_SUCCESS", MP_AUX_PERF_DEFMDB_SUCCESS, MP_AUX_OPAQUE},
+    {0x12, "AUX_TYPE_PERF_FG_DEFGC_SUCCESS", MP_AUX_PERF_DEFGC_SUCCESS, MP_AUX_OPAQUE},
+    {0x13, "AUX_TYPE_PERF_FG_MDB_SUCCESS", MP_AUX_PERF_MDB_SUCCESS, MP_AUX_PERF_MDB_SUCCESS_V2},
+    {0x14, "AUX_TYPE_PERF_FG_GC_SUCCESS", MP_AUX_PERF_GC_SUCCESS, MP_AUX_PERF_GC_SUCCESS_V2},
+    {0x15, "AUX_TYPE_PERF_FG_FAILURE", MP_AUX_PERF_FAILURE, MP_AUX_PERF_FAILURE_V2},
+    {0x16, "AUX_TYPE_OSVERSIONINFO", MP_AUX_OSVERSIONINFO, MP_AUX_OPAQUE},
+    {0x17, "AUX_TYPE_EXORGINFO", MP_AUX_EXORGINFO, MP_AUX_OPAQUE},
+    {0x18, "AUX_TYPE_PERF_ACCOUNTINFO", MP_AUX_PERF_ACCOUNTINFO, MP_AUX_OPAQUE},
+    {0x46, "AUX_TYPE_SERVER_CAPABILITIES", MP_AUX_SERVER_CAPABILITIES, MP_AUX_OPAQUE},
+    {0x48, "AUX_TYPE_ENDPOINT_CAPABILITIES", MP_AUX_ENDPOINT_CAPABILITIES, MP_AUX_OPAQUE},
+    {0x49, "AUX_TYPE_EXCEPTION_TRACE", MP_AUX_OPAQUE, MP_AUX_OPAQUE},
+    {0x4a, "AUX_CLIENT_CONNECTION_INFO", MP_AUX_CLIENT_CONNECTION_INFO, MP_AUX_OPAQUE},
+    {0x4b, "AUX_SERVER_SESSION_INFO", MP_AUX_SERVER_SESSION_INFO, MP_AUX_OPAQUE},
+    {0x4e, "AUX_PROTOCOL_DEVICE_IDENTIFICATION", MP_AUX_PROTOCOL_DEVICE_IDENTIFICATION,
+     MP_AUX_OPAQUE},
 };
 
 static const struct type_entry *type_entry(uint8_t type)
@@ -589,7 +625,7 @@ static int fail(const char **why, const char *reason, int status)
 }
 
 int mp_aux_parse(void *mem, const uint8_t *buf, size_t len, struct mp_aux_list **out,
-		 const char **why)
+                 const char **why)
 {
 	*out = NULL;
 
@@ -757,7 +793,7 @@ struct mp_aux_list *mp_aux_list_new(void *mem)
 struct mp_aux_block *mp_aux_add(struct mp_aux_list *list, uint8_t version, uint8_t type)
 {
 	struct mp_aux_block *blocks =
-		talloc_realloc(list, list->blocks, struct mp_aux_block, list->count + 1);
+	    talloc_realloc(list, list->blocks, struct mp_aux_block, list->count + 1);
 	if (!blocks)
 		return NULL;
 	list->blocks = blocks;
@@ -819,8 +855,7 @@ static void print_number(struct mp_printer *p, const struct field *f, uint64_t v
 	}
 }
 
-static void print_struct(struct mp_printer *p, const struct mp_aux_block *b,
-			 const struct sdesc *d)
+static void print_struct(struct mp_printer *p, const struct mp_aux_block *b, const struct sdesc *d)
 {
 	mp_pr_begin(p, d->name);
 	for (size_t i = 0; i < d->nfields; i++) {
@@ -900,9 +935,9 @@ void mp_aux_print(struct mp_printer *p, const char *name, const struct mp_aux_li
 		mp_pr_begin(p, "AUX_HEADER");
 		mp_pr_uint(p, "Size", b->size);
 		mp_pr_enum(p, "Version", b->version, 2,
-			   b->version == MP_AUX_VERSION_1   ? "AUX_VERSION_1"
-			   : b->version == MP_AUX_VERSION_2 ? "AUX_VERSION_2"
-							    : NULL);
+		           b->version == MP_AUX_VERSION_1   ? "AUX_VERSION_1"
+		           : b->version == MP_AUX_VERSION_2 ? "AUX_VERSION_2"
+		                                            : NULL);
 		mp_pr_enum(p, "Type", b->type, 2, mp_aux_type_name(b->type));
 		mp_pr_end(p);
 		if (b->st != MP_AUX_OPAQUE && (unsigned)b->st < MP_AUX_STRUCT_COUNT) {

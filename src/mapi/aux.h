@@ -295,7 +295,7 @@ struct mp_aux_protocol_device_identification {
 };
 
 struct mp_aux_block {
-	uint16_t size;		/* AUX_HEADER.Size as received or last built */
+	uint16_t size; /* AUX_HEADER.Size as received or last built */
 	uint8_t version;
 	uint8_t type;
 	enum mp_aux_struct st;
@@ -343,7 +343,7 @@ struct mp_aux_list {
  * be NULL) gets a static reason.
  */
 int mp_aux_parse(void *mem, const uint8_t *buf, size_t len, struct mp_aux_list **out,
-		 const char **why);
+                 const char **why);
 
 /* Append the encoding of every block to `out` (see above). MP_OK,
  * MP_ERR_NOMEM, or MP_ERR_LIMIT (a block over 0xffff bytes). */

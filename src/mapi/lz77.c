@@ -122,8 +122,8 @@ ssize_t mp_lz77_decompress(const uint8_t *in, size_t in_len, uint8_t *out, size_
 	uint8_t *op = out;
 	uint8_t *const oend = out + out_cap;
 	const uint8_t *nibble = NULL; /* shared length byte with a free high half */
-	uint32_t ind = 0;	      /* next indicator bit in bit 31 */
-	unsigned nbits = 0;	      /* indicator bits left */
+	uint32_t ind = 0;             /* next indicator bit in bit 31 */
+	unsigned nbits = 0;           /* indicator bits left */
 
 	for (;;) {
 		if (nbits == 0) {
@@ -230,9 +230,9 @@ ssize_t mp_lz77_decompress(const uint8_t *in, size_t in_len, uint8_t *out, size_
  * these give about zlib -1's ratio on ROP buffers (bench/compress.c).
  */
 #define CHAIN_DEPTH 16
-#define LAZY_DEPTH 8	/* the lazy probe looks less far */
-#define NICE_LEN 96	/* a match this long ends the search */
-#define LAZY_MAX 32	/* no lazy probe after a match this long */
+#define LAZY_DEPTH 8 /* the lazy probe looks less far */
+#define NICE_LEN 96  /* a match this long ends the search */
+#define LAZY_MAX 32  /* no lazy probe after a match this long */
 #define MIN_MATCH 3
 #define HASH_MIN_BITS 10
 #define HASH_MAX_BITS 14
@@ -241,16 +241,16 @@ ssize_t mp_lz77_decompress(const uint8_t *in, size_t in_len, uint8_t *out, size_
 struct enc {
 	const uint8_t *in;
 	size_t len;
-	int32_t *head;	/* newest position per 4-byte hash, -1 for none */
-	int32_t *prev;	/* previous position with the same hash, by pos % window */
-	int32_t *head3;	/* newest position per 3-byte hash, -1 for none */
+	int32_t *head;  /* newest position per 4-byte hash, -1 for none */
+	int32_t *prev;  /* previous position with the same hash, by pos % window */
+	int32_t *head3; /* newest position per 3-byte hash, -1 for none */
 	unsigned hshift;
 
-	uint8_t *op;	/* next output byte */
+	uint8_t *op; /* next output byte */
 	uint8_t *oend;
-	uint8_t *slot;	/* where the current indicator goes */
+	uint8_t *slot; /* where the current indicator goes */
 	uint32_t ind;
-	unsigned used;	/* elements in the current indicator */
+	unsigned used;   /* elements in the current indicator */
 	uint8_t *nibble; /* shared length byte whose high half is free */
 };
 
@@ -425,15 +425,15 @@ ssize_t mp_lz77_compress(const uint8_t *in, size_t len, uint8_t *out, size_t out
 		return MP_ERR_NOMEM;
 
 	struct enc e = {
-		.in = in,
-		.len = len,
-		.head = tables,
-		.head3 = tables + hsize,
-		.prev = tables + hsize + h3size,
-		.hshift = 32 - hbits,
-		.op = out + 4,
-		.oend = out + out_cap,
-		.slot = out,
+	    .in = in,
+	    .len = len,
+	    .head = tables,
+	    .head3 = tables + hsize,
+	    .prev = tables + hsize + h3size,
+	    .hshift = 32 - hbits,
+	    .op = out + 4,
+	    .oend = out + out_cap,
+	    .slot = out,
 	};
 	/* prev[] needs no initialisation: a chain is only followed from a
 	 * head entry, and every prev slot on the way was written by the

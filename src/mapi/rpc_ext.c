@@ -78,21 +78,20 @@ static int restore(void *mem, struct mp_rpc_ext_seg *seg, const char **why)
 		talloc_free(out);
 		if (n == MP_ERR_LIMIT)
 			return fail(why, "compressed payload restores to more than SizeActual",
-				    MP_ERR_PARSE);
+			            MP_ERR_PARSE);
 		return fail(why, "corrupt compressed payload", MP_ERR_PARSE);
 	}
 	if ((size_t)n != seg->size_actual) {
 		talloc_free(out);
 		return fail(why, "compressed payload restores to less than SizeActual",
-			    MP_ERR_PARSE);
+		            MP_ERR_PARSE);
 	}
 	seg->payload = out;
 	return MP_OK;
 }
 
-int mp_rpc_ext_parse(void *mem, const uint8_t *buf, size_t len,
-		     const struct mp_rpc_ext_limits *lim, struct mp_rpc_ext **out,
-		     const char **why)
+int mp_rpc_ext_parse(void *mem, const uint8_t *buf, size_t len, const struct mp_rpc_ext_limits *lim,
+                     struct mp_rpc_ext **out, const char **why)
 {
 	struct mp_rpc_ext_limits dflt;
 	struct mp_rcursor rc;
@@ -127,10 +126,10 @@ int mp_rpc_ext_parse(void *mem, const uint8_t *buf, size_t len,
 		if (flags & MP_RHE_COMPRESSED) {
 			if (size >= actual)
 				return fail(why, "compressed segment not smaller than SizeActual",
-					    MP_ERR_PARSE);
+				            MP_ERR_PARSE);
 		} else if (size != actual) {
 			return fail(why, "Size differs from SizeActual without compression",
-				    MP_ERR_PARSE);
+			            MP_ERR_PARSE);
 		}
 		if (!mp_rc_take(&rc, size))
 			return fail(why, "payload shorter than Size", MP_ERR_PARSE);
@@ -182,7 +181,7 @@ struct mp_rpc_ext *mp_rpc_ext_new(void *mem)
 }
 
 int mp_rpc_ext_seg_set_payload(struct mp_rpc_ext *ext, struct mp_rpc_ext_seg *seg,
-			       const void *payload, size_t len)
+                               const void *payload, size_t len)
 {
 	if (len > 0xffff)
 		return MP_ERR_LIMIT;
@@ -199,13 +198,13 @@ int mp_rpc_ext_seg_set_payload(struct mp_rpc_ext *ext, struct mp_rpc_ext_seg *se
 	return MP_OK;
 }
 
-struct mp_rpc_ext_seg *mp_rpc_ext_add(struct mp_rpc_ext *ext, uint16_t flags,
-				      const void *payload, size_t len)
+struct mp_rpc_ext_seg *mp_rpc_ext_add(struct mp_rpc_ext *ext, uint16_t flags, const void *payload,
+                                      size_t len)
 {
 	if (len > 0xffff)
 		return NULL;
 	struct mp_rpc_ext_seg *segs =
-		talloc_realloc(ext, ext->segs, struct mp_rpc_ext_seg, ext->count + 1);
+	    talloc_realloc(ext, ext->segs, struct mp_rpc_ext_seg, ext->count + 1);
 	if (!segs)
 		return NULL;
 	ext->segs = segs;
@@ -305,10 +304,10 @@ uint8_t *mp_rpc_ext_join(void *mem, const struct mp_rpc_ext *ext, size_t *len)
 }
 
 static const struct mp_flag_name rhe_flag_names[] = {
-	{MP_RHE_COMPRESSED, "Compressed"},
-	{MP_RHE_XORMAGIC, "XorMagic"},
-	{MP_RHE_LAST, "Last"},
-	{0, NULL},
+    {MP_RHE_COMPRESSED, "Compressed"},
+    {MP_RHE_XORMAGIC, "XorMagic"},
+    {MP_RHE_LAST, "Last"},
+    {0, NULL},
 };
 
 void mp_rpc_ext_print(struct mp_printer *p, const char *name, const struct mp_rpc_ext *ext)

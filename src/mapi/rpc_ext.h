@@ -55,10 +55,10 @@ enum mp_rpc_ext_buf {
 };
 
 struct mp_rpc_ext_limits {
-	size_t max_buf;		/* whole input buffer */
+	size_t max_buf; /* whole input buffer */
 	size_t max_segments;
-	size_t max_payload;	/* SizeActual of one segment (<= 0xffff) */
-	size_t max_total;	/* restored bytes over all segments */
+	size_t max_payload; /* SizeActual of one segment (<= 0xffff) */
+	size_t max_total;   /* restored bytes over all segments */
 };
 
 /* Spec limits for `buf`: max_buf 0x40000 (rgbIn/rgbOut) or 0x1008 (aux),
@@ -69,17 +69,17 @@ void mp_rpc_ext_limits_init(struct mp_rpc_ext_limits *lim, enum mp_rpc_ext_buf b
 
 struct mp_rpc_ext_seg {
 	uint16_t version;
-	uint16_t flags;		/* as received or to be sent, unknown bits kept */
-	uint16_t size;		/* bytes on the wire after the header */
-	uint16_t size_actual;	/* restored payload size */
-	const uint8_t *wire;	/* `size` bytes as received; NULL once replaced */
+	uint16_t flags;         /* as received or to be sent, unknown bits kept */
+	uint16_t size;          /* bytes on the wire after the header */
+	uint16_t size_actual;   /* restored payload size */
+	const uint8_t *wire;    /* `size` bytes as received; NULL once replaced */
 	const uint8_t *payload; /* restored: `size_actual` bytes */
 };
 
 struct mp_rpc_ext {
 	struct mp_rpc_ext_seg *segs; /* talloc array */
 	size_t count;
-	size_t total;		/* sum of size_actual */
+	size_t total; /* sum of size_actual */
 	/* Bytes after the segment with the Last flag (none from a conforming
 	 * peer), kept so that the buffer re-encodes whole. */
 	const uint8_t *trailing;
@@ -98,9 +98,8 @@ struct mp_rpc_ext {
  *   MP_ERR_NOMEM.
  * *why (may be NULL) gets a static reason on failure.
  */
-int mp_rpc_ext_parse(void *mem, const uint8_t *buf, size_t len,
-		     const struct mp_rpc_ext_limits *lim, struct mp_rpc_ext **out,
-		     const char **why);
+int mp_rpc_ext_parse(void *mem, const uint8_t *buf, size_t len, const struct mp_rpc_ext_limits *lim,
+                     struct mp_rpc_ext **out, const char **why);
 
 /*
  * Encode a chain: each segment's header, then its wire bytes when it still
@@ -122,14 +121,14 @@ struct mp_rpc_ext *mp_rpc_ext_new(void *mem);
  * (valid until the next add: the array may move) or NULL (no memory,
  * payload over 0xffff bytes).
  */
-struct mp_rpc_ext_seg *mp_rpc_ext_add(struct mp_rpc_ext *ext, uint16_t flags,
-				      const void *payload, size_t len);
+struct mp_rpc_ext_seg *mp_rpc_ext_add(struct mp_rpc_ext *ext, uint16_t flags, const void *payload,
+                                      size_t len);
 
 /* Replace a segment's payload (copied under `ext`); its wire bytes are
  * dropped so the next build encodes the new payload. MP_OK, MP_ERR_NOMEM or
  * MP_ERR_LIMIT (over 0xffff bytes). */
 int mp_rpc_ext_seg_set_payload(struct mp_rpc_ext *ext, struct mp_rpc_ext_seg *seg,
-			       const void *payload, size_t len);
+                               const void *payload, size_t len);
 
 /* All restored payloads, concatenated, under mem (NULL if out of memory;
  * *len gets the size). A ROP buffer spread over several segments is read

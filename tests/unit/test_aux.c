@@ -92,7 +92,7 @@ static void end_block(struct w *w, size_t at)
 }
 
 static const uint8_t guid_a[16] = {0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66,
-				   0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+                                   0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -108,7 +108,7 @@ static struct mp_aux_list *parse_ok(void *mem, const uint8_t *buf, size_t len)
 
 /* Re-encode as received, then from fields: both must equal `want`. */
 static void assert_encodes(struct mp_aux_list *list, const uint8_t *buf, size_t len,
-			   const uint8_t *want_fields, size_t want_len)
+                           const uint8_t *want_fields, size_t want_len)
 {
 	struct mp_wbuf wb;
 	mp_wb_init(&wb);
@@ -147,7 +147,7 @@ static size_t write_clientinfo(struct w *w)
 {
 	size_t at = begin_block(w, MP_AUX_VERSION_1, MP_AUX_TYPE_PERF_CLIENTINFO);
 	w32(w, 1000000); /* AdapterSpeed */
-	w16(w, 1);	 /* ClientID */
+	w16(w, 1);       /* ClientID */
 	size_t offs = w->n;
 	for (int i = 0; i < 9; i++)
 		w16(w, 0); /* offsets and sizes, below */
@@ -232,7 +232,7 @@ static void test_perf_clientinfo_absent_fields(void **state)
 static void test_perf_serverinfo(void **state)
 {
 	static const char *dn = "/o=First Organization/ou=Exchange Administrative Group "
-				"(FYDIBOHF23SPDLT)/cn=Configuration/cn=Servers/cn=EX01";
+	                        "(FYDIBOHF23SPDLT)/cn=Configuration/cn=Servers/cn=EX01";
 	struct w w = {0};
 	size_t at = begin_block(&w, 1, MP_AUX_TYPE_PERF_SERVERINFO);
 	w16(&w, 3);
@@ -326,7 +326,7 @@ static void test_server_session_info(void **state)
 	struct mp_aux_list *list = parse_ok(mem, w.b, w.n);
 	assert_int_equal(list->blocks[0].st, MP_AUX_SERVER_SESSION_INFO);
 	assert_str(&list->blocks[0].u.server_session_info.server_session_context_info,
-		   "EX01.contoso.com;sid=42");
+	           "EX01.contoso.com;sid=42");
 	assert_encodes(list, w.b, w.n, w.b, w.n);
 	talloc_free(mem);
 }
@@ -347,7 +347,7 @@ static void test_protocol_device_identification(void **state)
 	void *mem = talloc_new(NULL);
 	struct mp_aux_list *list = parse_ok(mem, w.b, w.n);
 	const struct mp_aux_protocol_device_identification *d =
-		&list->blocks[0].u.protocol_device_identification;
+	    &list->blocks[0].u.protocol_device_identification;
 	assert_int_equal(list->blocks[0].st, MP_AUX_PROTOCOL_DEVICE_IDENTIFICATION);
 	assert_str(&d->device_manufacturer, v[0]);
 	assert_str(&d->device_model, v[1]);
@@ -366,39 +366,23 @@ static const struct {
 	enum mp_aux_struct st;
 	size_t body;
 } fixed[] = {
-	{0x01, 1, MP_AUX_PERF_REQUESTID, 4},
-	{0x04, 1, MP_AUX_PERF_SESSIONINFO, 20},
-	{0x04, 2, MP_AUX_PERF_SESSIONINFO_V2, 24},
-	{0x05, 1, MP_AUX_PERF_DEFMDB_SUCCESS, 12},
-	{0x06, 1, MP_AUX_PERF_DEFGC_SUCCESS, 16},
-	{0x07, 1, MP_AUX_PERF_MDB_SUCCESS, 16},
-	{0x07, 2, MP_AUX_PERF_MDB_SUCCESS_V2, 20},
-	{0x08, 1, MP_AUX_PERF_GC_SUCCESS, 20},
-	{0x08, 2, MP_AUX_PERF_GC_SUCCESS_V2, 20},
-	{0x09, 1, MP_AUX_PERF_FAILURE, 24},
-	{0x09, 2, MP_AUX_PERF_FAILURE_V2, 28},
-	{0x0a, 1, MP_AUX_CLIENT_CONTROL, 8},
-	{0x0c, 1, MP_AUX_PERF_DEFMDB_SUCCESS, 12},
-	{0x0d, 1, MP_AUX_PERF_DEFGC_SUCCESS, 16},
-	{0x0e, 1, MP_AUX_PERF_MDB_SUCCESS, 16},
-	{0x0e, 2, MP_AUX_PERF_MDB_SUCCESS_V2, 20},
-	{0x0f, 1, MP_AUX_PERF_GC_SUCCESS, 20},
-	{0x0f, 2, MP_AUX_PERF_GC_SUCCESS_V2, 20},
-	{0x10, 1, MP_AUX_PERF_FAILURE, 24},
-	{0x10, 2, MP_AUX_PERF_FAILURE_V2, 28},
-	{0x11, 1, MP_AUX_PERF_DEFMDB_SUCCESS, 12},
-	{0x12, 1, MP_AUX_PERF_DEFGC_SUCCESS, 16},
-	{0x13, 1, MP_AUX_PERF_MDB_SUCCESS, 16},
-	{0x13, 2, MP_AUX_PERF_MDB_SUCCESS_V2, 20},
-	{0x14, 1, MP_AUX_PERF_GC_SUCCESS, 20},
-	{0x14, 2, MP_AUX_PERF_GC_SUCCESS_V2, 20},
-	{0x15, 1, MP_AUX_PERF_FAILURE, 24},
-	{0x15, 2, MP_AUX_PERF_FAILURE_V2, 28},
-	{0x16, 1, MP_AUX_OSVERSIONINFO, 156},
-	{0x17, 1, MP_AUX_EXORGINFO, 4},
-	{0x18, 1, MP_AUX_PERF_ACCOUNTINFO, 20},
-	{0x46, 1, MP_AUX_SERVER_CAPABILITIES, 4},
-	{0x48, 1, MP_AUX_ENDPOINT_CAPABILITIES, 4},
+    {0x01, 1, MP_AUX_PERF_REQUESTID, 4},        {0x04, 1, MP_AUX_PERF_SESSIONINFO, 20},
+    {0x04, 2, MP_AUX_PERF_SESSIONINFO_V2, 24},  {0x05, 1, MP_AUX_PERF_DEFMDB_SUCCESS, 12},
+    {0x06, 1, MP_AUX_PERF_DEFGC_SUCCESS, 16},   {0x07, 1, MP_AUX_PERF_MDB_SUCCESS, 16},
+    {0x07, 2, MP_AUX_PERF_MDB_SUCCESS_V2, 20},  {0x08, 1, MP_AUX_PERF_GC_SUCCESS, 20},
+    {0x08, 2, MP_AUX_PERF_GC_SUCCESS_V2, 20},   {0x09, 1, MP_AUX_PERF_FAILURE, 24},
+    {0x09, 2, MP_AUX_PERF_FAILURE_V2, 28},      {0x0a, 1, MP_AUX_CLIENT_CONTROL, 8},
+    {0x0c, 1, MP_AUX_PERF_DEFMDB_SUCCESS, 12},  {0x0d, 1, MP_AUX_PERF_DEFGC_SUCCESS, 16},
+    {0x0e, 1, MP_AUX_PERF_MDB_SUCCESS, 16},     {0x0e, 2, MP_AUX_PERF_MDB_SUCCESS_V2, 20},
+    {0x0f, 1, MP_AUX_PERF_GC_SUCCESS, 20},      {0x0f, 2, MP_AUX_PERF_GC_SUCCESS_V2, 20},
+    {0x10, 1, MP_AUX_PERF_FAILURE, 24},         {0x10, 2, MP_AUX_PERF_FAILURE_V2, 28},
+    {0x11, 1, MP_AUX_PERF_DEFMDB_SUCCESS, 12},  {0x12, 1, MP_AUX_PERF_DEFGC_SUCCESS, 16},
+    {0x13, 1, MP_AUX_PERF_MDB_SUCCESS, 16},     {0x13, 2, MP_AUX_PERF_MDB_SUCCESS_V2, 20},
+    {0x14, 1, MP_AUX_PERF_GC_SUCCESS, 20},      {0x14, 2, MP_AUX_PERF_GC_SUCCESS_V2, 20},
+    {0x15, 1, MP_AUX_PERF_FAILURE, 24},         {0x15, 2, MP_AUX_PERF_FAILURE_V2, 28},
+    {0x16, 1, MP_AUX_OSVERSIONINFO, 156},       {0x17, 1, MP_AUX_EXORGINFO, 4},
+    {0x18, 1, MP_AUX_PERF_ACCOUNTINFO, 20},     {0x46, 1, MP_AUX_SERVER_CAPABILITIES, 4},
+    {0x48, 1, MP_AUX_ENDPOINT_CAPABILITIES, 4},
 };
 
 static void test_fixed_structures(void **state)
@@ -449,10 +433,10 @@ static void test_fixed_field_values(void **state)
 	w16(&w, 14); /* SessionID */
 	w16(&w, 15); /* RequestID */
 	w16(&w, 0);
-	w32(&w, 250);	     /* TimeSinceRequest */
-	w32(&w, 30000);	     /* TimeToFailRequest */
+	w32(&w, 250);        /* TimeSinceRequest */
+	w32(&w, 30000);      /* TimeToFailRequest */
 	w32(&w, 0x80040115); /* ResultCode: MAPI_E_NETWORK_ERROR */
-	w8(&w, 0x0b);	     /* RequestOperation: EcDoRpcExt2 */
+	w8(&w, 0x0b);        /* RequestOperation: EcDoRpcExt2 */
 	wbytes(&w, "\0\0\0", 3);
 	end_block(&w, at);
 
@@ -489,7 +473,8 @@ static void test_fixed_field_values(void **state)
 	end_block(&w, at);
 
 	at = begin_block(&w, 1, MP_AUX_TYPE_SERVER_CAPABILITIES);
-	w32(&w, MP_AUX_PACKED_FAST_TRANSFER_UPLOAD_BUFFERS | MP_AUX_PACKED_WRITE_STREAM_UPLOAD_BUFFERS);
+	w32(&w,
+	    MP_AUX_PACKED_FAST_TRANSFER_UPLOAD_BUFFERS | MP_AUX_PACKED_WRITE_STREAM_UPLOAD_BUFFERS);
 	end_block(&w, at);
 
 	at = begin_block(&w, 1, MP_AUX_TYPE_ENDPOINT_CAPABILITIES);
@@ -559,7 +544,7 @@ static void test_unknown_kept(void **state)
 	size_t at;
 	at = begin_block(&w, 1, 0x99); /* unknown type */
 	wbytes(&w, "\x01\x02\x03\x04\x05", 5);
-	set16(&w, at, (uint16_t)(w.n - at)); /* 9 bytes, no padding */
+	set16(&w, at, (uint16_t)(w.n - at));                 /* 9 bytes, no padding */
 	at = begin_block(&w, 3, MP_AUX_TYPE_PERF_REQUESTID); /* unknown version */
 	w32(&w, 0x04030201);
 	end_block(&w, at);
@@ -583,7 +568,7 @@ static void test_unknown_kept(void **state)
 	assert_int_equal(list->blocks[0].u.opaque.len, 5);
 	assert_memory_equal(list->blocks[0].u.opaque.data, "\x01\x02\x03\x04\x05", 5);
 	assert_string_equal(mp_aux_type_name(MP_AUX_TYPE_EXCEPTION_TRACE),
-			    "AUX_TYPE_EXCEPTION_TRACE");
+	                    "AUX_TYPE_EXCEPTION_TRACE");
 	/* Opaque blocks encode the same from their bytes and fields. */
 	assert_encodes(list, w.b, w.n, w.b, w.n);
 	talloc_free(mem);
@@ -692,8 +677,12 @@ static void test_malformed_refused(void **state)
 	const struct {
 		const uint8_t *b;
 		size_t n;
-	} bad[] = {{size0, sizeof(size0)}, {size3, sizeof(size3)}, {past, sizeof(past)},
-		   {stray, sizeof(stray)}, {stray, 9}, {stray, 3}};
+	} bad[] = {{size0, sizeof(size0)},
+	           {size3, sizeof(size3)},
+	           {past, sizeof(past)},
+	           {stray, sizeof(stray)},
+	           {stray, 9},
+	           {stray, 3}};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(mp_aux_parse(mem, bad[i].b, bad[i].n, &list, &why), MP_ERR_PARSE);
 		assert_null(list);
@@ -714,12 +703,13 @@ static void test_build_from_scratch(void **state)
 
 	struct mp_aux_block *b = mp_aux_add(list, 1, MP_AUX_TYPE_SERVER_CAPABILITIES);
 	assert_int_equal(b->st, MP_AUX_SERVER_CAPABILITIES);
-	b->u.server_capabilities.server_capability_flags = MP_AUX_ULTRA_LARGE_PACKED_DOWNLOAD_BUFFERS;
+	b->u.server_capabilities.server_capability_flags =
+	    MP_AUX_ULTRA_LARGE_PACKED_DOWNLOAD_BUFFERS;
 
 	b = mp_aux_add(list, 1, MP_AUX_TYPE_SERVER_SESSION_INFO);
-	assert_int_equal(mp_aux_str_set(mem, &b->u.server_session_info.server_session_context_info,
-					"mapiproxy"),
-			 MP_OK);
+	assert_int_equal(
+	    mp_aux_str_set(mem, &b->u.server_session_info.server_session_context_info, "mapiproxy"),
+	    MP_OK);
 
 	b = mp_aux_add(list, 1, MP_AUX_TYPE_PERF_CLIENTINFO);
 	b->u.perf_clientinfo.client_id = 2;
@@ -748,15 +738,15 @@ static void test_build_from_scratch(void **state)
 	at = begin_block(&w, 1, MP_AUX_TYPE_PERF_CLIENTINFO);
 	w32(&w, 0);
 	w16(&w, 2);
-	w16(&w, 0);   /* MachineName */
-	w16(&w, 0);   /* UserName */
-	w16(&w, 0);   /* ClientIPSize */
-	w16(&w, 0);   /* ClientIP */
-	w16(&w, 0);   /* ClientIPMaskSize */
-	w16(&w, 0);   /* ClientIPMask */
-	w16(&w, 32);  /* AdapterName */
-	w16(&w, 6);   /* MacAddressSize */
-	w16(&w, 40);  /* MacAddress: 32 + "LAN\0" */
+	w16(&w, 0);  /* MachineName */
+	w16(&w, 0);  /* UserName */
+	w16(&w, 0);  /* ClientIPSize */
+	w16(&w, 0);  /* ClientIP */
+	w16(&w, 0);  /* ClientIPMaskSize */
+	w16(&w, 0);  /* ClientIPMask */
+	w16(&w, 32); /* AdapterName */
+	w16(&w, 6);  /* MacAddressSize */
+	w16(&w, 40); /* MacAddress: 32 + "LAN\0" */
 	w16(&w, 0);
 	w16(&w, 0);
 	wstr(&w, "LAN");
@@ -932,23 +922,23 @@ static void test_random_edits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_perf_clientinfo),
-		cmocka_unit_test(test_perf_clientinfo_absent_fields),
-		cmocka_unit_test(test_perf_serverinfo),
-		cmocka_unit_test(test_perf_processinfo),
-		cmocka_unit_test(test_client_connection_info),
-		cmocka_unit_test(test_server_session_info),
-		cmocka_unit_test(test_protocol_device_identification),
-		cmocka_unit_test(test_fixed_structures),
-		cmocka_unit_test(test_fixed_field_values),
-		cmocka_unit_test(test_unknown_kept),
-		cmocka_unit_test(test_broken_block_kept_opaque),
-		cmocka_unit_test(test_bytes_after_structure),
-		cmocka_unit_test(test_malformed_refused),
-		cmocka_unit_test(test_build_from_scratch),
-		cmocka_unit_test(test_connectex_auxin_through_rpc_ext),
-		cmocka_unit_test(test_print),
-		cmocka_unit_test(test_random_edits),
+	    cmocka_unit_test(test_perf_clientinfo),
+	    cmocka_unit_test(test_perf_clientinfo_absent_fields),
+	    cmocka_unit_test(test_perf_serverinfo),
+	    cmocka_unit_test(test_perf_processinfo),
+	    cmocka_unit_test(test_client_connection_info),
+	    cmocka_unit_test(test_server_session_info),
+	    cmocka_unit_test(test_protocol_device_identification),
+	    cmocka_unit_test(test_fixed_structures),
+	    cmocka_unit_test(test_fixed_field_values),
+	    cmocka_unit_test(test_unknown_kept),
+	    cmocka_unit_test(test_broken_block_kept_opaque),
+	    cmocka_unit_test(test_bytes_after_structure),
+	    cmocka_unit_test(test_malformed_refused),
+	    cmocka_unit_test(test_build_from_scratch),
+	    cmocka_unit_test(test_connectex_auxin_through_rpc_ext),
+	    cmocka_unit_test(test_print),
+	    cmocka_unit_test(test_random_edits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

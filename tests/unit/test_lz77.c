@@ -90,11 +90,11 @@ static size_t roundtrip(const uint8_t *in, size_t len)
 /* ---- MS-XCA 3.1 examples -------------------------------------------------- */
 
 static const uint8_t xca_alpha_z[] = {
-	0x3f, 0x00, 0x00, 0x00, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b,
-	0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a,
+    0x3f, 0x00, 0x00, 0x00, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b,
+    0x6c, 0x6d, 0x6e, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a,
 };
 static const uint8_t xca_abc_z[] = {0xff, 0xff, 0xff, 0x1f, 0x61, 0x62, 0x63,
-				    0x17, 0x00, 0x0f, 0xff, 0x26, 0x01};
+                                    0x17, 0x00, 0x0f, 0xff, 0x26, 0x01};
 
 static void test_spec_example_alphabet(void **state)
 {
@@ -102,7 +102,7 @@ static void test_spec_example_alphabet(void **state)
 	uint8_t out[64];
 
 	assert_int_equal(mp_lz77_compress((const uint8_t *)plain, 26, out, sizeof(out)),
-			 sizeof(xca_alpha_z));
+	                 sizeof(xca_alpha_z));
 	assert_memory_equal(out, xca_alpha_z, sizeof(xca_alpha_z));
 	assert_int_equal(mp_lz77_decompress(xca_alpha_z, sizeof(xca_alpha_z), out, 26), 26);
 	assert_memory_equal(out, plain, 26);
@@ -139,7 +139,7 @@ static void test_shared_nibble_byte(void **state)
 	 * match(3, 13): length bits 7 + nibble 3 from the high half of that
 	 * same byte (0x32), no byte of its own. */
 	static const uint8_t z[] = {0xff, 0xff, 0xff, 0x1f, 'a',  'b',
-				    'c',  0x17, 0x00, 0x32, 0x17, 0x00};
+	                            'c',  0x17, 0x00, 0x32, 0x17, 0x00};
 	expect_abc(z, sizeof(z), 3 + 12 + 13);
 }
 
@@ -148,8 +148,8 @@ static void test_byte_extension_then_high_nibble(void **state)
 	/* match(3, 30): nibble 15 (low half of a new byte) + byte 5;
 	 * match(3, 10): nibble 0 from the high half of the shared byte;
 	 * match(3, 11): nibble 1 in a new shared byte. */
-	static const uint8_t z[] = {0xff, 0xff, 0xff, 0x1f, 'a',  'b',  'c',  0x17, 0x00,
-				    0x0f, 0x05, 0x17, 0x00, 0x17, 0x00, 0x01};
+	static const uint8_t z[] = {0xff, 0xff, 0xff, 0x1f, 'a',  'b',  'c',  0x17,
+	                            0x00, 0x0f, 0x05, 0x17, 0x00, 0x17, 0x00, 0x01};
 	expect_abc(z, sizeof(z), 3 + 30 + 10 + 11);
 }
 
@@ -165,10 +165,10 @@ static void test_long_length_forms(void **state)
 	/* One literal 'x', then match(1, L): L = 0x10002 in the 16-bit form
 	 * (L - 3 = 0xffff, the largest it holds), L = 0x30000 in the 32-bit
 	 * form that a 16-bit 0 announces. */
-	static const uint8_t z16[] = {0xff, 0xff, 0xff, 0x7f, 'x',  0x07, 0x00,
-				      0x0f, 0xff, 0xff, 0xff};
+	static const uint8_t z16[] = {0xff, 0xff, 0xff, 0x7f, 'x', 0x07,
+	                              0x00, 0x0f, 0xff, 0xff, 0xff};
 	static const uint8_t z32[] = {0xff, 0xff, 0xff, 0x7f, 'x',  0x07, 0x00, 0x0f,
-				      0xff, 0x00, 0x00, 0xfd, 0xff, 0x02, 0x00};
+	                              0xff, 0x00, 0x00, 0xfd, 0xff, 0x02, 0x00};
 	size_t n16 = 1 + 0xffff + 3, n32 = 1 + 0x2fffd + 3;
 	uint8_t *out = malloc(n32);
 
@@ -242,20 +242,20 @@ static void test_corrupt_refused(void **state)
 	expect_fail(cut_meta, sizeof(cut_meta), 64, MP_ERR_PARSE);
 	/* Extended length with its nibble byte, extra byte, 16- or 32-bit
 	 * length missing. */
-	static const uint8_t cut_ext[] = {0xff, 0xff, 0xff, 0x7f, 'a', 0x07, 0x00, 0x0f, 0xff,
-					  0x00, 0x00, 0x10, 0x00, 0x00};
+	static const uint8_t cut_ext[] = {0xff, 0xff, 0xff, 0x7f, 'a',  0x07, 0x00,
+	                                  0x0f, 0xff, 0x00, 0x00, 0x10, 0x00, 0x00};
 	expect_fail(cut_ext, 7, 1 << 20, MP_ERR_PARSE);
 	expect_fail(cut_ext, 8, 1 << 20, MP_ERR_PARSE);
 	expect_fail(cut_ext, 9, 1 << 20, MP_ERR_PARSE);
 	expect_fail(cut_ext, 10, 1 << 20, MP_ERR_PARSE);
 	expect_fail(cut_ext, 13, 1 << 20, MP_ERR_PARSE);
 	/* A 16-bit length below 22 (shorter forms exist). */
-	static const uint8_t short16[] = {0xff, 0xff, 0xff, 0x7f, 'a', 0x07, 0x00,
-					  0x0f, 0xff, 0x15, 0x00};
+	static const uint8_t short16[] = {0xff, 0xff, 0xff, 0x7f, 'a', 0x07,
+	                                  0x00, 0x0f, 0xff, 0x15, 0x00};
 	expect_fail(short16, sizeof(short16), 1 << 20, MP_ERR_PARSE);
 	/* A 32-bit length that wants 4 GiB: refused by the capacity. */
-	static const uint8_t huge[] = {0xff, 0xff, 0xff, 0x7f, 'a', 0x07, 0x00, 0x0f,
-				       0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff};
+	static const uint8_t huge[] = {0xff, 0xff, 0xff, 0x7f, 'a',  0x07, 0x00, 0x0f,
+	                               0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff};
 	expect_fail(huge, sizeof(huge), 1 << 20, MP_ERR_LIMIT);
 }
 
@@ -275,7 +275,7 @@ static void test_every_truncation_and_mutation(void **state)
 	/* A varied stream: text with repeats, an extended length, a run. */
 	uint8_t plain[3000];
 	for (size_t i = 0; i < sizeof(plain); i++)
-		plain[i] = (uint8_t)"Mailbox Folder Inbox Calendar "[(i * 7 + i / 50) % 30];
+		plain[i] = (uint8_t) "Mailbox Folder Inbox Calendar "[(i * 7 + i / 50) % 30];
 	memset(plain + 1000, 0, 500);
 	uint8_t z[4000];
 	ssize_t zn = mp_lz77_compress(plain, sizeof(plain), z, sizeof(z));
@@ -310,9 +310,9 @@ static void test_every_truncation_and_mutation(void **state)
 
 static void test_roundtrip_text(void **state)
 {
-	static const char *words[] = {"the ", "message ", "store ", "folder ", "Exchange ",
-				      "Outlook ", "property ", "row ", "table ", "of ",
-				      "and ", "recipient ", "subject: ", "\r\n"};
+	static const char *words[] = {"the ",     "message ",   "store ",    "folder ", "Exchange ",
+	                              "Outlook ", "property ",  "row ",      "table ",  "of ",
+	                              "and ",     "recipient ", "subject: ", "\r\n"};
 	size_t len = 200000;
 	uint8_t *t = malloc(len);
 	for (size_t i = 0; i < len;) {
@@ -391,8 +391,8 @@ static void test_roundtrip_rop_rows(void **state)
 	uint8_t *b = malloc(len);
 	while (i + 160 < len) {
 		static const uint8_t eid_prefix[] = {0x00, 0x00, 0x00, 0x00, 0x1f, 0x3c, 0x4e, 0x12,
-						     0x9a, 0x3b, 0x41, 0x45, 0x8d, 0x3b, 0x3d, 0x41,
-						     0x71, 0x23, 0x9e, 0x57, 0x01, 0x00};
+		                                     0x9a, 0x3b, 0x41, 0x45, 0x8d, 0x3b, 0x3d, 0x41,
+		                                     0x71, 0x23, 0x9e, 0x57, 0x01, 0x00};
 		b[i++] = 0x00;
 		memcpy(b + i, eid_prefix, sizeof(eid_prefix));
 		i += sizeof(eid_prefix);
@@ -423,7 +423,7 @@ static void test_roundtrip_small_sizes(void **state)
 	uint8_t b[300];
 	for (size_t len = 0; len <= sizeof(b); len++) {
 		for (size_t i = 0; i < len; i++)
-			b[i] = (uint8_t)"aab"[rnd() % 3];
+			b[i] = (uint8_t) "aab"[rnd() % 3];
 		roundtrip(b, len);
 	}
 }
@@ -451,23 +451,23 @@ static void test_compress_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_spec_example_alphabet),
-		cmocka_unit_test(test_spec_example_abc_x100),
-		cmocka_unit_test(test_shared_nibble_byte),
-		cmocka_unit_test(test_byte_extension_then_high_nibble),
-		cmocka_unit_test(test_short_lengths_inline),
-		cmocka_unit_test(test_long_length_forms),
-		cmocka_unit_test(test_end_marker_variants),
-		cmocka_unit_test(test_corrupt_refused),
-		cmocka_unit_test(test_output_cap_respected),
-		cmocka_unit_test(test_every_truncation_and_mutation),
-		cmocka_unit_test(test_roundtrip_text),
-		cmocka_unit_test(test_roundtrip_random),
-		cmocka_unit_test(test_roundtrip_long_runs),
-		cmocka_unit_test(test_roundtrip_window_edge),
-		cmocka_unit_test(test_roundtrip_rop_rows),
-		cmocka_unit_test(test_roundtrip_small_sizes),
-		cmocka_unit_test(test_compress_cap),
+	    cmocka_unit_test(test_spec_example_alphabet),
+	    cmocka_unit_test(test_spec_example_abc_x100),
+	    cmocka_unit_test(test_shared_nibble_byte),
+	    cmocka_unit_test(test_byte_extension_then_high_nibble),
+	    cmocka_unit_test(test_short_lengths_inline),
+	    cmocka_unit_test(test_long_length_forms),
+	    cmocka_unit_test(test_end_marker_variants),
+	    cmocka_unit_test(test_corrupt_refused),
+	    cmocka_unit_test(test_output_cap_respected),
+	    cmocka_unit_test(test_every_truncation_and_mutation),
+	    cmocka_unit_test(test_roundtrip_text),
+	    cmocka_unit_test(test_roundtrip_random),
+	    cmocka_unit_test(test_roundtrip_long_runs),
+	    cmocka_unit_test(test_roundtrip_window_edge),
+	    cmocka_unit_test(test_roundtrip_rop_rows),
+	    cmocka_unit_test(test_roundtrip_small_sizes),
+	    cmocka_unit_test(test_compress_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,7 +59,7 @@ static void assert_rebuilds(struct mp_rpc_ext *ext, const uint8_t *buf, size_t l
 }
 
 static struct mp_rpc_ext *parse_ok(void *mem, const uint8_t *buf, size_t len,
-				   const struct mp_rpc_ext_limits *lim)
+                                   const struct mp_rpc_ext_limits *lim)
 {
 	struct mp_rpc_ext *ext = NULL;
 	const char *why = NULL;
@@ -148,7 +148,7 @@ static void test_compressed_and_obfuscated_wire(void **state)
 	/* "abc" x 100 compressed as in MS-XCA 3.1, then XORed: the receiver
 	 * reverts the XOR first and then decompresses. */
 	static const uint8_t z[] = {0xff, 0xff, 0xff, 0x1f, 0x61, 0x62, 0x63,
-				    0x17, 0x00, 0x0f, 0xff, 0x26, 0x01};
+	                            0x17, 0x00, 0x0f, 0xff, 0x26, 0x01};
 	uint8_t buf[8 + sizeof(z)];
 	put_hdr(buf, 0, MP_RHE_COMPRESSED | MP_RHE_XORMAGIC | MP_RHE_LAST, sizeof(z), 300);
 	for (size_t i = 0; i < sizeof(z); i++)
@@ -172,19 +172,19 @@ static void test_build_compresses_then_xors(void **state)
 {
 	uint8_t payload[4000];
 	for (size_t i = 0; i < sizeof(payload); i++)
-		payload[i] = (uint8_t)"PR_SUBJECT_W PR_DISPLAY_NAME_W "[i % 31];
+		payload[i] = (uint8_t) "PR_SUBJECT_W PR_DISPLAY_NAME_W "[i % 31];
 
 	void *mem = talloc_new(NULL);
 	struct mp_rpc_ext *ext = mp_rpc_ext_new(mem);
-	assert_non_null(mp_rpc_ext_add(ext, MP_RHE_COMPRESSED | MP_RHE_XORMAGIC, payload,
-				       sizeof(payload)));
+	assert_non_null(
+	    mp_rpc_ext_add(ext, MP_RHE_COMPRESSED | MP_RHE_XORMAGIC, payload, sizeof(payload)));
 	struct mp_wbuf wb;
 	mp_wb_init(&wb);
 	assert_int_equal(mp_rpc_ext_build(ext, &wb), MP_OK);
 
 	/* Header: flags kept (Last added), Size < SizeActual. */
 	assert_int_equal(wb.data[2] | wb.data[3] << 8,
-			 MP_RHE_COMPRESSED | MP_RHE_XORMAGIC | MP_RHE_LAST);
+	                 MP_RHE_COMPRESSED | MP_RHE_XORMAGIC | MP_RHE_LAST);
 	size_t size = wb.data[4] | (size_t)wb.data[5] << 8;
 	assert_int_equal(wb.data[6] | wb.data[7] << 8, sizeof(payload));
 	assert_true(size < 200);
@@ -233,7 +233,7 @@ static void test_chain_over_32k(void **state)
 	/* A packed response: three segments of 0x8000, 0x8000 and 0x1234
 	 * restored bytes, each with its own flags, Last on the third. */
 	static const uint16_t flags[3] = {MP_RHE_COMPRESSED | MP_RHE_XORMAGIC, MP_RHE_XORMAGIC,
-					  MP_RHE_COMPRESSED};
+	                                  MP_RHE_COMPRESSED};
 	static const size_t sizes[3] = {0x8000, 0x8000, 0x1234};
 	uint8_t *payload[3];
 
@@ -242,7 +242,8 @@ static void test_chain_over_32k(void **state)
 	for (int k = 0; k < 3; k++) {
 		payload[k] = malloc(sizes[k]);
 		for (size_t i = 0; i < sizes[k]; i++)
-			payload[k][i] = i % 97 < 60 ? (uint8_t)"RopQueryRows "[i % 13] : (uint8_t)rnd();
+			payload[k][i] =
+			    i % 97 < 60 ? (uint8_t) "RopQueryRows "[i % 13] : (uint8_t)rnd();
 		assert_non_null(mp_rpc_ext_add(ext, flags[k], payload[k], sizes[k]));
 	}
 	/* Last moved along as segments were added. */
@@ -365,7 +366,8 @@ static void test_limits(void **state)
 	uint8_t chain[3 * 14];
 	static const uint8_t zrun[] = {0x7f, 0xff, 0xff, 0xff}; /* decodes nowhere near */
 	for (int k = 0; k < 3; k++) {
-		put_hdr(chain + 14 * k, 0, MP_RHE_COMPRESSED | (k == 2 ? MP_RHE_LAST : 0), 6, 0x8000);
+		put_hdr(chain + 14 * k, 0, MP_RHE_COMPRESSED | (k == 2 ? MP_RHE_LAST : 0), 6,
+		        0x8000);
 		memcpy(chain + 14 * k + 8, zrun, 4);
 		chain[14 * k + 12] = 'x';
 		chain[14 * k + 13] = 0;
@@ -413,7 +415,7 @@ static void test_malformed_refused(void **state)
 	/* Compressed data that restores to less, or more, than SizeActual,
 	 * or is corrupt. */
 	static const uint8_t z[] = {0xff, 0xff, 0xff, 0x1f, 0x61, 0x62, 0x63,
-				    0x17, 0x00, 0x0f, 0xff, 0x26, 0x01};
+	                            0x17, 0x00, 0x0f, 0xff, 0x26, 0x01};
 	put_hdr(buf, 0, MP_RHE_COMPRESSED | MP_RHE_LAST, sizeof(z), 301);
 	memcpy(buf + 8, z, sizeof(z));
 	assert_int_equal(parse_err(buf, 8 + sizeof(z), NULL), MP_ERR_PARSE);
@@ -430,7 +432,7 @@ static void test_truncation_and_mutation(void **state)
 	 * documented error or a chain that re-encodes to the edited bytes. */
 	uint8_t p1[700], p2[300];
 	for (size_t i = 0; i < sizeof(p1); i++)
-		p1[i] = (uint8_t)"OpenFolder GetHierarchyTable "[i % 29];
+		p1[i] = (uint8_t) "OpenFolder GetHierarchyTable "[i % 29];
 	for (size_t i = 0; i < sizeof(p2); i++)
 		p2[i] = (uint8_t)rnd();
 	void *mem = talloc_new(NULL);
@@ -454,7 +456,7 @@ static void test_truncation_and_mutation(void **state)
 		struct mp_rpc_ext *x = NULL;
 		int ret = mp_rpc_ext_parse(t, m, wb.len, NULL, &x, NULL);
 		assert_true(ret == MP_OK || ret == MP_ERR_PARSE || ret == MP_ERR_UNSUPPORTED ||
-			    ret == MP_ERR_LIMIT);
+		            ret == MP_ERR_LIMIT);
 		if (ret == MP_OK)
 			assert_rebuilds(x, m, wb.len);
 		talloc_free(t);
@@ -469,7 +471,7 @@ static void test_truncation_and_mutation(void **state)
 static void test_print(void **state)
 {
 	static const uint8_t z[] = {0xff, 0xff, 0xff, 0x1f, 0x61, 0x62, 0x63,
-				    0x17, 0x00, 0x0f, 0xff, 0x26, 0x01};
+	                            0x17, 0x00, 0x0f, 0xff, 0x26, 0x01};
 	uint8_t buf[8 + sizeof(z)];
 	put_hdr(buf, 0, MP_RHE_COMPRESSED | MP_RHE_LAST, sizeof(z), 300);
 	memcpy(buf + 8, z, sizeof(z));
@@ -498,18 +500,18 @@ static void test_print(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_spec_43_rgbin),
-		cmocka_unit_test(test_xor_magic),
-		cmocka_unit_test(test_compressed_and_obfuscated_wire),
-		cmocka_unit_test(test_build_compresses_then_xors),
-		cmocka_unit_test(test_incompressible_drops_flag),
-		cmocka_unit_test(test_chain_over_32k),
-		cmocka_unit_test(test_trailing_bytes_kept),
-		cmocka_unit_test(test_empty_payload_segment),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_malformed_refused),
-		cmocka_unit_test(test_truncation_and_mutation),
-		cmocka_unit_test(test_print),
+	    cmocka_unit_test(test_spec_43_rgbin),
+	    cmocka_unit_test(test_xor_magic),
+	    cmocka_unit_test(test_compressed_and_obfuscated_wire),
+	    cmocka_unit_test(test_build_compresses_then_xors),
+	    cmocka_unit_test(test_incompressible_drops_flag),
+	    cmocka_unit_test(test_chain_over_32k),
+	    cmocka_unit_test(test_trailing_bytes_kept),
+	    cmocka_unit_test(test_empty_payload_segment),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_malformed_refused),
+	    cmocka_unit_test(test_truncation_and_mutation),
+	    cmocka_unit_test(test_print),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
