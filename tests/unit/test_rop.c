@@ -560,6 +560,156 @@ static void test_unsolicited_responses(void **state)
 	assert_int_equal(mp_rop_field(rsp->rops[1], "RequestBuffers")->n, 6);
 }
 
+static void test_recipient_rows(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t q[64], s[160];
+	/* RopOpenMessage; the response has one recipient row: SMTP type,
+	 * Unicode display name "A", two columns (PidTagRecipientType,
+	 * PidTagDisplayName) in a standard row. */
+	size_t qlen = mkbuf(q, sizeof(q),
+			    "03 00 00 01 e4 04 01 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00",
+			    "01 00 00 00 ff ff ff ff");
+	size_t slen = mkbuf(s, sizeof(s),
+			    "03 01 00 00 00 00 00 01 04 48 00 69 00 00 00"
+			    " 01 00 02 00 03 00 15 0c 1f 00 01 30 01"
+			    " 01 e4 04 00 00 11 00"
+			    " 13 02 41 00 00 00 02 00 00 01 00 00 00 41 00 00 00",
+			    "01 00 00 00 22 00 00 00");
+	struct mp_rop_buf *req = decode_exact(f, q, qlen, false, NULL);
+	struct mp_rop_buf *rsp = decode_exact(f, s, slen, true, req);
+	const struct mp_rop *r = rsp->rops[0];
+	assert_false(r->opaque);
+	assert_int_equal(uint_field(r, "ColumnCount"), 2);
+	const struct mp_rop_val *rows = mp_rop_field(r, "RecipientRows");
+	assert_int_equal(rows->n, 1);
+	struct mp_rop_vals *const *e = rows->p;
+	/* OpenRecipientRow: RecipientType, CodePageId, Reserved, Size, Row. */
+	const struct mp_rop_val *row = &e[0]->v[4];
+	assert_non_null(row->p);
+	const struct mp_rop_vals *rr = row->p;
+	assert_int_equal(rr->v[0].u, 0x0213);
+	struct mp_printer *p = mp_printer_new(MP_PRINT_TEXT);
+	mp_rop_print(p, NULL, r);
+	const char *out = mp_printer_output(p, NULL);
+	assert_non_null(strstr(out, "DisplayName: \"A\""));
+	assert_non_null(strstr(out, "PidTagRecipientType"));
+	mp_printer_free(p);
+
+	/* RopModifyRecipients: a row with RecipientRowSize 0 removes a recipient. */
+	qlen = mkbuf(q, sizeof(q), "0e 00 00 01 00 03 00 15 0c 01 00 05 00 00 00 01 00 00",
+		     "01 00 00 00");
+	req = decode_exact(f, q, qlen, false, NULL);
+	assert_false(req->rops[0]->opaque);
+	assert_int_equal(uint_field(req->rops[0], "RowCount"), 1);
+}
+
+/* Irregular layouts, one example each: all must decode whole and re-encode. */
+static void test_irregular_layouts(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *req, *rsp, *field;
+		uint64_t value;
+	} cases[] = {
+		/* RopReadStream with the 0xBABE sentinel; data on success. */
+		{"2c 00 00 be ba 00 00 01 00", "2c 00 00 00 00 00 02 00 aa bb", "MaximumByteCount",
+		 0x10000},
+		/* RopReadStream failure still carries DataSize. */
+		{"2c 00 00 10 00", "2c 00 05 00 07 80 00 00", "DataSize", 0},
+		/* RopFastTransferSourceGetBuffer: buffer, then ecServerBusy with BackoffTime. */
+		{"4e 00 00 be ba 00 80", "4e 00 00 00 00 00 01 00 00 00 00 00 00 02 00 aa bb",
+		 "TransferBufferSize", 2},
+		{"4e 00 00 00 40", "4e 00 80 04 00 00 00 00 00 00 00 00 00 00 00 e8 03 00 00",
+		 "BackoffTime", 1000},
+		/* RopCopyTo with a null destination: DestHandleIndex (4 bytes). */
+		{"39 00 00 01 00 00 00 00 00", "39 00 03 05 00 00 02 00 00 00", "DestHandleIndex", 2},
+		/* RopCopyProperties on success: property problems. */
+		{"67 00 00 01 00 00 01 00 1f 00 37 00",
+		 "67 00 00 00 00 00 01 00 00 00 1f 00 37 00 05 00 07 80", "PropertyProblemCount", 1},
+		/* RopCopyToStream with a null destination. */
+		{"3a 00 00 01 10 00 00 00 00 00 00 00",
+		 "3a 00 03 05 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+		 "DestHandleIndex", 1},
+		/* RopGetPropertyIdsFromNames with ecWarnWithErrors still lists ids. */
+		{"56 00 00 02 01 00 00 29 03 02 00 00 00 00 00 c0 00 00 00 00 00 00 46 1c 85 00 00",
+		 "56 00 80 03 04 00 01 00 00 00", "PropertyIdCount", 1},
+		/* RopQueryNamedProperties with a GUID; one LID name back. */
+		{"5f 00 00 00 01 29 03 02 00 00 00 00 00 c0 00 00 00 00 00 00 46",
+		 "5f 00 00 00 00 00 01 00 00 80 00 29 03 02 00 00 00 00 00 c0 00 00 00 00 00 00 46 1c"
+		 " 85 00 00",
+		 "IdCount", 1},
+		/* RopGetReceiveFolderTable: fixed columns, one row. */
+		{"68 00 00",
+		 "68 00 00 00 00 00 01 00 00 00 00 01 00 00 00 00 00 00 00 49 50 4d 00 00 80 3e d5 de"
+		 " b1 9d 01",
+		 "RowCount", 1},
+		/* RopGetOwningServers and RopPublicFolderIsGhosted with server lists. */
+		{"42 00 00 01 00 00 00 00 00 00 00", "42 00 00 00 00 00 02 00 01 00 61 00 62 00",
+		 "OwningServersCount", 2},
+		{"45 00 00 01 00 00 00 00 00 00 00", "45 00 00 00 00 00 01 01 00 01 00 61 00",
+		 "ServersCount", 1},
+		/* RopGetAddressTypes: strings framed by AddressTypeSize. */
+		{"49 00 00", "49 00 00 00 00 00 02 00 08 00 53 4d 54 50 00 45 58 00", "AddressTypeCount",
+		 2},
+		/* RopOptionsData with a help file and its name. */
+		{"6f 00 00 53 4d 54 50 00 01",
+		 "6f 00 00 00 00 00 00 01 00 aa 02 00 bb cc 68 2e 68 6c 70 00", "HelpFileSize", 2},
+		/* RopTransportSend with properties. */
+		{"4a 00 00", "4a 00 00 00 00 00 00 01 00 03 00 17 00 01 00 00 00", "PropertyValueCount",
+		 1},
+		/* RopSynchronizationImportReadStateChanges: states fill their size. */
+		{"80 00 00 0a 00 02 00 aa bb 01 02 00 cc dd 00", "80 00 00 00 00 00",
+		 "MessageReadStatesSize", 10},
+		/* RopSetLocalReplicaMidsetDeleted: one range in DataSize. */
+		{"93 00 00 34 00 01 00 00 00"
+		 " 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00"
+		 " 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00",
+		 "93 00 00 00 00 00", "LongTermIdRangeCount", 1},
+		/* RopSynchronizationConfigure with a restriction and tags. */
+		{"70 00 00 01 01 01 11 00 05 00 08 1f 00 37 00 00 00 00 00 01 00 1f 00 37 00",
+		 "70 01 00 00 00 00", "PropertyTagCount", 1},
+		/* RopFindRow: no row data. */
+		{"4f 00 00 00 05 00 08 1f 00 37 00 00 00 00", "4f 00 00 00 00 00 00 00",
+		 "HasRowData", 0},
+		/* RopRegisterNotification on one object. */
+		{"29 00 00 01 04 00 00 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00",
+		 "29 01 00 00 00 00", "WantWholeStore", 0},
+		/* RopCreateMessage with a message id. */
+		{"06 00 00 01 e4 04 01 00 00 00 00 00 00 00 00", "06 01 00 00 00 00 01 05 00 00 00 00 00 00 00",
+		 "MessageId", 5},
+		/* RopSaveChangesMessage: ResponseHandleIndex echoed. */
+		{"0c 00 02 01 0a", "0c 02 00 00 00 00 01 07 00 00 00 00 00 00 00", "MessageId", 7},
+		/* RopSetMessageReadFlag on a public-folder logon (set below): the
+		 * request and the changed-state response carry ClientData. */
+		{"11 05 01 02 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
+		 " 00",
+		 "11 01 00 00 00 00 01 05 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
+		 " 00 00 00 00",
+		 "ReadStatusChanged", 1},
+	};
+	mp_rop_session_set_logon(f->sess, 5, 0x00);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t q[256], s[512];
+		size_t qlen = mkbuf(q, sizeof(q), cases[i].req, "01 00 00 00 02 00 00 00");
+		size_t slen = mkbuf(s, sizeof(s), cases[i].rsp, "01 00 00 00 02 00 00 00");
+		struct mp_rop_buf *req = decode_exact(f, q, qlen, false, NULL);
+		struct mp_rop_buf *rsp = decode_exact(f, s, slen, true, req);
+		for (size_t j = 0; j < req->count; j++)
+			if (req->rops[j]->opaque)
+				fail_msg("case %zu: request ROP %zu opaque: %s", i, j, req->rops[j]->why);
+		for (size_t j = 0; j < rsp->count; j++)
+			if (rsp->rops[j]->opaque)
+				fail_msg("case %zu: response ROP %zu opaque: %s", i, j, rsp->rops[j]->why);
+		const struct mp_rop *last = rsp->rops[rsp->count - 1];
+		uint64_t v;
+		if (!mp_rop_get_uint(last, cases[i].field, &v) &&
+		    !mp_rop_get_uint(req->rops[req->count - 1], cases[i].field, &v))
+			fail_msg("case %zu: no field %s", i, cases[i].field);
+		assert_int_equal(v, cases[i].value);
+	}
+}
+
 static void test_print_text_and_json(void **state)
 {
 	struct fixture *f = *state;
@@ -605,6 +755,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_editing_recomputes_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_building_buffers_from_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsolicited_responses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recipient_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_irregular_layouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_text_and_json, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
