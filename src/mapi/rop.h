@@ -28,8 +28,9 @@
  * RopGetPropertiesSpecific follow the tags of its request, some fields exist
  * only for private-mailbox logons. The caller therefore passes the decoded
  * request buffer when decoding a response buffer, and a per-session state
- * (struct mp_rop_session, rop_state.c) that remembers table columns by
- * server object handle and logon kinds by logon id across calls. Responses
+ * (struct mp_rop_session, rop_state.c) that remembers table columns and
+ * message recipient columns by server object handle, and logon kinds by
+ * logon id, across calls. Responses
  * are matched to requests in order, by RopId and handle index
  * (MS-OXCROPS 3.1.4: one response per request except RopRelease, plus
  * RopNotify / RopPending / RopBackoff / RopBufferTooSmall, which answer no
@@ -188,6 +189,12 @@ bool mp_rop_session_columns(const struct mp_rop_session *sess, uint32_t handle,
 			    const uint32_t **tags, uint32_t *n);
 int mp_rop_session_set_columns(struct mp_rop_session *sess, uint32_t handle,
 			       const uint32_t *tags, uint32_t n);
+/* Recipient columns of an open message (learnt from RopOpenMessage,
+ * RopOpenEmbeddedMessage, RopReloadCachedInformation responses). */
+bool mp_rop_session_recipient_columns(const struct mp_rop_session *sess, uint32_t handle,
+				      const uint32_t **tags, uint32_t *n);
+int mp_rop_session_set_recipient_columns(struct mp_rop_session *sess, uint32_t handle,
+					 const uint32_t *tags, uint32_t n);
 void mp_rop_session_forget(struct mp_rop_session *sess, uint32_t handle);
 /* LogonFlags of a logon id (bit 0x01: private mailbox), or -1 when unknown. */
 int mp_rop_session_logon_flags(const struct mp_rop_session *sess, uint8_t logon_id);

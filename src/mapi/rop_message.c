@@ -3,9 +3,10 @@
  * read flags, status, attachments and embedded messages.
  *
  * Recipient rows (MS-OXCDATA 2.8.3) are framed by RecipientRowSize; their
- * properties follow the RecipientColumns sent in the same ROP. The rows of
- * RopReadRecipients follow columns of an earlier RopOpenMessage that we do
- * not track, so they are kept as bytes.
+ * properties follow the RecipientColumns sent in the same ROP, or, for
+ * RopReadRecipients, those of the RopOpenMessage response that opened the
+ * message (kept by the session). Rows whose columns are unknown are kept as
+ * bytes.
  */
 #include "mapi/rop_desc.h"
 
@@ -70,14 +71,32 @@ STRING_TESTS(simple, 0x0400)
 STRING_TESTS(transmittable, 0x0020)
 #undef STRING_TESTS
 
-/* The first RecipientColumnCount of the RecipientColumns in scope. */
+/* The first RecipientColumnCount of the recipient columns: those sent in
+ * the same ROP (RopOpenMessage ..., RopModifyRecipients), else those the
+ * session learnt when the message was opened (RopReadRecipients). */
 static bool cols_recipient(const struct mp_rop_dctx *ctx, const uint32_t **tags, uint32_t *n)
 {
 	const struct mp_rop_val *cols = mp_rop_scope_find(ctx->scope, "RecipientColumns");
 	const struct mp_rop_val *count = mp_rop_scope_find(ctx->scope, "RecipientColumnCount");
-	if (!cols || !count || count->u > cols->n)
+	const uint32_t *all;
+	uint32_t nall;
+	int idx;
+
+	if (!count)
 		return false;
-	*tags = cols->p;
+	if (cols) {
+		all = cols->p;
+		nall = (uint32_t)cols->n;
+	} else {
+		idx = mp_rop_input_index(ctx->req);
+		if (idx < 0 || !ctx->req_buf || (size_t)idx >= ctx->req_buf->n_handles ||
+		    !mp_rop_session_recipient_columns(ctx->sess, ctx->req_buf->handles[idx], &all,
+						      &nall))
+			return false;
+	}
+	if (count->u > nall)
+		return false;
+	*tags = all;
 	*n = (uint32_t)count->u;
 	return true;
 }

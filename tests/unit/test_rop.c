@@ -596,6 +596,23 @@ static void test_recipient_rows(void **state)
 	assert_non_null(strstr(out, "PidTagRecipientType"));
 	mp_printer_free(p);
 
+	/* RopReadRecipients on the message (now handle 0x22) uses the
+	 * recipient columns of the RopOpenMessage response, once learnt. */
+	const char *read_rsp = "0f 00 00 00 00 00 01 00 00 00 00 01 e4 04 00 00 11 00"
+			       " 13 02 41 00 00 00 02 00 00 01 00 00 00 41 00 00 00";
+	qlen = mkbuf(q, sizeof(q), "0f 00 00 00 00 00 00 00 00", "22 00 00 00");
+	slen = mkbuf(s, sizeof(s), read_rsp, "22 00 00 00");
+	struct mp_rop_buf *rreq = decode_exact(f, q, qlen, false, NULL);
+	struct mp_rop_buf *rrsp = decode_exact(f, s, slen, true, rreq);
+	rows = mp_rop_field(rrsp->rops[0], "RecipientRows");
+	e = rows->p;
+	assert_null(e[0]->v[5].p); /* not yet known: kept as bytes */
+	mp_rop_session_update(f->sess, req, rsp);
+	rrsp = decode_exact(f, s, slen, true, rreq);
+	rows = mp_rop_field(rrsp->rops[0], "RecipientRows");
+	e = rows->p;
+	assert_non_null(e[0]->v[5].p);
+
 	/* RopModifyRecipients: a row with RecipientRowSize 0 removes a recipient. */
 	qlen = mkbuf(q, sizeof(q), "0e 00 00 01 00 03 00 15 0c 01 00 05 00 00 00 01 00 00",
 		     "01 00 00 00");
