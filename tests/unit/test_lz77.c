@@ -10,7 +10,8 @@
  * trips over text, random bytes, UTF-16, ROP-like rows, runs longer than
  * 0x10000, the 8192-byte window edge, every size up to 300; corrupt input
  * (every truncation, bad offsets, short length forms) refused without
- * writing past the output capacity (checked with a guard zone).
+ * writing past the output capacity (checked with a guard zone). Optionally
+ * (MP_XCA_VECTORS_DIR): every stream of Samba's Windows-made test vectors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,8 +23,12 @@
 #include "mapi/lz77.h"
 #include "util/status.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "test_data.h"
 
 #define GUARD 64
 
@@ -448,6 +453,63 @@ static void test_compress_cap(void **state)
 	obuf_check_free(&o);
 }
 
+/* ---- streams made by Windows (optional) ------------------------------------ */
+
+/*
+ * Plain LZ77 streams written by the Windows compression API (the Xpress
+ * engine Exchange uses), as Samba keeps them in testdata/compression/:
+ * DIR/decompressed/NAME.decomp and DIR/compressed-plain/NAME.lzplain,
+ * DIR/compressed-more-plain/NAME.lzplain. They are not in this repository;
+ * with MP_XCA_VECTORS_DIR=DIR every stream must decompress to its file
+ * (Windows stores a file it cannot shrink as is: those are skipped), and
+ * our compressor must stay within 10% of Windows' total size.
+ */
+static void check_windows_dir(const char *root, const char *sub, int *streams)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", root, sub);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	size_t win = 0, ours = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *dot = strstr(de->d_name, ".lzplain");
+		if (!dot)
+			continue;
+		struct blob z = {0}, plain = {0};
+		snprintf(path, sizeof(path), "%s/%s/%s", root, sub, de->d_name);
+		assert_true(read_path(path, &z));
+		snprintf(path, sizeof(path), "%s/decompressed/%.*s.decomp", root,
+		         (int)(dot - de->d_name), de->d_name);
+		assert_true(read_path(path, &plain));
+		if (z.len != plain.len || memcmp(z.p, plain.p, z.len) != 0) {
+			struct obuf o = obuf_new(plain.len);
+			assert_int_equal(mp_lz77_decompress(z.p, z.len, o.p, o.cap),
+			                 (ssize_t)plain.len);
+			assert_memory_equal(o.p, plain.p, plain.len);
+			obuf_check_free(&o);
+			win += z.len;
+			ours += roundtrip(plain.p, plain.len);
+			(*streams)++;
+		}
+		free(z.p);
+		free(plain.p);
+	}
+	closedir(d);
+	assert_true(ours <= win + win / 10);
+}
+
+static void test_windows_streams(void **state)
+{
+	const char *root = getenv("MP_XCA_VECTORS_DIR");
+	if (!root || !*root)
+		skip();
+	int streams = 0;
+	check_windows_dir(root, "compressed-plain", &streams);
+	check_windows_dir(root, "compressed-more-plain", &streams);
+	assert_true(streams > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +530,7 @@ int main(void)
 	    cmocka_unit_test(test_roundtrip_rop_rows),
 	    cmocka_unit_test(test_roundtrip_small_sizes),
 	    cmocka_unit_test(test_compress_cap),
+	    cmocka_unit_test(test_windows_streams),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
