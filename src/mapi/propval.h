@@ -223,7 +223,10 @@ int mp_tagged_pvs_write(struct mp_wbuf *wb, enum mp_pv_ctx ctx, const struct mp_
 void mp_tagged_pvs_print(struct mp_printer *p, const char *name, const struct mp_tagged_pv *v,
 			 uint32_t n);
 
-/* A PropertyRow for columns `cols` (MS-OXCDATA 2.8.1.1 / 2.8.1.2). */
+/* A PropertyRow for columns `cols` (MS-OXCDATA 2.8.1.1 / 2.8.1.2). The
+ * columns are the caller's, not the wire's, and PtypNull columns take no
+ * bytes: a caller decoding many rows bounds rows x columns itself (the ROP
+ * engine allows four values per buffer byte). */
 int mp_prop_row_read(struct mp_pv_rd *rd, const uint32_t *cols, uint32_t ncols,
 		     struct mp_prop_row *out);
 int mp_prop_row_write(struct mp_wbuf *wb, enum mp_pv_ctx ctx, const struct mp_prop_row *row);

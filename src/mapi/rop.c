@@ -381,6 +381,14 @@ static int decode_rows(struct mp_rop_dctx *ctx, const struct mp_rop_field *f, st
 	/* Each row takes at least its flag byte. */
 	if (count > mp_rc_left(ctx->rd.rc))
 		return fail(ctx, MP_ERR_PARSE, "row count larger than the buffer");
+	/* Columns come from state, not from this buffer, and some take no
+	 * bytes (PtypNull): bound the values a buffer may make us allocate. */
+	if (ctx->row_budget) {
+		uint64_t cost = count * (uint64_t)ncols;
+		if (cost > *ctx->row_budget)
+			return fail(ctx, MP_ERR_LIMIT, "more row values than the buffer can hold");
+		*ctx->row_budget -= (size_t)cost;
+	}
 	rows = talloc_zero(ctx->rd.mem, struct mp_rop_rows);
 	if (!rows)
 		return MP_ERR_NOMEM;
@@ -1229,6 +1237,9 @@ int mp_rop_buf_decode(void *mem, const uint8_t *data, size_t len, bool response,
 	mp_rc_skip(&rc, 2);
 	size_t cursor = 0;
 	int st = MP_OK;
+	/* Legitimate rows hold at most one value per byte, apart from PtypNull
+	 * columns; this allows four per byte. */
+	size_t row_budget = 4 * (size_t)rop_size + 1024;
 
 	while (st == MP_OK && mp_rc_left(&rc) > 0) {
 		size_t start = rc.off;
@@ -1256,6 +1267,7 @@ int mp_rop_buf_decode(void *mem, const uint8_t *data, size_t len, bool response,
 			.buf = buf,
 			.index = buf->count,
 			.req_buf = response ? req : NULL,
+			.row_budget = &row_budget,
 		};
 		if (response && !(d->flags & MP_ROPD_UNSOLICITED)) {
 			int idx = (rop_size - start > 1 && l->n && l->f[0].role == MP_RR_ECHO)

@@ -115,6 +115,7 @@ struct mp_rop_dctx {
 	const struct mp_rop *req;		/* responses: the request answered */
 	const struct mp_rop_scope *scope;	/* innermost scope */
 	const char *why;			/* first reason decoding failed */
+	size_t *row_budget;			/* row values the buffer may still decode */
 };
 
 /* Columns of a ROW/ROWS field; false when they are not known here. */

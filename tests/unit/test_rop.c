@@ -320,6 +320,42 @@ static void test_truncated_rop_keeps_the_rest_opaque(void **state)
 	assert_true(buf->rops[0]->opaque);
 }
 
+/* 2000 PtypNull columns and 1000 one-byte rows would be two million
+ * values from a few kilobytes: refused, kept opaque, little memory used. */
+static void test_row_values_are_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct mp_wbuf q, s;
+	mp_wb_init(&q);
+	mp_wb_init(&s);
+	mp_wb_u16(&q, 0);
+	const uint8_t setcols[] = {0x12, 0x00, 0x00, 0x00, 0xd0, 0x07};
+	mp_wb_bytes(&q, setcols, sizeof(setcols));
+	for (int i = 0; i < 2000; i++)
+		mp_wb_u32(&q, 0x00000001);
+	const uint8_t queryrows[] = {0x15, 0x00, 0x00, 0x00, 0x01, 0xe8, 0x03};
+	mp_wb_bytes(&q, queryrows, sizeof(queryrows));
+	mp_wb_put_u16_at(&q, 0, (uint16_t)q.len);
+	mp_wb_u32(&q, 0x22);
+
+	mp_wb_u16(&s, 0);
+	const uint8_t hdr[] = {0x12, 0x00, 0, 0, 0, 0, 0x00, 0x15, 0x00, 0, 0, 0, 0, 0x02, 0xe8, 0x03};
+	mp_wb_bytes(&s, hdr, sizeof(hdr));
+	mp_wb_zeros(&s, 1000);
+	mp_wb_put_u16_at(&s, 0, (uint16_t)s.len);
+	mp_wb_u32(&s, 0x22);
+
+	size_t before = talloc_total_size(f->mem);
+	struct mp_rop_buf *req = decode_exact(f, q.data, q.len, false, NULL);
+	struct mp_rop_buf *rsp = decode_exact(f, s.data, s.len, true, req);
+	assert_int_equal(rsp->count, 2);
+	assert_false(rsp->rops[0]->opaque);
+	assert_true(rsp->rops[1]->opaque);
+	assert_true(talloc_total_size(f->mem) - before < 1024 * 1024);
+	mp_wb_free(&q);
+	mp_wb_free(&s);
+}
+
 static void test_response_needs_its_request(void **state)
 {
 	struct fixture *f = *state;
@@ -764,6 +800,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated_rop_keeps_the_rest_opaque, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_response_needs_its_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_row_values_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_columns_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notification_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_matching_skips_release_and_handles_quirks,
