@@ -6,6 +6,7 @@
 #include "mapi/rop.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <talloc.h>
 
@@ -880,9 +881,17 @@ static void print_int(struct mp_printer *p, const struct mp_rop_field *f, uint64
 	case MP_FMT_TAG:
 		mp_prop_tag_print(p, f->name, (uint32_t)u);
 		break;
-	case MP_FMT_ID:
-		mp_pr_hex(p, f->name, u, 16);
+	case MP_FMT_ID: {
+		/* Folder and message ids as the specs write them: ReplId, then
+		 * the 6-byte GlobalCounter in its (big-endian) byte order. */
+		char s[24];
+		unsigned long long counter = 0;
+		for (int i = 2; i < 8; i++)
+			counter = (counter << 8) | ((u >> (8 * i)) & 0xff);
+		snprintf(s, sizeof(s), "%04X-%012llX", (unsigned)(u & 0xffff), counter);
+		mp_pr_enum(p, f->name, u, 16, s);
 		break;
+	}
 	case MP_FMT_TIME:
 		mp_pr_filetime(p, f->name, u);
 		break;

@@ -18,6 +18,7 @@
 #include "hexbytes.h"
 #include "mapi/propval.h"
 #include "mapi/rop.h"
+#include "util/printer.h"
 #include "util/status.h"
 
 static void *mem;
@@ -205,6 +206,11 @@ static void test_oxcfold_create_folder(void **state)
 	assert_int_equal(u(r, "FolderId"), 0x1252910E00000001ull);
 	assert_int_equal(u(r, "IsExistingFolder"), 0);
 	assert_null(mp_rop_field(r, "HasRules"));
+	/* Printed the way the example writes it. */
+	struct mp_printer *p = mp_printer_new(MP_PRINT_TEXT);
+	mp_rop_print(p, NULL, r);
+	assert_non_null(strstr(mp_printer_output(p, NULL), "FolderId: 0001-00000E915212"));
+	mp_printer_free(p);
 }
 
 static void test_oxcfold_delete_move_copy(void **state)
