@@ -105,38 +105,38 @@ static const struct {
 	const char *name;
 	uint8_t size;
 } ptyp_table[] = {
-	{MP_PT_UNSPECIFIED, "PtypUnspecified", 0},
-	{MP_PT_NULL, "PtypNull", 0},
-	{MP_PT_INTEGER16, "PtypInteger16", 2},
-	{MP_PT_INTEGER32, "PtypInteger32", 4},
-	{MP_PT_FLOATING32, "PtypFloating32", 4},
-	{MP_PT_FLOATING64, "PtypFloating64", 8},
-	{MP_PT_CURRENCY, "PtypCurrency", 8},
-	{MP_PT_FLOATINGTIME, "PtypFloatingTime", 8},
-	{MP_PT_ERRORCODE, "PtypErrorCode", 4},
-	{MP_PT_BOOLEAN, "PtypBoolean", 1},
-	{MP_PT_OBJECT, "PtypObject", 0},
-	{MP_PT_INTEGER64, "PtypInteger64", 8},
-	{MP_PT_STRING8, "PtypString8", 0},
-	{MP_PT_STRING, "PtypString", 0},
-	{MP_PT_TIME, "PtypTime", 8},
-	{MP_PT_GUID, "PtypGuid", 16},
-	{MP_PT_SERVERID, "PtypServerId", 0},
-	{MP_PT_RESTRICTION, "PtypRestriction", 0},
-	{MP_PT_RULEACTION, "PtypRuleAction", 0},
-	{MP_PT_BINARY, "PtypBinary", 0},
-	{MP_PT_MV | MP_PT_INTEGER16, "PtypMultipleInteger16", 0},
-	{MP_PT_MV | MP_PT_INTEGER32, "PtypMultipleInteger32", 0},
-	{MP_PT_MV | MP_PT_FLOATING32, "PtypMultipleFloating32", 0},
-	{MP_PT_MV | MP_PT_FLOATING64, "PtypMultipleFloating64", 0},
-	{MP_PT_MV | MP_PT_CURRENCY, "PtypMultipleCurrency", 0},
-	{MP_PT_MV | MP_PT_FLOATINGTIME, "PtypMultipleFloatingTime", 0},
-	{MP_PT_MV | MP_PT_INTEGER64, "PtypMultipleInteger64", 0},
-	{MP_PT_MV | MP_PT_STRING8, "PtypMultipleString8", 0},
-	{MP_PT_MV | MP_PT_STRING, "PtypMultipleString", 0},
-	{MP_PT_MV | MP_PT_TIME, "PtypMultipleTime", 0},
-	{MP_PT_MV | MP_PT_GUID, "PtypMultipleGuid", 0},
-	{MP_PT_MV | MP_PT_BINARY, "PtypMultipleBinary", 0},
+    {MP_PT_UNSPECIFIED, "PtypUnspecified", 0},
+    {MP_PT_NULL, "PtypNull", 0},
+    {MP_PT_INTEGER16, "PtypInteger16", 2},
+    {MP_PT_INTEGER32, "PtypInteger32", 4},
+    {MP_PT_FLOATING32, "PtypFloating32", 4},
+    {MP_PT_FLOATING64, "PtypFloating64", 8},
+    {MP_PT_CURRENCY, "PtypCurrency", 8},
+    {MP_PT_FLOATINGTIME, "PtypFloatingTime", 8},
+    {MP_PT_ERRORCODE, "PtypErrorCode", 4},
+    {MP_PT_BOOLEAN, "PtypBoolean", 1},
+    {MP_PT_OBJECT, "PtypObject", 0},
+    {MP_PT_INTEGER64, "PtypInteger64", 8},
+    {MP_PT_STRING8, "PtypString8", 0},
+    {MP_PT_STRING, "PtypString", 0},
+    {MP_PT_TIME, "PtypTime", 8},
+    {MP_PT_GUID, "PtypGuid", 16},
+    {MP_PT_SERVERID, "PtypServerId", 0},
+    {MP_PT_RESTRICTION, "PtypRestriction", 0},
+    {MP_PT_RULEACTION, "PtypRuleAction", 0},
+    {MP_PT_BINARY, "PtypBinary", 0},
+    {MP_PT_MV | MP_PT_INTEGER16, "PtypMultipleInteger16", 0},
+    {MP_PT_MV | MP_PT_INTEGER32, "PtypMultipleInteger32", 0},
+    {MP_PT_MV | MP_PT_FLOATING32, "PtypMultipleFloating32", 0},
+    {MP_PT_MV | MP_PT_FLOATING64, "PtypMultipleFloating64", 0},
+    {MP_PT_MV | MP_PT_CURRENCY, "PtypMultipleCurrency", 0},
+    {MP_PT_MV | MP_PT_FLOATINGTIME, "PtypMultipleFloatingTime", 0},
+    {MP_PT_MV | MP_PT_INTEGER64, "PtypMultipleInteger64", 0},
+    {MP_PT_MV | MP_PT_STRING8, "PtypMultipleString8", 0},
+    {MP_PT_MV | MP_PT_STRING, "PtypMultipleString", 0},
+    {MP_PT_MV | MP_PT_TIME, "PtypMultipleTime", 0},
+    {MP_PT_MV | MP_PT_GUID, "PtypMultipleGuid", 0},
+    {MP_PT_MV | MP_PT_BINARY, "PtypMultipleBinary", 0},
 };
 
 const char *mp_ptype_name(uint16_t type)
@@ -186,8 +186,7 @@ static int write_bin(struct mp_wbuf *wb, bool wide, const struct mp_bin *b)
 static int read_str(struct mp_pv_rd *rd, uint16_t base, struct mp_bin *b)
 {
 	size_t n = 0;
-	b->data = base == MP_PT_STRING ? mp_pv_take_str16(rd->rc, &n)
-					 : mp_pv_take_str8(rd->rc, &n);
+	b->data = base == MP_PT_STRING ? mp_pv_take_str16(rd->rc, &n) : mp_pv_take_str8(rd->rc, &n);
 	b->len = (uint32_t)n;
 	return rd_status(rd);
 }
@@ -195,7 +194,7 @@ static int read_str(struct mp_pv_rd *rd, uint16_t base, struct mp_bin *b)
 static int read_mv(struct mp_pv_rd *rd, uint16_t base, struct mp_mv *mv)
 {
 	bool wide_bin = rd->ctx == MP_PV_EXT;
-	uint32_t n = mp_rc_u32(rd->rc);	/* 32 bits in both contexts */
+	uint32_t n = mp_rc_u32(rd->rc); /* 32 bits in both contexts */
 	size_t fixed = mp_ptype_fixed_size(base);
 	mv->count = n;
 	if (rd->rc->bad)
@@ -699,7 +698,7 @@ int mp_tagged_pvs_read(struct mp_pv_rd *rd, uint32_t n, struct mp_tagged_pv **ou
 }
 
 int mp_tagged_pvs_write(struct mp_wbuf *wb, enum mp_pv_ctx ctx, const struct mp_tagged_pv *v,
-			uint32_t n)
+                        uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		int rc = mp_tagged_pv_write(wb, ctx, &v[i]);
@@ -710,7 +709,7 @@ int mp_tagged_pvs_write(struct mp_wbuf *wb, enum mp_pv_ctx ctx, const struct mp_
 }
 
 void mp_tagged_pvs_print(struct mp_printer *p, const char *name, const struct mp_tagged_pv *v,
-			 uint32_t n)
+                         uint32_t n)
 {
 	mp_pr_begin_array(p, name, n);
 	for (uint32_t i = 0; i < n; i++)
@@ -723,7 +722,7 @@ void mp_tagged_pvs_print(struct mp_printer *p, const char *name, const struct mp
 /* ------------------------------------------------------------------ */
 
 static int read_row_value(struct mp_pv_rd *rd, uint8_t row_flag, uint16_t col_type,
-			  struct mp_row_value *rv)
+                          struct mp_row_value *rv)
 {
 	uint16_t type = strip_mvi(col_type);
 
@@ -756,7 +755,7 @@ static int read_row_value(struct mp_pv_rd *rd, uint8_t row_flag, uint16_t col_ty
 }
 
 int mp_prop_row_read(struct mp_pv_rd *rd, const uint32_t *cols, uint32_t ncols,
-		     struct mp_prop_row *out)
+                     struct mp_prop_row *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->flag = mp_rc_u8(rd->rc);
@@ -803,11 +802,11 @@ int mp_prop_row_write(struct mp_wbuf *wb, enum mp_pv_ctx ctx, const struct mp_pr
 }
 
 void mp_prop_row_print(struct mp_printer *p, const char *name, const uint32_t *cols,
-		       const struct mp_prop_row *row)
+                       const struct mp_prop_row *row)
 {
 	mp_pr_begin(p, name);
 	mp_pr_enum(p, "Flag", row->flag, 2,
-		   row->flag == MP_ROW_FLAGGED ? "FlaggedPropertyRow" : "StandardPropertyRow");
+	           row->flag == MP_ROW_FLAGGED ? "FlaggedPropertyRow" : "StandardPropertyRow");
 	mp_pr_begin_array(p, "ValueArray", row->count);
 	for (uint32_t i = 0; i < row->count; i++) {
 		const struct mp_row_value *rv = &row->vals[i];
@@ -818,13 +817,15 @@ void mp_prop_row_print(struct mp_printer *p, const char *name, const uint32_t *c
 		if (cols)
 			mp_prop_tag_print(p, "PropertyTag", tag);
 		if (rv->has_type)
-			mp_pr_enum(p, "PropertyType", rv->type_sent, 4, mp_ptype_name(rv->type_sent));
+			mp_pr_enum(p, "PropertyType", rv->type_sent, 4,
+			           mp_ptype_name(rv->type_sent));
 		if (row->flag == MP_ROW_FLAGGED)
 			mp_pr_hex(p, "Flag", rv->flag, 2);
 		if (row->flag != MP_ROW_FLAGGED || rv->flag == MP_PV_FLAG_VALUE)
 			mp_pv_print(p, "Value", tag, &rv->val);
 		else if (rv->flag == MP_PV_FLAG_ERROR)
-			mp_pr_enum(p, "ErrorCode", rv->val.v.i4, 8, mp_glue_error_name(rv->val.v.i4));
+			mp_pr_enum(p, "ErrorCode", rv->val.v.i4, 8,
+			           mp_glue_error_name(rv->val.v.i4));
 		mp_pr_end(p);
 	}
 	mp_pr_end_array(p);
@@ -912,7 +913,9 @@ void mp_prop_name_print(struct mp_printer *p, const char *name, const struct mp_
 	static const char *const kinds[] = {"LID", "Name"};
 	mp_pr_begin(p, name);
 	mp_pr_enum(p, "Kind", pn->kind, 2,
-		   pn->kind <= 1 ? kinds[pn->kind] : pn->kind == 0xff ? "NoPropertyName" : NULL);
+	           pn->kind <= 1      ? kinds[pn->kind]
+	           : pn->kind == 0xff ? "NoPropertyName"
+	                              : NULL);
 	mp_pr_guid(p, "GUID", pn->guid);
 	if (pn->kind == MP_PNAME_LID) {
 		mp_pr_hex(p, "LID", pn->lid, 8);
@@ -922,7 +925,8 @@ void mp_prop_name_print(struct mp_printer *p, const char *name, const struct mp_
 		if (n >= 2 && pn->name.data[n - 1] == 0 && pn->name.data[n - 2] == 0)
 			n -= 2;
 		mp_pr_uint(p, "NameSize", pn->name.len);
-		mp_pr_utf16(p, "Name", pn->name.data ? pn->name.data : (const uint8_t *)"", n & ~1u);
+		mp_pr_utf16(p, "Name", pn->name.data ? pn->name.data : (const uint8_t *)"",
+		            n & ~1u);
 	}
 	mp_pr_end(p);
 }
@@ -977,8 +981,8 @@ const char *mp_glue_rop_name(uint8_t id)
 bool mp_glue_prop_is_secret(uint32_t tag)
 {
 	uint16_t type = (uint16_t)(MP_PROP_TYPE(tag) & ~MP_PT_MV);
-	const char *name = MP_PROP_ID(tag) < 0x8000 ?
-		mp_proptag_name(MP_PROP_TAG(MP_PROP_ID(tag), type)) : NULL;
+	const char *name =
+	    MP_PROP_ID(tag) < 0x8000 ? mp_proptag_name(MP_PROP_TAG(MP_PROP_ID(tag), type)) : NULL;
 	if (!name || !strstr(name, "Password"))
 		return false;
 	return type == MP_PT_STRING || type == MP_PT_STRING8 || type == MP_PT_BINARY;

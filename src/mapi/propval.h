@@ -58,10 +58,10 @@ enum mp_ptype {
 	MP_PT_BINARY = 0x0102,
 };
 
-#define MP_PT_MV 0x1000u	/* multi-valued: PtypMultipleInteger16 = 0x1002, ... */
-#define MP_PT_MVI 0x2000u	/* multi-value instance: set together with MP_PT_MV in column tags */
+#define MP_PT_MV 0x1000u  /* multi-valued: PtypMultipleInteger16 = 0x1002, ... */
+#define MP_PT_MVI 0x2000u /* multi-value instance: set together with MP_PT_MV in column tags */
 
-#define MP_PROP_TYPE(tag) ((uint16_t)((tag) & 0xffffu))
+#define MP_PROP_TYPE(tag) ((uint16_t)((tag)&0xffffu))
 #define MP_PROP_ID(tag) ((uint16_t)((tag) >> 16))
 #define MP_PROP_TAG(id, type) (((uint32_t)(id) << 16) | (uint16_t)(type))
 
@@ -69,8 +69,8 @@ enum mp_ptype {
 #define MP_PV_MAX_DEPTH 32
 
 enum mp_pv_ctx {
-	MP_PV_ROP = 0,	/* ROP buffers: 16-bit byte counts, 32-bit value counts */
-	MP_PV_EXT = 1,	/* extended rules: every COUNT 32 bits */
+	MP_PV_ROP = 0, /* ROP buffers: 16-bit byte counts, 32-bit value counts */
+	MP_PV_EXT = 1, /* extended rules: every COUNT 32 bits */
 };
 
 /* A counted byte string as received (not NUL-terminated by us). */
@@ -155,8 +155,8 @@ enum {
 };
 
 struct mp_prop_row {
-	uint8_t flag;		/* MP_ROW_STANDARD or MP_ROW_FLAGGED */
-	uint32_t count;		/* number of columns */
+	uint8_t flag;   /* MP_ROW_STANDARD or MP_ROW_FLAGGED */
+	uint32_t count; /* number of columns */
 	struct mp_row_value *vals;
 };
 
@@ -173,7 +173,7 @@ struct mp_prop_name {
 	uint8_t kind;
 	uint8_t guid[16];
 	uint32_t lid;
-	struct mp_bin name;	/* len = NameSize */
+	struct mp_bin name; /* len = NameSize */
 };
 
 /* PropertyProblem (MS-OXCDATA 2.7). */
@@ -186,9 +186,9 @@ struct mp_prop_problem {
 /* Reader state shared by the value, restriction and rule-action decoders. */
 struct mp_pv_rd {
 	struct mp_rcursor *rc;
-	void *mem;		/* talloc parent of decoded arrays */
+	void *mem; /* talloc parent of decoded arrays */
 	enum mp_pv_ctx ctx;
-	unsigned depth;		/* current nesting; refused beyond MP_PV_MAX_DEPTH */
+	unsigned depth; /* current nesting; refused beyond MP_PV_MAX_DEPTH */
 };
 
 /*
@@ -205,8 +205,7 @@ struct mp_pv_rd {
 int mp_pv_read(struct mp_pv_rd *rd, uint16_t type, struct mp_propval *out);
 int mp_pv_write(struct mp_wbuf *wb, enum mp_pv_ctx ctx, const struct mp_propval *pv);
 /* Prints the value alone under `name`; `tag` (or 0) selects secret redaction. */
-void mp_pv_print(struct mp_printer *p, const char *name, uint32_t tag,
-		 const struct mp_propval *pv);
+void mp_pv_print(struct mp_printer *p, const char *name, uint32_t tag, const struct mp_propval *pv);
 
 /* TypedPropertyValue (MS-OXCDATA 2.11.3): PropertyType, then the value. */
 int mp_typed_pv_read(struct mp_pv_rd *rd, struct mp_propval *out);
@@ -219,20 +218,20 @@ void mp_tagged_pv_print(struct mp_printer *p, const char *name, const struct mp_
 /* `n` tagged values (the count itself is the caller's field). */
 int mp_tagged_pvs_read(struct mp_pv_rd *rd, uint32_t n, struct mp_tagged_pv **out);
 int mp_tagged_pvs_write(struct mp_wbuf *wb, enum mp_pv_ctx ctx, const struct mp_tagged_pv *v,
-			uint32_t n);
+                        uint32_t n);
 void mp_tagged_pvs_print(struct mp_printer *p, const char *name, const struct mp_tagged_pv *v,
-			 uint32_t n);
+                         uint32_t n);
 
 /* A PropertyRow for columns `cols` (MS-OXCDATA 2.8.1.1 / 2.8.1.2). The
  * columns are the caller's, not the wire's, and PtypNull columns take no
  * bytes: a caller decoding many rows bounds rows x columns itself (the ROP
  * engine allows four values per buffer byte). */
 int mp_prop_row_read(struct mp_pv_rd *rd, const uint32_t *cols, uint32_t ncols,
-		     struct mp_prop_row *out);
+                     struct mp_prop_row *out);
 int mp_prop_row_write(struct mp_wbuf *wb, enum mp_pv_ctx ctx, const struct mp_prop_row *row);
 /* `cols` (may be NULL) names the columns. */
 void mp_prop_row_print(struct mp_printer *p, const char *name, const uint32_t *cols,
-		       const struct mp_prop_row *row);
+                       const struct mp_prop_row *row);
 
 int mp_prop_name_read(struct mp_pv_rd *rd, struct mp_prop_name *out);
 int mp_prop_name_write(struct mp_wbuf *wb, const struct mp_prop_name *pn);
@@ -241,7 +240,7 @@ void mp_prop_name_print(struct mp_printer *p, const char *name, const struct mp_
 int mp_prop_problem_read(struct mp_pv_rd *rd, struct mp_prop_problem *out);
 void mp_prop_problem_write(struct mp_wbuf *wb, const struct mp_prop_problem *pp);
 void mp_prop_problem_print(struct mp_printer *p, const char *name,
-			   const struct mp_prop_problem *pp);
+                           const struct mp_prop_problem *pp);
 
 /* `n` property tags, 4 bytes each, talloc'd under rd->mem. */
 int mp_prop_tags_read(struct mp_pv_rd *rd, uint32_t n, uint32_t **out);

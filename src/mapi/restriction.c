@@ -7,8 +7,9 @@
 #include "util/status.h"
 
 static const char *const res_names[] = {
-	"RES_AND", "RES_OR", "RES_NOT", "RES_CONTENT", "RES_PROPERTY", "RES_COMPAREPROPS",
-	"RES_BITMASK", "RES_SIZE", "RES_EXIST", "RES_SUBRESTRICTION", "RES_COMMENT", "RES_COUNT",
+    "RES_AND",          "RES_OR",      "RES_NOT",  "RES_CONTENT", "RES_PROPERTY",
+    "RES_COMPAREPROPS", "RES_BITMASK", "RES_SIZE", "RES_EXIST",   "RES_SUBRESTRICTION",
+    "RES_COMMENT",      "RES_COUNT",
 };
 
 const char *mp_res_type_name(uint8_t rt)
@@ -19,7 +20,7 @@ const char *mp_res_type_name(uint8_t rt)
 const char *mp_relop_name(uint8_t relop)
 {
 	static const char *const names[] = {"RELOP_LT", "RELOP_LE", "RELOP_GT", "RELOP_GE",
-					    "RELOP_EQ", "RELOP_NE", "RELOP_RE"};
+	                                    "RELOP_EQ", "RELOP_NE", "RELOP_RE"};
 	if (relop < sizeof(names) / sizeof(names[0]))
 		return names[relop];
 	return relop == MP_RELOP_MEMBER_OF_DL ? "RELOP_MEMBER_OF_DL" : NULL;
@@ -225,10 +226,11 @@ static void print_relop(struct mp_printer *p, const char *name, uint8_t relop)
 void mp_restriction_print(struct mp_printer *p, const char *name, const struct mp_restriction *r)
 {
 	static const struct mp_flag_name fuzzy_low[] = {
-		{0x0001, "FL_SUBSTRING"}, {0x0002, "FL_PREFIX"}, {0, NULL}};
-	static const struct mp_flag_name fuzzy_high[] = {
-		{0x0001, "FL_IGNORECASE"}, {0x0002, "FL_IGNORENONSPACE"}, {0x0004, "FL_LOOSE"},
-		{0, NULL}};
+	    {0x0001, "FL_SUBSTRING"}, {0x0002, "FL_PREFIX"}, {0, NULL}};
+	static const struct mp_flag_name fuzzy_high[] = {{0x0001, "FL_IGNORECASE"},
+	                                                 {0x0002, "FL_IGNORENONSPACE"},
+	                                                 {0x0004, "FL_LOOSE"},
+	                                                 {0, NULL}};
 
 	mp_pr_begin(p, name);
 	if (!r) {
@@ -265,8 +267,9 @@ void mp_restriction_print(struct mp_printer *p, const char *name, const struct m
 		break;
 	case MP_RES_BITMASK:
 		mp_pr_enum(p, "BitmapRelOp", r->u.bitmask.relop, 2,
-			   r->u.bitmask.relop == 0 ? "BMR_EQZ" :
-			   r->u.bitmask.relop == 1 ? "BMR_NEZ" : NULL);
+		           r->u.bitmask.relop == 0   ? "BMR_EQZ"
+		           : r->u.bitmask.relop == 1 ? "BMR_NEZ"
+		                                     : NULL);
 		mp_prop_tag_print(p, "PropTag", r->u.bitmask.tag);
 		mp_pr_hex(p, "Mask", r->u.bitmask.mask, 8);
 		break;

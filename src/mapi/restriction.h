@@ -43,12 +43,12 @@ enum mp_relop {
 };
 
 struct mp_restriction {
-	uint8_t rt;	/* enum mp_res_type */
+	uint8_t rt; /* enum mp_res_type */
 	union {
 		struct {
 			uint32_t count;
 			struct mp_restriction *subs;
-		} andor;	/* And, Or */
+		} andor; /* And, Or */
 		struct mp_restriction *not_;
 		struct {
 			uint16_t fuzzy_low;
@@ -67,7 +67,7 @@ struct mp_restriction {
 			uint32_t tag2;
 		} cmp;
 		struct {
-			uint8_t relop;	/* BMR_EQZ 0, BMR_NEZ 1 */
+			uint8_t relop; /* BMR_EQZ 0, BMR_NEZ 1 */
 			uint32_t tag;
 			uint32_t mask;
 		} bitmask;
@@ -86,8 +86,8 @@ struct mp_restriction {
 		struct {
 			uint8_t count;
 			struct mp_tagged_pv *vals;
-			uint8_t present;	/* RestrictionPresent as sent */
-			struct mp_restriction *sub;	/* when present != 0 */
+			uint8_t present;            /* RestrictionPresent as sent */
+			struct mp_restriction *sub; /* when present != 0 */
 		} comment;
 		struct {
 			uint32_t count;

@@ -23,10 +23,9 @@
 /* ================================================================== */
 
 static const struct mp_rop_desc *const families[] = {
-	mp_rop_family_store,	mp_rop_family_folder,	  mp_rop_family_table,
-	mp_rop_family_message,	mp_rop_family_property,	  mp_rop_family_stream,
-	mp_rop_family_notify,	mp_rop_family_fxics,	  mp_rop_family_permission,
-	mp_rop_family_rule,	mp_rop_family_misc,
+    mp_rop_family_store,      mp_rop_family_folder, mp_rop_family_table,  mp_rop_family_message,
+    mp_rop_family_property,   mp_rop_family_stream, mp_rop_family_notify, mp_rop_family_fxics,
+    mp_rop_family_permission, mp_rop_family_rule,   mp_rop_family_misc,
 };
 
 static const struct mp_rop_desc *by_id[256];
@@ -92,7 +91,7 @@ const struct mp_rop_val *mp_rop_scope_find(const struct mp_rop_scope *scope, con
 
 /* Search a decoded layout and its present optional parts, depth first. */
 static const struct mp_rop_val *vals_find(const struct mp_rop_vals *vals, const char *name,
-					  const struct mp_rop_field **fp)
+                                          const struct mp_rop_field **fp)
 {
 	if (!vals)
 		return NULL;
@@ -148,7 +147,7 @@ int mp_rop_set_uint(struct mp_rop *rop, const char *name, uint64_t v)
 {
 	const struct mp_rop_field *f = NULL;
 	struct mp_rop_val *val =
-		(struct mp_rop_val *)(rop->opaque ? NULL : vals_find(rop->vals, name, &f));
+	    (struct mp_rop_val *)(rop->opaque ? NULL : vals_find(rop->vals, name, &f));
 	if (!val || f->kind > MP_RF_U64)
 		return MP_ERR_NOTFOUND;
 	if (v > width_max(f->kind))
@@ -225,7 +224,7 @@ bool mp_rop_bytes(const struct mp_rop *rop, const uint8_t **bytes, size_t *len, 
 /* ================================================================== */
 
 bool mp_rop_req_tags(const struct mp_rop_dctx *ctx, const char *name, const uint32_t **tags,
-		     uint32_t *n)
+                     uint32_t *n)
 {
 	const struct mp_rop_field *f = NULL;
 	const struct mp_rop_val *v;
@@ -323,14 +322,14 @@ static int fail(struct mp_rop_dctx *ctx, int st, const char *why)
 static struct mp_rop_vals *vals_new(void *mem, const struct mp_rop_layout *l)
 {
 	struct mp_rop_vals *v =
-		talloc_zero_size(mem, sizeof(*v) + (size_t)l->n * sizeof(struct mp_rop_val));
+	    talloc_zero_size(mem, sizeof(*v) + (size_t)l->n * sizeof(struct mp_rop_val));
 	if (v)
 		v->layout = l;
 	return v;
 }
 
 static int decode_layout(struct mp_rop_dctx *ctx, const struct mp_rop_layout *l,
-			 struct mp_rop_vals **out);
+                         struct mp_rop_vals **out);
 
 static bool ref_value(struct mp_rop_dctx *ctx, const struct mp_rop_field *f, uint64_t *v)
 {
@@ -411,8 +410,7 @@ static int decode_rows(struct mp_rop_dctx *ctx, const struct mp_rop_field *f, st
 	return MP_OK;
 }
 
-static int decode_array(struct mp_rop_dctx *ctx, const struct mp_rop_field *f,
-			struct mp_rop_val *v)
+static int decode_array(struct mp_rop_dctx *ctx, const struct mp_rop_field *f, struct mp_rop_val *v)
 {
 	struct mp_rcursor *rc = ctx->rd.rc;
 	uint64_t count = 0;
@@ -458,7 +456,7 @@ static int decode_array(struct mp_rop_dctx *ctx, const struct mp_rop_field *f,
 /* Decode `f`'s contents inside a window of `size` bytes; keep the window
  * as bytes when they cannot be decoded exactly. */
 static int decode_window(struct mp_rop_dctx *ctx, const struct mp_rop_field *f,
-			 struct mp_rop_val *v, uint64_t size)
+                         struct mp_rop_val *v, uint64_t size)
 {
 	const uint8_t *w = mp_rc_take(ctx->rd.rc, (size_t)size);
 	if (size > SIZE_MAX || !w)
@@ -484,15 +482,14 @@ static int decode_window(struct mp_rop_dctx *ctx, const struct mp_rop_field *f,
 		p = vals;
 	}
 	ctx->rd.rc = outer;
-	ctx->why = why;	/* a failure inside the window is not the ROP's */
+	ctx->why = why; /* a failure inside the window is not the ROP's */
 	if (st == MP_ERR_NOMEM)
 		return st;
 	v->p = (st == MP_OK && !sub.bad && mp_rc_left(&sub) == 0) ? p : NULL;
 	return MP_OK;
 }
 
-static int decode_field(struct mp_rop_dctx *ctx, const struct mp_rop_field *f,
-			struct mp_rop_val *v)
+static int decode_field(struct mp_rop_dctx *ctx, const struct mp_rop_field *f, struct mp_rop_val *v)
 {
 	struct mp_rcursor *rc = ctx->rd.rc;
 	uint64_t n = 0;
@@ -540,7 +537,8 @@ static int decode_field(struct mp_rop_dctx *ctx, const struct mp_rop_field *f,
 			if (n * 17 > mp_rc_left(rc))
 				return fail(ctx, MP_ERR_PARSE, "name count larger than the buffer");
 			if (n) {
-				names = talloc_zero_array(ctx->rd.mem, struct mp_prop_name, (uint32_t)n);
+				names = talloc_zero_array(ctx->rd.mem, struct mp_prop_name,
+				                          (uint32_t)n);
 				if (!names)
 					return MP_ERR_NOMEM;
 			}
@@ -604,7 +602,7 @@ static int decode_field(struct mp_rop_dctx *ctx, const struct mp_rop_field *f,
 }
 
 static int decode_layout(struct mp_rop_dctx *ctx, const struct mp_rop_layout *l,
-			 struct mp_rop_vals **out)
+                         struct mp_rop_vals **out)
 {
 	struct mp_rop_vals *vals = vals_new(ctx->rd.mem, l);
 	if (!vals)
@@ -631,14 +629,14 @@ static int decode_layout(struct mp_rop_dctx *ctx, const struct mp_rop_layout *l,
 
 struct enc_scope {
 	const struct mp_rop_vals *vals;
-	size_t off[MAX_FIELDS];		/* where each field started */
+	size_t off[MAX_FIELDS]; /* where each field started */
 	bool written[MAX_FIELDS];
 	bool patched[MAX_FIELDS];
 	const struct enc_scope *up;
 };
 
 static int encode_layout(struct mp_wbuf *wb, const struct mp_rop_vals *vals,
-			 const struct enc_scope *up);
+                         const struct enc_scope *up);
 
 /* Rewrite the count/size field `name` with `value` (see rop.h). */
 static int patch(struct mp_wbuf *wb, const struct enc_scope *es, const char *name, uint64_t value)
@@ -656,8 +654,11 @@ static int patch(struct mp_wbuf *wb, const struct enc_scope *es, const char *nam
 			/* Two lists sharing one count must agree. */
 			uint64_t prev = 0;
 			const uint8_t *q = wb->data + es->off[i];
-			for (int b = (f->kind == MP_RF_U8 ? 1 : f->kind == MP_RF_U16 ? 2 :
-				      f->kind == MP_RF_U32 ? 4 : 8); b-- > 0;)
+			for (int b = (f->kind == MP_RF_U8    ? 1
+			              : f->kind == MP_RF_U16 ? 2
+			              : f->kind == MP_RF_U32 ? 4
+			                                     : 8);
+			     b-- > 0;)
 				prev = (prev << 8) | q[b];
 			return prev == value ? MP_OK : MP_ERR_PARSE;
 		}
@@ -694,7 +695,7 @@ static int check_str(const struct mp_rop_val *v, bool wide)
 }
 
 static int encode_field(struct mp_wbuf *wb, const struct mp_rop_field *f,
-			const struct mp_rop_val *v, const struct enc_scope *es)
+                        const struct mp_rop_val *v, const struct enc_scope *es)
 {
 	int st = MP_OK;
 	size_t start = wb->len;
@@ -788,7 +789,7 @@ static int encode_field(struct mp_wbuf *wb, const struct mp_rop_field *f,
 }
 
 static int encode_layout(struct mp_wbuf *wb, const struct mp_rop_vals *vals,
-			 const struct enc_scope *up)
+                         const struct enc_scope *up)
 {
 	if (!vals)
 		return MP_ERR_PARSE;
@@ -828,7 +829,7 @@ int mp_rop_encode(const struct mp_rop *rop, struct mp_wbuf *out)
 int mp_rop_buf_encode(const struct mp_rop_buf *buf, struct mp_wbuf *out)
 {
 	size_t start = out->len;
-	mp_wb_u16(out, 0);	/* RopSize, patched below */
+	mp_wb_u16(out, 0); /* RopSize, patched below */
 	for (size_t i = 0; i < buf->count; i++) {
 		int st = mp_rop_encode(buf->rops[i], out);
 		if (st != MP_OK)
@@ -863,8 +864,10 @@ static void print_layout(struct mp_printer *p, const struct mp_rop_vals *vals);
 
 static void print_int(struct mp_printer *p, const struct mp_rop_field *f, uint64_t u)
 {
-	int digits = f->kind == MP_RF_U8 ? 2 : f->kind == MP_RF_U16 ? 4 :
-		     f->kind == MP_RF_U32 ? 8 : 16;
+	int digits = f->kind == MP_RF_U8    ? 2
+	             : f->kind == MP_RF_U16 ? 4
+	             : f->kind == MP_RF_U32 ? 8
+	                                    : 16;
 	switch (f->fmt) {
 	case MP_FMT_HEX:
 		mp_pr_hex(p, f->name, u, digits);
@@ -921,7 +924,7 @@ static void print_int(struct mp_printer *p, const struct mp_rop_field *f, uint64
 }
 
 static void print_bytes(struct mp_printer *p, const struct mp_rop_field *f, const uint8_t *b,
-			size_t n)
+                        size_t n)
 {
 	static const uint8_t empty[1];
 	if (!b)
@@ -950,7 +953,7 @@ static void print_bytes(struct mp_printer *p, const struct mp_rop_field *f, cons
 }
 
 static void print_field(struct mp_printer *p, const struct mp_rop_field *f,
-			const struct mp_rop_val *v)
+                        const struct mp_rop_val *v)
 {
 	switch (f->kind) {
 	case MP_RF_U8:
@@ -969,7 +972,7 @@ static void print_field(struct mp_printer *p, const struct mp_rop_field *f,
 		break;
 	case MP_RF_STR16:
 		mp_pr_utf16(p, f->name, v->bytes ? v->bytes : (const uint8_t *)"",
-			    v->n >= 2 ? v->n - 2 : 0);
+		            v->n >= 2 ? v->n - 2 : 0);
 		break;
 	case MP_RF_TAGS:
 		mp_prop_tags_print(p, f->name, v->p, (uint32_t)v->n);
@@ -1160,8 +1163,8 @@ static int echoed_index(const struct mp_rop *req, const struct mp_rop_desc *d)
  * from the last match and then from the start (packed buffers repeat a
  * ROP's responses). */
 static const struct mp_rop *match_request(const struct mp_rop_buf *req_buf, size_t *cursor,
-					  const struct mp_rop_desc *d, uint8_t rsp_id,
-					  int rsp_index)
+                                          const struct mp_rop_desc *d, uint8_t rsp_id,
+                                          int rsp_index)
 {
 	if (!req_buf)
 		return NULL;
@@ -1189,7 +1192,7 @@ static int append_rop(struct mp_rop_buf *buf, struct mp_rop *rop)
 
 /* Keep everything from `start` to the end of RopsList as one opaque ROP. */
 static int opaque_tail(struct mp_rop_buf *buf, const uint8_t *list, size_t start, size_t end,
-		       const char *why)
+                       const char *why)
 {
 	struct mp_rop *rop = talloc_zero(buf, struct mp_rop);
 	if (!rop)
@@ -1206,8 +1209,8 @@ static int opaque_tail(struct mp_rop_buf *buf, const uint8_t *list, size_t start
 }
 
 int mp_rop_buf_decode(void *mem, const uint8_t *data, size_t len, bool response,
-		      const struct mp_rop_buf *req, struct mp_rop_session *sess,
-		      struct mp_rop_buf **out)
+                      const struct mp_rop_buf *req, struct mp_rop_session *sess,
+                      struct mp_rop_buf **out)
 {
 	*out = NULL;
 	if (len < 2)
@@ -1257,7 +1260,8 @@ int mp_rop_buf_decode(void *mem, const uint8_t *data, size_t len, bool response,
 		const struct mp_rop_layout *l = d ? (response ? d->rsp : d->req) : NULL;
 		if (!l) {
 			st = opaque_tail(buf, copy, start, rop_size,
-					 d ? "ROP not described in this direction" : "unknown RopId");
+			                 d ? "ROP not described in this direction"
+			                   : "unknown RopId");
 			break;
 		}
 		struct mp_rop *rop = talloc_zero(buf, struct mp_rop);
@@ -1271,16 +1275,17 @@ int mp_rop_buf_decode(void *mem, const uint8_t *data, size_t len, bool response,
 		rop->off = start;
 
 		struct mp_rop_dctx ctx = {
-			.rd = {.rc = &rc, .mem = rop, .ctx = MP_PV_ROP},
-			.sess = sess,
-			.buf = buf,
-			.index = buf->count,
-			.req_buf = response ? req : NULL,
-			.row_budget = &row_budget,
+		    .rd = {.rc = &rc, .mem = rop, .ctx = MP_PV_ROP},
+		    .sess = sess,
+		    .buf = buf,
+		    .index = buf->count,
+		    .req_buf = response ? req : NULL,
+		    .row_budget = &row_budget,
 		};
 		if (response && !(d->flags & MP_ROPD_UNSOLICITED)) {
 			int idx = (rop_size - start > 1 && l->n && l->f[0].role == MP_RR_ECHO)
-					  ? copy[start + 1] : -1;
+			              ? copy[start + 1]
+			              : -1;
 			ctx.req = match_request(req, &cursor, d, id, idx);
 			rop->req = ctx.req;
 		}
@@ -1293,7 +1298,8 @@ int mp_rop_buf_decode(void *mem, const uint8_t *data, size_t len, bool response,
 		if (dst != MP_OK) {
 			talloc_free(rop);
 			rc.bad = false;
-			st = opaque_tail(buf, copy, start, rop_size, ctx.why ? ctx.why : "malformed");
+			st = opaque_tail(buf, copy, start, rop_size,
+			                 ctx.why ? ctx.why : "malformed");
 			break;
 		}
 		rop->raw = copy + start;

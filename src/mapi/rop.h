@@ -101,28 +101,28 @@ struct mp_rop_vals {
 };
 
 struct mp_rop {
-	uint8_t id;			/* RopId */
+	uint8_t id; /* RopId */
 	bool response;
-	bool opaque;			/* not decoded: `raw` holds the bytes */
-	const struct mp_rop_desc *desc;	/* NULL when the RopId is unknown */
-	const char *why;		/* opaque: why decoding stopped (static) */
-	const struct mp_rop *req;	/* response: the request it answers, if known */
-	size_t off;			/* offset in the buffer decoded from */
-	const uint8_t *raw;		/* the bytes received (NULL for built ROPs) */
+	bool opaque;                    /* not decoded: `raw` holds the bytes */
+	const struct mp_rop_desc *desc; /* NULL when the RopId is unknown */
+	const char *why;                /* opaque: why decoding stopped (static) */
+	const struct mp_rop *req;       /* response: the request it answers, if known */
+	size_t off;                     /* offset in the buffer decoded from */
+	const uint8_t *raw;             /* the bytes received (NULL for built ROPs) */
 	size_t raw_len;
-	struct mp_rop_vals *vals;	/* decoded fields, NULL when opaque */
+	struct mp_rop_vals *vals; /* decoded fields, NULL when opaque */
 };
 
 struct mp_rop_buf {
 	bool response;
-	uint16_t rop_size;		/* RopSize as received */
+	uint16_t rop_size; /* RopSize as received */
 	size_t count;
 	struct mp_rop **rops;
 	size_t n_handles;
-	uint32_t *handles;		/* ServerObjectHandleTable */
-	const uint8_t *tail;		/* bytes after the last whole handle (normally none) */
+	uint32_t *handles;   /* ServerObjectHandleTable */
+	const uint8_t *tail; /* bytes after the last whole handle (normally none) */
 	size_t tail_len;
-	const uint8_t *data;		/* the decoder's copy of the input */
+	const uint8_t *data; /* the decoder's copy of the input */
 	size_t len;
 };
 
@@ -137,8 +137,8 @@ struct mp_rop_buf {
  * they are kept opaque.
  */
 int mp_rop_buf_decode(void *mem, const uint8_t *data, size_t len, bool response,
-		      const struct mp_rop_buf *req, struct mp_rop_session *sess,
-		      struct mp_rop_buf **out);
+                      const struct mp_rop_buf *req, struct mp_rop_session *sess,
+                      struct mp_rop_buf **out);
 
 /* Append the buffer (RopSize recomputed, handle table, tail) to `out`.
  * Returns MP_OK, MP_ERR_LIMIT (RopsList over 64 KiB), MP_ERR_PARSE (a field
@@ -161,13 +161,13 @@ struct mp_rop *mp_rop_new_raw(void *mem, bool response, const uint8_t *bytes, si
 
 /* Accessors. Handle indexes and logon ids return -1 when the ROP has none
  * (or is opaque). */
-const char *mp_rop_id_name(uint8_t id);	/* "RopLogon", or NULL */
-const char *mp_rop_get_name(const struct mp_rop *rop);	/* never NULL */
+const char *mp_rop_id_name(uint8_t id);                /* "RopLogon", or NULL */
+const char *mp_rop_get_name(const struct mp_rop *rop); /* never NULL */
 int mp_rop_logon_id(const struct mp_rop *rop);
-int mp_rop_input_index(const struct mp_rop *rop);	/* Input/SourceHandleIndex */
-int mp_rop_output_index(const struct mp_rop *rop);	/* OutputHandleIndex */
-int mp_rop_dest_index(const struct mp_rop *rop);	/* DestHandleIndex (u8 requests) */
-int mp_rop_response_index(const struct mp_rop *rop);	/* the index a response echoes */
+int mp_rop_input_index(const struct mp_rop *rop);    /* Input/SourceHandleIndex */
+int mp_rop_output_index(const struct mp_rop *rop);   /* OutputHandleIndex */
+int mp_rop_dest_index(const struct mp_rop *rop);     /* DestHandleIndex (u8 requests) */
+int mp_rop_response_index(const struct mp_rop *rop); /* the index a response echoes */
 bool mp_rop_return_value(const struct mp_rop *rop, uint32_t *rv);
 /* Original bytes of a ROP and their offset in its buffer (false when built). */
 bool mp_rop_bytes(const struct mp_rop *rop, const uint8_t **bytes, size_t *len, size_t *off);
@@ -184,17 +184,17 @@ struct mp_rop_session *mp_rop_session_new(void *mem);
 /* Learn from a request buffer and the response buffer that answered it:
  * columns set by RopSetColumns (by server handle), logons, released handles. */
 void mp_rop_session_update(struct mp_rop_session *sess, const struct mp_rop_buf *req,
-			   const struct mp_rop_buf *rsp);
+                           const struct mp_rop_buf *rsp);
 bool mp_rop_session_columns(const struct mp_rop_session *sess, uint32_t handle,
-			    const uint32_t **tags, uint32_t *n);
-int mp_rop_session_set_columns(struct mp_rop_session *sess, uint32_t handle,
-			       const uint32_t *tags, uint32_t n);
+                            const uint32_t **tags, uint32_t *n);
+int mp_rop_session_set_columns(struct mp_rop_session *sess, uint32_t handle, const uint32_t *tags,
+                               uint32_t n);
 /* Recipient columns of an open message (learnt from RopOpenMessage,
  * RopOpenEmbeddedMessage, RopReloadCachedInformation responses). */
 bool mp_rop_session_recipient_columns(const struct mp_rop_session *sess, uint32_t handle,
-				      const uint32_t **tags, uint32_t *n);
+                                      const uint32_t **tags, uint32_t *n);
 int mp_rop_session_set_recipient_columns(struct mp_rop_session *sess, uint32_t handle,
-					 const uint32_t *tags, uint32_t n);
+                                         const uint32_t *tags, uint32_t n);
 void mp_rop_session_forget(struct mp_rop_session *sess, uint32_t handle);
 /* LogonFlags of a logon id (bit 0x01: private mailbox), or -1 when unknown. */
 int mp_rop_session_logon_flags(const struct mp_rop_session *sess, uint8_t logon_id);

@@ -62,39 +62,39 @@ enum mp_rf_kind {
 };
 
 enum mp_rf_fmt {
-	MP_FMT_DEC = 0,	/* default for integers */
+	MP_FMT_DEC = 0, /* default for integers */
 	MP_FMT_HEX,
 	MP_FMT_BOOL,
-	MP_FMT_ERR,	/* error code with its name */
-	MP_FMT_TAG,	/* property tag with its name */
-	MP_FMT_ID,	/* 64-bit folder/message id, hex */
-	MP_FMT_TIME,	/* FILETIME */
-	MP_FMT_ENUM,	/* `names` is a struct mp_flag_name[] of values */
-	MP_FMT_FLAGS,	/* `names` is a struct mp_flag_name[] of bits */
-	MP_FMT_GUID,	/* 16 bytes */
-	MP_FMT_STR,	/* bytes shown as 8-bit text */
-	MP_FMT_UTF16,	/* bytes shown as UTF-16LE text */
-	MP_FMT_SINT,	/* signed integer */
-	MP_FMT_SECRET,	/* never printed */
+	MP_FMT_ERR,    /* error code with its name */
+	MP_FMT_TAG,    /* property tag with its name */
+	MP_FMT_ID,     /* 64-bit folder/message id, hex */
+	MP_FMT_TIME,   /* FILETIME */
+	MP_FMT_ENUM,   /* `names` is a struct mp_flag_name[] of values */
+	MP_FMT_FLAGS,  /* `names` is a struct mp_flag_name[] of bits */
+	MP_FMT_GUID,   /* 16 bytes */
+	MP_FMT_STR,    /* bytes shown as 8-bit text */
+	MP_FMT_UTF16,  /* bytes shown as UTF-16LE text */
+	MP_FMT_SINT,   /* signed integer */
+	MP_FMT_SECRET, /* never printed */
 };
 
 enum mp_rf_role {
 	MP_RR_NONE = 0,
-	MP_RR_LOGON,	/* LogonId */
-	MP_RR_IN,	/* InputHandleIndex, SourceHandleIndex */
-	MP_RR_OUT,	/* OutputHandleIndex */
-	MP_RR_DEST,	/* DestHandleIndex (1 byte, requests) */
-	MP_RR_RESP,	/* ResponseHandleIndex (requests) */
-	MP_RR_RET,	/* ReturnValue */
-	MP_RR_ECHO,	/* a response's handle index; `arg` = the request role it echoes */
+	MP_RR_LOGON, /* LogonId */
+	MP_RR_IN,    /* InputHandleIndex, SourceHandleIndex */
+	MP_RR_OUT,   /* OutputHandleIndex */
+	MP_RR_DEST,  /* DestHandleIndex (1 byte, requests) */
+	MP_RR_RESP,  /* ResponseHandleIndex (requests) */
+	MP_RR_RET,   /* ReturnValue */
+	MP_RR_ECHO,  /* a response's handle index; `arg` = the request role it echoes */
 };
 
 enum mp_rf_cond {
-	MP_IF_EQ,	/* ref == arg */
-	MP_IF_NE,	/* ref != arg */
-	MP_IF_SET,	/* (ref & arg) != 0 */
-	MP_IF_CLEAR,	/* (ref & arg) == 0 */
-	MP_IF_TEST,	/* the `test` hook */
+	MP_IF_EQ,    /* ref == arg */
+	MP_IF_NE,    /* ref != arg */
+	MP_IF_SET,   /* (ref & arg) != 0 */
+	MP_IF_CLEAR, /* (ref & arg) == 0 */
+	MP_IF_TEST,  /* the `test` hook */
 };
 
 struct mp_rop_field;
@@ -107,20 +107,19 @@ struct mp_rop_scope {
 
 /* Decoding context handed to hooks. */
 struct mp_rop_dctx {
-	struct mp_pv_rd rd;			/* cursor, talloc parent, depth */
-	struct mp_rop_session *sess;		/* may be NULL */
-	const struct mp_rop_buf *buf;		/* buffer being decoded (ROPs so far) */
-	size_t index;				/* of the ROP being decoded */
-	const struct mp_rop_buf *req_buf;	/* responses: the request buffer */
-	const struct mp_rop *req;		/* responses: the request answered */
-	const struct mp_rop_scope *scope;	/* innermost scope */
-	const char *why;			/* first reason decoding failed */
-	size_t *row_budget;			/* row values the buffer may still decode */
+	struct mp_pv_rd rd;               /* cursor, talloc parent, depth */
+	struct mp_rop_session *sess;      /* may be NULL */
+	const struct mp_rop_buf *buf;     /* buffer being decoded (ROPs so far) */
+	size_t index;                     /* of the ROP being decoded */
+	const struct mp_rop_buf *req_buf; /* responses: the request buffer */
+	const struct mp_rop *req;         /* responses: the request answered */
+	const struct mp_rop_scope *scope; /* innermost scope */
+	const char *why;                  /* first reason decoding failed */
+	size_t *row_budget;               /* row values the buffer may still decode */
 };
 
 /* Columns of a ROW/ROWS field; false when they are not known here. */
-typedef bool mp_rop_columns_fn(const struct mp_rop_dctx *ctx, const uint32_t **tags,
-			       uint32_t *n);
+typedef bool mp_rop_columns_fn(const struct mp_rop_dctx *ctx, const uint32_t **tags, uint32_t *n);
 /* Condition of an MP_IF_TEST part; false with *known false when it cannot
  * be decided (the ROP then stays opaque). */
 typedef bool mp_rop_test_fn(const struct mp_rop_dctx *ctx, bool *known);
@@ -147,10 +146,10 @@ struct mp_rop_layout {
 
 struct mp_rop_field {
 	const char *name;
-	uint8_t kind;		/* enum mp_rf_kind */
-	uint8_t fmt;		/* enum mp_rf_fmt */
-	uint8_t role;		/* enum mp_rf_role */
-	uint8_t cond;		/* enum mp_rf_cond (MP_RF_IF) */
+	uint8_t kind; /* enum mp_rf_kind */
+	uint8_t fmt;  /* enum mp_rf_fmt */
+	uint8_t role; /* enum mp_rf_role */
+	uint8_t cond; /* enum mp_rf_cond (MP_RF_IF) */
 	const char *ref;
 	uint64_t arg;
 	const struct mp_rop_layout *sub;
@@ -162,15 +161,15 @@ struct mp_rop_field {
 
 /* ROP descriptor flags. */
 enum {
-	MP_ROPD_NO_RESPONSE = 0x01,	/* RopRelease */
-	MP_ROPD_UNSOLICITED = 0x02,	/* a response that answers no request */
+	MP_ROPD_NO_RESPONSE = 0x01, /* RopRelease */
+	MP_ROPD_UNSOLICITED = 0x02, /* a response that answers no request */
 };
 
 struct mp_rop_desc {
 	uint8_t id;
 	const char *name;
-	const struct mp_rop_layout *req;	/* NULL: never sent by clients */
-	const struct mp_rop_layout *rsp;	/* NULL: no response, or not described */
+	const struct mp_rop_layout *req; /* NULL: never sent by clients */
+	const struct mp_rop_layout *rsp; /* NULL: no response, or not described */
 	unsigned flags;
 };
 
@@ -195,7 +194,7 @@ const struct mp_rop_desc *mp_rop_desc_find(uint8_t id);
 const struct mp_rop_val *mp_rop_scope_find(const struct mp_rop_scope *scope, const char *name);
 /* The tags of the request's field `name` (e.g. "PropertyTags"). */
 bool mp_rop_req_tags(const struct mp_rop_dctx *ctx, const char *name, const uint32_t **tags,
-		     uint32_t *n);
+                     uint32_t *n);
 /* Columns of the table the request's input handle refers to: the last
  * RopSetColumns on that handle index earlier in the request buffer, else
  * the session's columns for its server handle. */
@@ -206,34 +205,115 @@ int mp_rop_logon_flags_of(const struct mp_rop_dctx *ctx, uint8_t logon_id);
 
 /* ---- Table-writing helpers for the family files ---- */
 
-#define MP_LAYOUT(arr) {(arr), (uint16_t)(sizeof(arr) / sizeof((arr)[0]))}
+#define MP_LAYOUT(arr)                                                                             \
+	{                                                                                          \
+		(arr), (uint16_t)(sizeof(arr) / sizeof((arr)[0]))                                  \
+	}
 
-#define F_U8(nm, ...) {.name = (nm), .kind = MP_RF_U8, __VA_ARGS__}
-#define F_U16(nm, ...) {.name = (nm), .kind = MP_RF_U16, __VA_ARGS__}
-#define F_U32(nm, ...) {.name = (nm), .kind = MP_RF_U32, __VA_ARGS__}
-#define F_U64(nm, ...) {.name = (nm), .kind = MP_RF_U64, __VA_ARGS__}
-#define F_BOOL(nm) {.name = (nm), .kind = MP_RF_U8, .fmt = MP_FMT_BOOL}
-#define F_FID(nm) {.name = (nm), .kind = MP_RF_U64, .fmt = MP_FMT_ID}
-#define F_TAG(nm) {.name = (nm), .kind = MP_RF_U32, .fmt = MP_FMT_TAG}
-#define F_FIXED(nm, size, ...) {.name = (nm), .kind = MP_RF_FIXED, .arg = (size), __VA_ARGS__}
-#define F_GUID(nm) {.name = (nm), .kind = MP_RF_FIXED, .arg = 16, .fmt = MP_FMT_GUID}
-#define F_LTID(nm) {.name = (nm), .kind = MP_RF_FIXED, .arg = 24}
-#define F_BYTES(nm, r, ...) {.name = (nm), .kind = MP_RF_BYTES, .ref = (r), __VA_ARGS__}
-#define F_STR8(nm) {.name = (nm), .kind = MP_RF_STR8}
-#define F_STR16(nm) {.name = (nm), .kind = MP_RF_STR16}
-#define F_TAGS(nm, r) {.name = (nm), .kind = MP_RF_TAGS, .ref = (r)}
-#define F_TPVS(nm, r) {.name = (nm), .kind = MP_RF_TPVS, .ref = (r)}
-#define F_NAMES(nm, r) {.name = (nm), .kind = MP_RF_NAMES, .ref = (r)}
-#define F_ROW(nm, cols) {.name = (nm), .kind = MP_RF_ROW, .columns = (cols)}
-#define F_ROWS(nm, r, cols) {.name = (nm), .kind = MP_RF_ROWS, .ref = (r), .columns = (cols)}
-#define F_ARRAY(nm, r, s) {.name = (nm), .kind = MP_RF_ARRAY, .ref = (r), .sub = (s)}
-#define F_STRUCT(nm, s) {.name = (nm), .kind = MP_RF_STRUCT, .sub = (s)}
-#define F_SIZED(nm, r, s) {.name = (nm), .kind = MP_RF_SIZED, .ref = (r), .sub = (s)}
-#define F_RES(nm, r) {.name = (nm), .kind = MP_RF_RES, .ref = (r)}
-#define F_REST(nm) {.name = (nm), .kind = MP_RF_REST}
-#define F_CUSTOM(nm, c) {.name = (nm), .kind = MP_RF_CUSTOM, .custom = (c)}
-#define F_IF(nm, r, c, a, s) {.name = (nm), .kind = MP_RF_IF, .ref = (r), .cond = (c), .arg = (a), .sub = (s)}
-#define F_IF_TEST(nm, t, s) {.name = (nm), .kind = MP_RF_IF, .cond = MP_IF_TEST, .test = (t), .sub = (s)}
+#define F_U8(nm, ...)                                                                              \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_U8, __VA_ARGS__                                        \
+	}
+#define F_U16(nm, ...)                                                                             \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_U16, __VA_ARGS__                                       \
+	}
+#define F_U32(nm, ...)                                                                             \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_U32, __VA_ARGS__                                       \
+	}
+#define F_U64(nm, ...)                                                                             \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_U64, __VA_ARGS__                                       \
+	}
+#define F_BOOL(nm)                                                                                 \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_U8, .fmt = MP_FMT_BOOL                                 \
+	}
+#define F_FID(nm)                                                                                  \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_U64, .fmt = MP_FMT_ID                                  \
+	}
+#define F_TAG(nm)                                                                                  \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_U32, .fmt = MP_FMT_TAG                                 \
+	}
+#define F_FIXED(nm, size, ...)                                                                     \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_FIXED, .arg = (size), __VA_ARGS__                      \
+	}
+#define F_GUID(nm)                                                                                 \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_FIXED, .arg = 16, .fmt = MP_FMT_GUID                   \
+	}
+#define F_LTID(nm)                                                                                 \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_FIXED, .arg = 24                                       \
+	}
+#define F_BYTES(nm, r, ...)                                                                        \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_BYTES, .ref = (r), __VA_ARGS__                         \
+	}
+#define F_STR8(nm)                                                                                 \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_STR8                                                   \
+	}
+#define F_STR16(nm)                                                                                \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_STR16                                                  \
+	}
+#define F_TAGS(nm, r)                                                                              \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_TAGS, .ref = (r)                                       \
+	}
+#define F_TPVS(nm, r)                                                                              \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_TPVS, .ref = (r)                                       \
+	}
+#define F_NAMES(nm, r)                                                                             \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_NAMES, .ref = (r)                                      \
+	}
+#define F_ROW(nm, cols)                                                                            \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_ROW, .columns = (cols)                                 \
+	}
+#define F_ROWS(nm, r, cols)                                                                        \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_ROWS, .ref = (r), .columns = (cols)                    \
+	}
+#define F_ARRAY(nm, r, s)                                                                          \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_ARRAY, .ref = (r), .sub = (s)                          \
+	}
+#define F_STRUCT(nm, s)                                                                            \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_STRUCT, .sub = (s)                                     \
+	}
+#define F_SIZED(nm, r, s)                                                                          \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_SIZED, .ref = (r), .sub = (s)                          \
+	}
+#define F_RES(nm, r)                                                                               \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_RES, .ref = (r)                                        \
+	}
+#define F_REST(nm)                                                                                 \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_REST                                                   \
+	}
+#define F_CUSTOM(nm, c)                                                                            \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_CUSTOM, .custom = (c)                                  \
+	}
+#define F_IF(nm, r, c, a, s)                                                                       \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_IF, .ref = (r), .cond = (c), .arg = (a), .sub = (s)    \
+	}
+#define F_IF_TEST(nm, t, s)                                                                        \
+	{                                                                                          \
+		.name = (nm), .kind = MP_RF_IF, .cond = MP_IF_TEST, .test = (t), .sub = (s)        \
+	}
 
 /* Common request and response headers. */
 #define RQ_LOGON F_U8("LogonId", .role = MP_RR_LOGON)
@@ -249,16 +329,19 @@ int mp_rop_logon_flags_of(const struct mp_rop_dctx *ctx, uint8_t logon_id);
 #define IF_OK(s) F_IF("Success", "ReturnValue", MP_IF_EQ, 0, (s))
 
 /* A descriptor entry. */
-#define ROP(i, nm, rq, rs, ...) {.id = (i), .name = (nm), .req = (rq), .rsp = (rs), __VA_ARGS__}
+#define ROP(i, nm, rq, rs, ...)                                                                    \
+	{                                                                                          \
+		.id = (i), .name = (nm), .req = (rq), .rsp = (rs), __VA_ARGS__                     \
+	}
 
 /* Layouts every family uses. */
-extern const struct mp_rop_layout mp_rop_rsp_hdr_in;	/* InputHandleIndex, ReturnValue */
-extern const struct mp_rop_layout mp_rop_rsp_hdr_out;	/* OutputHandleIndex, ReturnValue */
-extern const struct mp_rop_layout mp_rop_req_hdr;	/* LogonId, InputHandleIndex */
-extern const struct mp_rop_layout mp_rop_req_hdr_out;	/* ..., OutputHandleIndex */
+extern const struct mp_rop_layout mp_rop_rsp_hdr_in;  /* InputHandleIndex, ReturnValue */
+extern const struct mp_rop_layout mp_rop_rsp_hdr_out; /* OutputHandleIndex, ReturnValue */
+extern const struct mp_rop_layout mp_rop_req_hdr;     /* LogonId, InputHandleIndex */
+extern const struct mp_rop_layout mp_rop_req_hdr_out; /* ..., OutputHandleIndex */
 
 /* Column hooks shared by families. */
-mp_rop_columns_fn mp_rop_cols_table;	/* the table's columns */
-mp_rop_columns_fn mp_rop_cols_req_tags;	/* the request's PropertyTags */
+mp_rop_columns_fn mp_rop_cols_table;    /* the table's columns */
+mp_rop_columns_fn mp_rop_cols_req_tags; /* the request's PropertyTags */
 
 #endif

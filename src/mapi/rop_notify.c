@@ -36,17 +36,27 @@ enum {
 	TE_RESTRICT_DONE = 0x0007,
 };
 
-static const struct mp_flag_name notification_flags[] = {
-	{NF_NEWMAIL, "NewMail"},     {NF_CREATED, "ObjectCreated"},   {NF_DELETED, "ObjectDeleted"},
-	{NF_MODIFIED, "ObjectModified"}, {NF_MOVED, "ObjectMoved"},    {NF_COPIED, "ObjectCopied"},
-	{NF_SEARCHDONE, "SearchCompleted"}, {NF_TABLE, "TableModified"}, {NF_EXTENDED, "Extended"},
-	{NF_TOTAL, "T"},	     {NF_UNREAD, "U"},		      {NF_SEARCH, "S"},
-	{NF_MESSAGE, "M"},	     {0, NULL}};
+static const struct mp_flag_name notification_flags[] = {{NF_NEWMAIL, "NewMail"},
+                                                         {NF_CREATED, "ObjectCreated"},
+                                                         {NF_DELETED, "ObjectDeleted"},
+                                                         {NF_MODIFIED, "ObjectModified"},
+                                                         {NF_MOVED, "ObjectMoved"},
+                                                         {NF_COPIED, "ObjectCopied"},
+                                                         {NF_SEARCHDONE, "SearchCompleted"},
+                                                         {NF_TABLE, "TableModified"},
+                                                         {NF_EXTENDED, "Extended"},
+                                                         {NF_TOTAL, "T"},
+                                                         {NF_UNREAD, "U"},
+                                                         {NF_SEARCH, "S"},
+                                                         {NF_MESSAGE, "M"},
+                                                         {0, NULL}};
 
-static const struct mp_flag_name table_events[] = {
-	{TE_CHANGED, "TableChanged"},	    {TE_ROW_ADDED, "TableRowAdded"},
-	{TE_ROW_DELETED, "TableRowDeleted"}, {TE_ROW_MODIFIED, "TableRowModified"},
-	{TE_RESTRICT_DONE, "TableRestrictionChanged"}, {0, NULL}};
+static const struct mp_flag_name table_events[] = {{TE_CHANGED, "TableChanged"},
+                                                   {TE_ROW_ADDED, "TableRowAdded"},
+                                                   {TE_ROW_DELETED, "TableRowDeleted"},
+                                                   {TE_ROW_MODIFIED, "TableRowModified"},
+                                                   {TE_RESTRICT_DONE, "TableRestrictionChanged"},
+                                                   {0, NULL}};
 
 static uint64_t nflags(const struct mp_rop_dctx *ctx)
 {
@@ -152,8 +162,7 @@ static bool t_newmail(const struct mp_rop_dctx *ctx, bool *known)
 /* Columns of the table the notification is about: the session's, or a
  * RopSetColumns in the request this buffer answers whose handle index
  * maps to NotificationHandle in this response's handle table. */
-static bool cols_notified_table(const struct mp_rop_dctx *ctx, const uint32_t **tags,
-				uint32_t *n)
+static bool cols_notified_table(const struct mp_rop_dctx *ctx, const uint32_t **tags, uint32_t *n)
 {
 	const struct mp_rop_val *h = mp_rop_scope_find(ctx->scope, "NotificationHandle");
 	if (!h)
@@ -177,15 +186,15 @@ static bool cols_notified_table(const struct mp_rop_dctx *ctx, const uint32_t **
 
 static const struct mp_rop_field row_fid[] = {F_FID("TableRowFolderID")};
 static const struct mp_rop_field row_mid[] = {F_FID("TableRowMessageID"),
-					      F_U32("TableRowInstance")};
+                                              F_U32("TableRowInstance")};
 static const struct mp_rop_field after_fid[] = {F_FID("InsertAfterTableRowFolderID")};
 static const struct mp_rop_field after_mid[] = {F_FID("InsertAfterTableRowID"),
-						F_U32("InsertAfterTableRowInstance")};
+                                                F_U32("InsertAfterTableRowInstance")};
 static const struct mp_rop_field row_cols[] = {F_ROW("TableRow", cols_notified_table)};
 static const struct mp_rop_layout row_cols_l = MP_LAYOUT(row_cols);
 static const struct mp_rop_field row_data[] = {
-	F_U16("TableRowDataSize"),
-	F_SIZED("TableRowData", "TableRowDataSize", &row_cols_l),
+    F_U16("TableRowDataSize"),
+    F_SIZED("TableRowData", "TableRowDataSize", &row_cols_l),
 };
 static const struct mp_rop_field folder_id[] = {F_FID("FolderId")};
 static const struct mp_rop_field message_id[] = {F_FID("MessageId")};
@@ -197,8 +206,8 @@ static const struct mp_rop_field old_parent[] = {F_FID("OldParentFolderId")};
 static const struct mp_rop_field tag_list[] = {F_TAGS("Tags", "TagCount")};
 static const struct mp_rop_layout tag_list_l = MP_LAYOUT(tag_list);
 static const struct mp_rop_field tags[] = {
-	F_U16("TagCount", .fmt = MP_FMT_HEX),
-	F_IF("TagList", "TagCount", MP_IF_NE, 0xFFFF, &tag_list_l),
+    F_U16("TagCount", .fmt = MP_FMT_HEX),
+    F_IF("TagList", "TagCount", MP_IF_NE, 0xFFFF, &tag_list_l),
 };
 static const struct mp_rop_field total[] = {F_U32("TotalMessageCount")};
 static const struct mp_rop_field unread[] = {F_U32("UnreadMessageCount")};
@@ -207,10 +216,10 @@ static const struct mp_rop_field class16[] = {F_STR16("MessageClass")};
 static const struct mp_rop_layout class8_l = MP_LAYOUT(class8);
 static const struct mp_rop_layout class16_l = MP_LAYOUT(class16);
 static const struct mp_rop_field newmail[] = {
-	F_U32("MessageFlags", .fmt = MP_FMT_HEX),
-	F_U8("UnicodeFlag"),
-	F_IF("Class8", "UnicodeFlag", MP_IF_EQ, 0, &class8_l),
-	F_IF("Class16", "UnicodeFlag", MP_IF_NE, 0, &class16_l),
+    F_U32("MessageFlags", .fmt = MP_FMT_HEX),
+    F_U8("UnicodeFlag"),
+    F_IF("Class8", "UnicodeFlag", MP_IF_EQ, 0, &class8_l),
+    F_IF("Class16", "UnicodeFlag", MP_IF_NE, 0, &class16_l),
 };
 
 #define L(x) static const struct mp_rop_layout x##_l = MP_LAYOUT(x)
@@ -232,35 +241,35 @@ L(newmail);
 #undef L
 
 static const struct mp_rop_field table_event_f[] = {
-	F_U16("TableEventType", .fmt = MP_FMT_ENUM, .names = table_events),
-	F_IF_TEST("Row", t_row_fid, &row_fid_l),
-	F_IF_TEST("RowMessage", t_row_mid, &row_mid_l),
-	F_IF_TEST("After", t_after_fid, &after_fid_l),
-	F_IF_TEST("AfterMessage", t_after_mid, &after_mid_l),
-	F_IF_TEST("Data", t_after_fid, &row_data_l),
+    F_U16("TableEventType", .fmt = MP_FMT_ENUM, .names = table_events),
+    F_IF_TEST("Row", t_row_fid, &row_fid_l),
+    F_IF_TEST("RowMessage", t_row_mid, &row_mid_l),
+    F_IF_TEST("After", t_after_fid, &after_fid_l),
+    F_IF_TEST("AfterMessage", t_after_mid, &after_mid_l),
+    F_IF_TEST("Data", t_after_fid, &row_data_l),
 };
 static const struct mp_rop_layout table_event_l = MP_LAYOUT(table_event_f);
 
 static const struct mp_rop_field notification_data[] = {
-	F_U16("NotificationFlags", .fmt = MP_FMT_FLAGS, .names = notification_flags),
-	F_IF_TEST("Table", t_table, &table_event_l),
-	F_IF_TEST("Folder", t_folder_id, &folder_id_l),
-	F_IF_TEST("Message", t_message_id, &message_id_l),
-	F_IF_TEST("Parent", t_parent_id, &parent_id_l),
-	F_IF_TEST("OldFolder", t_old_fid, &old_fid_l),
-	F_IF_TEST("OldMessage", t_old_mid, &old_mid_l),
-	F_IF_TEST("OldParent", t_old_parent, &old_parent_l),
-	F_IF_TEST("ChangedTags", t_tags, &tags_l),
-	F_IF_TEST("Total", t_total, &total_l),
-	F_IF_TEST("Unread", t_unread, &unread_l),
-	F_IF_TEST("NewMail", t_newmail, &newmail_l),
+    F_U16("NotificationFlags", .fmt = MP_FMT_FLAGS, .names = notification_flags),
+    F_IF_TEST("Table", t_table, &table_event_l),
+    F_IF_TEST("Folder", t_folder_id, &folder_id_l),
+    F_IF_TEST("Message", t_message_id, &message_id_l),
+    F_IF_TEST("Parent", t_parent_id, &parent_id_l),
+    F_IF_TEST("OldFolder", t_old_fid, &old_fid_l),
+    F_IF_TEST("OldMessage", t_old_mid, &old_mid_l),
+    F_IF_TEST("OldParent", t_old_parent, &old_parent_l),
+    F_IF_TEST("ChangedTags", t_tags, &tags_l),
+    F_IF_TEST("Total", t_total, &total_l),
+    F_IF_TEST("Unread", t_unread, &unread_l),
+    F_IF_TEST("NewMail", t_newmail, &newmail_l),
 };
 static const struct mp_rop_layout notification_data_l = MP_LAYOUT(notification_data);
 
 static const struct mp_rop_field notify_rsp[] = {
-	F_U32("NotificationHandle", .fmt = MP_FMT_HEX),
-	F_U8("LogonId", .role = MP_RR_LOGON),
-	F_STRUCT("NotificationData", &notification_data_l),
+    F_U32("NotificationHandle", .fmt = MP_FMT_HEX),
+    F_U8("LogonId", .role = MP_RR_LOGON),
+    F_STRUCT("NotificationData", &notification_data_l),
 };
 
 static const struct mp_rop_field pending_rsp[] = {F_U16("SessionIndex")};
@@ -270,11 +279,11 @@ static const struct mp_rop_field pending_rsp[] = {F_U16("SessionIndex")};
 static const struct mp_rop_field ids[] = {F_FID("FolderId"), F_FID("MessageId")};
 static const struct mp_rop_layout ids_l = MP_LAYOUT(ids);
 static const struct mp_rop_field register_req[] = {
-	RQ_HDR_OUT,
-	F_U8("NotificationTypes", .fmt = MP_FMT_FLAGS, .names = notification_flags),
-	F_U8("Reserved"),
-	F_BOOL("WantWholeStore"),
-	F_IF("Object", "WantWholeStore", MP_IF_EQ, 0, &ids_l),
+    RQ_HDR_OUT,
+    F_U8("NotificationTypes", .fmt = MP_FMT_FLAGS, .names = notification_flags),
+    F_U8("Reserved"),
+    F_BOOL("WantWholeStore"),
+    F_IF("Object", "WantWholeStore", MP_IF_EQ, 0, &ids_l),
 };
 
 #define L(x) static const struct mp_rop_layout x##_l = MP_LAYOUT(x)
@@ -284,8 +293,8 @@ L(register_req);
 #undef L
 
 const struct mp_rop_desc mp_rop_family_notify[] = {
-	ROP(0x29, "RopRegisterNotification", &register_req_l, &mp_rop_rsp_hdr_out),
-	ROP(0x2A, "RopNotify", NULL, &notify_rsp_l, .flags = MP_ROPD_UNSOLICITED),
-	ROP(0x6E, "RopPending", NULL, &pending_rsp_l, .flags = MP_ROPD_UNSOLICITED),
-	{.name = NULL},
+    ROP(0x29, "RopRegisterNotification", &register_req_l, &mp_rop_rsp_hdr_out),
+    ROP(0x2A, "RopNotify", NULL, &notify_rsp_l, .flags = MP_ROPD_UNSOLICITED),
+    ROP(0x6E, "RopPending", NULL, &pending_rsp_l, .flags = MP_ROPD_UNSOLICITED),
+    {.name = NULL},
 };

@@ -28,8 +28,8 @@
 struct cols_entry {
 	uint32_t handle;
 	uint32_t n;
-	uint32_t *tags;		/* talloc child of the session */
-	uint64_t age;		/* for evicting the oldest */
+	uint32_t *tags; /* talloc child of the session */
+	uint64_t age;   /* for evicting the oldest */
 };
 
 /* Column sets by server handle, sorted by handle. */
@@ -43,7 +43,7 @@ struct mp_rop_session {
 	struct cols_map tables;
 	struct cols_map recipients;
 	uint64_t clock;
-	int16_t logon_flags[256];	/* -1: unknown */
+	int16_t logon_flags[256]; /* -1: unknown */
 };
 
 struct mp_rop_session *mp_rop_session_new(void *mem)
@@ -95,7 +95,7 @@ static void map_forget(struct cols_map *m, uint32_t handle)
 }
 
 static int map_set(struct mp_rop_session *sess, struct cols_map *m, uint32_t handle,
-		   const uint32_t *tags, uint32_t n)
+                   const uint32_t *tags, uint32_t n)
 {
 	uint32_t *copy = NULL;
 	if (n) {
@@ -136,25 +136,25 @@ static int map_set(struct mp_rop_session *sess, struct cols_map *m, uint32_t han
 }
 
 bool mp_rop_session_columns(const struct mp_rop_session *sess, uint32_t handle,
-			    const uint32_t **tags, uint32_t *n)
+                            const uint32_t **tags, uint32_t *n)
 {
 	return sess && map_get(&sess->tables, handle, tags, n);
 }
 
 int mp_rop_session_set_columns(struct mp_rop_session *sess, uint32_t handle, const uint32_t *tags,
-			       uint32_t n)
+                               uint32_t n)
 {
 	return sess ? map_set(sess, &sess->tables, handle, tags, n) : MP_OK;
 }
 
 bool mp_rop_session_recipient_columns(const struct mp_rop_session *sess, uint32_t handle,
-				      const uint32_t **tags, uint32_t *n)
+                                      const uint32_t **tags, uint32_t *n)
 {
 	return sess && map_get(&sess->recipients, handle, tags, n);
 }
 
 int mp_rop_session_set_recipient_columns(struct mp_rop_session *sess, uint32_t handle,
-					 const uint32_t *tags, uint32_t n)
+                                         const uint32_t *tags, uint32_t n)
 {
 	return sess ? map_set(sess, &sess->recipients, handle, tags, n) : MP_OK;
 }
@@ -181,7 +181,7 @@ void mp_rop_session_set_logon(struct mp_rop_session *sess, uint8_t logon_id, uin
 /* The server handle of a request's handle index, as the response's table
  * holds it (new objects get theirs there), else as the request sent it. */
 static bool server_handle(const struct mp_rop_buf *req, const struct mp_rop_buf *rsp, int idx,
-			  uint32_t *h)
+                          uint32_t *h)
 {
 	if (idx < 0)
 		return false;
@@ -197,7 +197,7 @@ static bool server_handle(const struct mp_rop_buf *req, const struct mp_rop_buf 
 }
 
 void mp_rop_session_update(struct mp_rop_session *sess, const struct mp_rop_buf *req,
-			   const struct mp_rop_buf *rsp)
+                           const struct mp_rop_buf *rsp)
 {
 	uint32_t h, rv;
 	if (!sess || !req)
@@ -220,18 +220,19 @@ void mp_rop_session_update(struct mp_rop_session *sess, const struct mp_rop_buf 
 		case 0x12: /* RopSetColumns */
 			cols = mp_rop_field(q, "PropertyTags");
 			if (cols && server_handle(req, rsp, mp_rop_input_index(q), &h))
-				(void)mp_rop_session_set_columns(sess, h, cols->p, (uint32_t)cols->n);
+				(void)mp_rop_session_set_columns(sess, h, cols->p,
+				                                 (uint32_t)cols->n);
 			break;
 		case 0x03: /* RopOpenMessage */
 		case 0x46: /* RopOpenEmbeddedMessage */
 		case 0x10: /* RopReloadCachedInformation */
 			cols = mp_rop_field(r, "RecipientColumns");
-			if (cols &&
-			    server_handle(req, rsp,
-					  q->id == 0x10 ? mp_rop_input_index(q) : mp_rop_output_index(q),
-					  &h))
+			if (cols && server_handle(req, rsp,
+			                          q->id == 0x10 ? mp_rop_input_index(q)
+			                                        : mp_rop_output_index(q),
+			                          &h))
 				(void)mp_rop_session_set_recipient_columns(sess, h, cols->p,
-									   (uint32_t)cols->n);
+				                                           (uint32_t)cols->n);
 			break;
 		case MP_ROPID_LOGON: {
 			uint64_t flags;

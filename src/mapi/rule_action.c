@@ -12,8 +12,8 @@
 const char *mp_action_type_name(uint8_t type)
 {
 	static const char *const names[] = {
-		NULL, "OP_MOVE", "OP_COPY", "OP_REPLY", "OP_OOF_REPLY", "OP_DEFER_ACTION",
-		"OP_BOUNCE", "OP_FORWARD", "OP_DELEGATE", "OP_TAG", "OP_DELETE", "OP_MARK_AS_READ",
+	    NULL,        "OP_MOVE",    "OP_COPY",     "OP_REPLY", "OP_OOF_REPLY", "OP_DEFER_ACTION",
+	    "OP_BOUNCE", "OP_FORWARD", "OP_DELEGATE", "OP_TAG",   "OP_DELETE",    "OP_MARK_AS_READ",
 	};
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : NULL;
 }
@@ -204,7 +204,7 @@ static int write_data(struct mp_wbuf *wb, enum mp_pv_ctx ctx, const struct mp_ac
 			mp_wb_u32(wb, ab->u.ext_reply.msg_eid.len);
 			if (ab->u.ext_reply.msg_eid.len)
 				mp_wb_bytes(wb, ab->u.ext_reply.msg_eid.data,
-					    ab->u.ext_reply.msg_eid.len);
+				            ab->u.ext_reply.msg_eid.len);
 			mp_wb_bytes(wb, ab->u.ext_reply.guid, 16);
 		} else {
 			mp_pv_put_u64(wb, ab->u.reply.fid);
@@ -248,7 +248,7 @@ int mp_rule_actions_write(struct mp_wbuf *wb, enum mp_pv_ctx ctx, const struct m
 	for (uint32_t i = 0; i < a->count && st == MP_OK; i++) {
 		const struct mp_action_block *ab = &a->blocks[i];
 		size_t len_at = wb->len;
-		st = put_count(wb, ctx, 0);	/* ActionLength, patched below */
+		st = put_count(wb, ctx, 0); /* ActionLength, patched below */
 		if (st != MP_OK)
 			break;
 		size_t start = wb->len;
@@ -288,15 +288,16 @@ static void print_block(struct mp_printer *p, bool ext, const struct mp_action_b
 	case MP_OP_COPY:
 		if (!ext)
 			mp_pr_uint(p, "FolderInThisStore", ab->u.movecopy.in_this_store);
-		mp_pr_bytes(p, "StoreEID", ab->u.movecopy.store_eid.data, ab->u.movecopy.store_eid.len);
+		mp_pr_bytes(p, "StoreEID", ab->u.movecopy.store_eid.data,
+		            ab->u.movecopy.store_eid.len);
 		mp_pr_bytes(p, "FolderEID", ab->u.movecopy.folder_eid.data,
-			    ab->u.movecopy.folder_eid.len);
+		            ab->u.movecopy.folder_eid.len);
 		break;
 	case MP_OP_REPLY:
 	case MP_OP_OOF_REPLY:
 		if (ext) {
 			mp_pr_bytes(p, "ReplyTemplateMessageEID", ab->u.ext_reply.msg_eid.data,
-				    ab->u.ext_reply.msg_eid.len);
+			            ab->u.ext_reply.msg_eid.len);
 			mp_pr_guid(p, "ReplyTemplateGUID", ab->u.ext_reply.guid);
 		} else {
 			mp_pr_hex(p, "ReplyTemplateFID", ab->u.reply.fid, 16);

@@ -43,11 +43,11 @@ struct mp_action_block {
 	uint8_t type;
 	uint32_t flavor;
 	uint32_t flags;
-	bool parsed;		/* `u` holds the decoded ActionData */
-	struct mp_bin data;	/* ActionData bytes as received (always set) */
+	bool parsed;        /* `u` holds the decoded ActionData */
+	struct mp_bin data; /* ActionData bytes as received (always set) */
 	union {
 		struct {
-			uint8_t in_this_store;	/* standard form only */
+			uint8_t in_this_store; /* standard form only */
 			struct mp_bin store_eid;
 			struct mp_bin folder_eid;
 		} movecopy;
@@ -55,22 +55,22 @@ struct mp_action_block {
 			uint64_t fid;
 			uint64_t mid;
 			uint8_t guid[16];
-		} reply;	/* standard form */
+		} reply; /* standard form */
 		struct {
 			struct mp_bin msg_eid;
 			uint8_t guid[16];
-		} ext_reply;	/* extended form */
+		} ext_reply; /* extended form */
 		uint32_t bounce;
 		struct {
 			uint32_t count;
 			struct mp_recipient_block *blocks;
-		} fwd;		/* Forward, Delegate */
+		} fwd; /* Forward, Delegate */
 		struct mp_tagged_pv tag;
 	} u;
 };
 
 struct mp_rule_actions {
-	bool extended;		/* decoded from an extended buffer (for printing) */
+	bool extended; /* decoded from an extended buffer (for printing) */
 	uint32_t count;
 	struct mp_action_block *blocks;
 };

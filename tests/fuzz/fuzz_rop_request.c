@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (st != MP_OK) {
 			/* Only a broken frame is refused. */
 			rop_check(size < 2 || data[0] + (data[1] << 8) < 2 ||
-				  (size_t)(data[0] + (data[1] << 8)) > size);
+			          (size_t)(data[0] + (data[1] << 8)) > size);
 			continue;
 		}
 		rop_check_buffer(mem, buf, data, size, NULL, s);

@@ -20,8 +20,8 @@ static inline void rop_check(bool ok)
 /* Encoding gives back the input; each decoded ROP re-encodes to its own
  * bytes; decoding the encoding gives the same ROPs; printing works. */
 static inline void rop_check_buffer(void *mem, const struct mp_rop_buf *buf, const uint8_t *data,
-				    size_t len, const struct mp_rop_buf *req,
-				    struct mp_rop_session *sess)
+                                    size_t len, const struct mp_rop_buf *req,
+                                    struct mp_rop_session *sess)
 {
 	struct mp_wbuf wb;
 	mp_wb_init(&wb);
@@ -48,7 +48,7 @@ static inline void rop_check_buffer(void *mem, const struct mp_rop_buf *buf, con
 
 	struct mp_rop_buf *again = NULL;
 	rop_check(mp_rop_buf_decode(mem, wb.data, wb.len, buf->response, req, sess, &again) ==
-		  MP_OK);
+	          MP_OK);
 	rop_check(again->count == buf->count && again->n_handles == buf->n_handles);
 	for (size_t i = 0; i < buf->count; i++) {
 		rop_check(again->rops[i]->id == buf->rops[i]->id);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <string.h>
@@ -49,7 +50,7 @@ static struct mp_pv_rd *reader(struct fixture *f, const char *hex, enum mp_pv_ct
 
 /* Encoding what was decoded gives back the input, all of it consumed. */
 static void assert_value_roundtrip(struct fixture *f, uint16_t type, enum mp_pv_ctx ctx,
-				   const char *hex, struct mp_propval *out)
+                                   const char *hex, struct mp_propval *out)
 {
 	struct mp_wbuf wb;
 	assert_int_equal(mp_pv_read(reader(f, hex, ctx), type, out), MP_OK);
@@ -88,7 +89,7 @@ static void test_fixed_size_types(void **state)
 	assert_int_equal(v.v.i8, 10000);
 	assert_value_roundtrip(f, MP_PT_TIME, MP_PV_ROP, "00 80 3e d5 de b1 9d 01", &v);
 	assert_value_roundtrip(f, MP_PT_GUID, MP_PV_ROP,
-			       "00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f", &v);
+	                       "00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f", &v);
 	assert_int_equal(v.v.bin.len, 16);
 	assert_int_equal(v.v.bin.data[15], 0x0f);
 	assert_value_roundtrip(f, MP_PT_NULL, MP_PV_ROP, "", &v);
@@ -117,9 +118,9 @@ static void test_unterminated_strings_refused(void **state)
 	struct fixture *f = *state;
 	struct mp_propval v;
 	assert_int_equal(mp_pv_read(reader(f, "48 00 69 00", MP_PV_ROP), MP_PT_STRING, &v),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 	assert_int_equal(mp_pv_read(reader(f, "48 69", MP_PV_ROP), MP_PT_STRING8, &v),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 	/* An odd byte count cannot hold a UTF-16 terminator. */
 	assert_int_equal(mp_pv_read(reader(f, "00", MP_PV_ROP), MP_PT_STRING, &v), MP_ERR_PARSE);
 }
@@ -137,7 +138,7 @@ static void test_binary_count_width_by_context(void **state)
 	assert_int_equal(v.v.bin.len, 3);
 	/* The same bytes read in the wrong context do not fit. */
 	assert_int_equal(mp_pv_read(reader(f, "03 00 aa bb cc", MP_PV_EXT), MP_PT_BINARY, &v),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 }
 
 static void test_serverid(void **state)
@@ -149,9 +150,9 @@ static void test_serverid(void **state)
 
 	/* COUNT 21, Ours 1, FolderId, MessageId, Instance. */
 	assert_value_roundtrip(f, MP_PT_SERVERID, MP_PV_ROP,
-			       "15 00 01 01 00 00 00 00 00 00 01 02 00 00 00 00 00 00 02"
-			       " 03 00 00 00",
-			       &v);
+	                       "15 00 01 01 00 00 00 00 00 00 01 02 00 00 00 00 00 00 02"
+	                       " 03 00 00 00",
+	                       &v);
 	assert_true(mp_serverid_ids(&v.v.bin, &fid, &mid, &inst));
 	assert_true(fid == 0x0100000000000001ull);
 	assert_true(mid == 0x0200000000000002ull);
@@ -161,7 +162,7 @@ static void test_serverid(void **state)
 	assert_false(mp_serverid_ids(&v.v.bin, &fid, &mid, &inst));
 	/* COUNT 0 has no Ours byte: malformed. */
 	assert_int_equal(mp_pv_read(reader(f, "00 00", MP_PV_ROP), MP_PT_SERVERID, &v),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 }
 
 static void test_multivalued(void **state)
@@ -169,43 +170,43 @@ static void test_multivalued(void **state)
 	struct fixture *f = *state;
 	struct mp_propval v;
 
-	assert_value_roundtrip(f, MP_PT_MV | MP_PT_INTEGER16, MP_PV_ROP,
-			       "02 00 00 00 01 00 02 00", &v);
+	assert_value_roundtrip(f, MP_PT_MV | MP_PT_INTEGER16, MP_PV_ROP, "02 00 00 00 01 00 02 00",
+	                       &v);
 	assert_int_equal(v.v.mv.count, 2);
 	assert_int_equal(v.v.mv.i2[1], 2);
-	assert_value_roundtrip(f, MP_PT_MV | MP_PT_INTEGER32, MP_PV_ROP,
-			       "01 00 00 00 ff ff ff ff", &v);
+	assert_value_roundtrip(f, MP_PT_MV | MP_PT_INTEGER32, MP_PV_ROP, "01 00 00 00 ff ff ff ff",
+	                       &v);
 	assert_int_equal(v.v.mv.i4[0], 0xffffffff);
 	assert_value_roundtrip(f, MP_PT_MV | MP_PT_FLOATING32, MP_PV_ROP, "01 00 00 00 00 00 80 3f",
-			       &v);
+	                       &v);
 	assert_value_roundtrip(f, MP_PT_MV | MP_PT_FLOATING64, MP_PV_ROP,
-			       "01 00 00 00 00 00 00 00 00 00 f0 3f", &v);
+	                       "01 00 00 00 00 00 00 00 00 00 f0 3f", &v);
 	assert_value_roundtrip(f, MP_PT_MV | MP_PT_CURRENCY, MP_PV_ROP,
-			       "01 00 00 00 01 00 00 00 00 00 00 00", &v);
+	                       "01 00 00 00 01 00 00 00 00 00 00 00", &v);
 	assert_value_roundtrip(f, MP_PT_MV | MP_PT_FLOATINGTIME, MP_PV_ROP,
-			       "01 00 00 00 00 00 00 00 00 00 f0 3f", &v);
+	                       "01 00 00 00 00 00 00 00 00 00 f0 3f", &v);
 	assert_value_roundtrip(f, MP_PT_MV | MP_PT_INTEGER64, MP_PV_ROP,
-			       "02 00 00 00 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00", &v);
+	                       "02 00 00 00 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00", &v);
 	assert_int_equal(v.v.mv.i8[1], 2);
 	assert_value_roundtrip(f, MP_PT_MV | MP_PT_TIME, MP_PV_ROP,
-			       "01 00 00 00 00 80 3e d5 de b1 9d 01", &v);
+	                       "01 00 00 00 00 80 3e d5 de b1 9d 01", &v);
 	assert_value_roundtrip(f, MP_PT_MV | MP_PT_GUID, MP_PV_ROP,
-			       "01 00 00 00 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f", &v);
+	                       "01 00 00 00 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f", &v);
 	assert_int_equal(v.v.mv.guid[0][1], 1);
 	/* Strings: a 32-bit count, then terminated strings. */
 	assert_value_roundtrip(f, MP_PT_MV | MP_PT_STRING, MP_PV_ROP,
-			       "02 00 00 00 61 00 00 00 62 00 63 00 00 00", &v);
+	                       "02 00 00 00 61 00 00 00 62 00 63 00 00 00", &v);
 	assert_int_equal(v.v.mv.count, 2);
 	assert_int_equal(v.v.mv.bin[1].len, 6);
 	assert_value_roundtrip(f, MP_PT_MV | MP_PT_STRING8, MP_PV_ROP, "02 00 00 00 61 00 00", &v);
 	/* Binary: 32-bit value count, 16-bit byte counts in ROP buffers ... */
-	assert_value_roundtrip(f, MP_PT_MV | MP_PT_BINARY, MP_PV_ROP,
-			       "02 00 00 00 01 00 aa 00 00", &v);
+	assert_value_roundtrip(f, MP_PT_MV | MP_PT_BINARY, MP_PV_ROP, "02 00 00 00 01 00 aa 00 00",
+	                       &v);
 	assert_int_equal(v.v.mv.bin[0].len, 1);
 	assert_int_equal(v.v.mv.bin[1].len, 0);
 	/* ... and 32-bit ones in extended rules. */
-	assert_value_roundtrip(f, MP_PT_MV | MP_PT_BINARY, MP_PV_EXT,
-			       "01 00 00 00 01 00 00 00 aa", &v);
+	assert_value_roundtrip(f, MP_PT_MV | MP_PT_BINARY, MP_PV_EXT, "01 00 00 00 01 00 00 00 aa",
+	                       &v);
 	/* An empty multi-value. */
 	assert_value_roundtrip(f, MP_PT_MV | MP_PT_INTEGER32, MP_PV_ROP, "00 00 00 00", &v);
 	assert_int_equal(v.v.mv.count, 0);
@@ -219,13 +220,13 @@ static void test_counts_checked_before_allocating(void **state)
 
 	/* 0x7fffffff values announced, 4 bytes sent. */
 	assert_int_equal(mp_pv_read(reader(f, "ff ff ff 7f 01 00 02 00", MP_PV_ROP),
-				    MP_PT_MV | MP_PT_INTEGER64, &v),
-			 MP_ERR_PARSE);
-	assert_int_equal(mp_pv_read(reader(f, "ff ff ff ff 00", MP_PV_ROP),
-				    MP_PT_MV | MP_PT_STRING8, &v),
-			 MP_ERR_PARSE);
+	                            MP_PT_MV | MP_PT_INTEGER64, &v),
+	                 MP_ERR_PARSE);
+	assert_int_equal(
+	    mp_pv_read(reader(f, "ff ff ff ff 00", MP_PV_ROP), MP_PT_MV | MP_PT_STRING8, &v),
+	    MP_ERR_PARSE);
 	assert_int_equal(mp_pv_read(reader(f, "ff ff 01", MP_PV_ROP), MP_PT_BINARY, &v),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 	assert_true(talloc_total_size(f->mem) - before < 1024);
 }
 
@@ -235,11 +236,11 @@ static void test_multivalue_instance_reads_one_value(void **state)
 	struct mp_propval v;
 	/* A PtypMultipleString column with the MVI bit: one string per row. */
 	assert_value_roundtrip(f, MP_PT_MVI | MP_PT_MV | MP_PT_STRING, MP_PV_ROP, "61 00 00 00",
-			       &v);
+	                       &v);
 	assert_int_equal(v.type, MP_PT_STRING);
 	/* MVI without MV is not a type. */
 	assert_int_equal(mp_pv_read(reader(f, "00 00", MP_PV_ROP), MP_PT_MVI | MP_PT_INTEGER16, &v),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 }
 
 static void test_types_without_wire_form(void **state)
@@ -247,13 +248,12 @@ static void test_types_without_wire_form(void **state)
 	struct fixture *f = *state;
 	struct mp_propval v;
 	assert_int_equal(mp_pv_read(reader(f, "00 00", MP_PV_ROP), MP_PT_OBJECT, &v),
-			 MP_ERR_UNSUPPORTED);
+	                 MP_ERR_UNSUPPORTED);
 	assert_int_equal(mp_pv_read(reader(f, "00 00", MP_PV_ROP), MP_PT_UNSPECIFIED, &v),
-			 MP_ERR_UNSUPPORTED);
-	assert_int_equal(mp_pv_read(reader(f, "00 00", MP_PV_ROP), 0x0099, &v),
-			 MP_ERR_UNSUPPORTED);
+	                 MP_ERR_UNSUPPORTED);
+	assert_int_equal(mp_pv_read(reader(f, "00 00", MP_PV_ROP), 0x0099, &v), MP_ERR_UNSUPPORTED);
 	assert_int_equal(mp_pv_read(reader(f, "00 00 00 00", MP_PV_ROP), MP_PT_MV | 0x0099, &v),
-			 MP_ERR_UNSUPPORTED);
+	                 MP_ERR_UNSUPPORTED);
 }
 
 static void test_restriction_and_rule_action_values(void **state)
@@ -266,7 +266,7 @@ static void test_restriction_and_rule_action_values(void **state)
 	assert_int_equal(v.v.res->u.exist.tag, 0x0037001F);
 	/* PtypRuleAction: one OP_MARK_AS_READ block. */
 	assert_value_roundtrip(f, MP_PT_RULEACTION, MP_PV_ROP,
-			       "01 00 09 00 0b 00 00 00 00 00 00 00 00", &v);
+	                       "01 00 09 00 0b 00 00 00 00 00 00 00 00", &v);
 	assert_int_equal(v.v.act->count, 1);
 	assert_int_equal(v.v.act->blocks[0].type, MP_OP_MARK_AS_READ);
 	assert_true(v.v.act->blocks[0].parsed);
@@ -291,7 +291,7 @@ static void test_tagged_and_typed(void **state)
 
 	/* A tagged value cannot carry PtypUnspecified. */
 	assert_int_equal(mp_tagged_pv_read(reader(f, "00 00 37 00", MP_PV_ROP), &tpv),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 
 	/* TypedPropertyValue: the type, then the value. */
 	assert_int_equal(mp_typed_pv_read(reader(f, "03 00 2a 00 00 00", MP_PV_ROP), &v), MP_OK);
@@ -342,9 +342,9 @@ static void test_standard_and_flagged_rows(void **state)
 
 	/* Unknown row flag, unknown value flag. */
 	assert_int_equal(mp_prop_row_read(reader(f, "02 00", MP_PV_ROP), cols, 1, &row),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 	assert_int_equal(mp_prop_row_read(reader(f, "01 07", MP_PV_ROP), cols, 1, &row),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 }
 
 static void test_property_names(void **state)
@@ -386,17 +386,17 @@ static void test_problems_and_tags(void **state)
 	struct mp_prop_problem pp;
 	uint32_t *tags;
 
-	assert_int_equal(mp_prop_problem_read(reader(f, "01 00 1f 00 37 00 05 00 07 80", MP_PV_ROP),
-					      &pp),
-			 MP_OK);
+	assert_int_equal(
+	    mp_prop_problem_read(reader(f, "01 00 1f 00 37 00 05 00 07 80", MP_PV_ROP), &pp),
+	    MP_OK);
 	assert_int_equal(pp.index, 1);
 	assert_int_equal(pp.tag, 0x0037001F);
 	assert_int_equal(pp.err, 0x80070005);
-	assert_int_equal(mp_prop_tags_read(reader(f, "1f 00 37 00 03 00 08 0e", MP_PV_ROP), 2, &tags),
-			 MP_OK);
+	assert_int_equal(
+	    mp_prop_tags_read(reader(f, "1f 00 37 00 03 00 08 0e", MP_PV_ROP), 2, &tags), MP_OK);
 	assert_int_equal(tags[1], 0x0E080003);
 	assert_int_equal(mp_prop_tags_read(reader(f, "1f 00 37 00", MP_PV_ROP), 1000000, &tags),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 }
 
 static void test_print_names_and_redaction(void **state)
@@ -406,9 +406,8 @@ static void test_print_names_and_redaction(void **state)
 	struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
 	const char *out;
 
-	assert_int_equal(mp_tagged_pv_read(reader(f, "1f 00 37 00 48 00 69 00 00 00", MP_PV_ROP),
-					   &tpv),
-			 MP_OK);
+	assert_int_equal(
+	    mp_tagged_pv_read(reader(f, "1f 00 37 00 48 00 69 00 00 00", MP_PV_ROP), &tpv), MP_OK);
 	mp_tagged_pv_print(p, "v", &tpv);
 	out = mp_printer_output(p, NULL);
 	assert_non_null(strstr(out, "PidTagSubject"));
@@ -416,10 +415,9 @@ static void test_print_names_and_redaction(void **state)
 
 	/* PidTagPstPasswordSzNew (0x6704001F) is a password: never printed. */
 	mp_printer_reset(p);
-	assert_int_equal(mp_tagged_pv_read(reader(f, "1f 00 04 67 73 00 65 00 63 00 00 00",
-						  MP_PV_ROP),
-					   &tpv),
-			 MP_OK);
+	assert_int_equal(
+	    mp_tagged_pv_read(reader(f, "1f 00 04 67 73 00 65 00 63 00 00 00", MP_PV_ROP), &tpv),
+	    MP_OK);
 	mp_tagged_pv_print(p, "v", &tpv);
 	out = mp_printer_output(p, NULL);
 	assert_null(strstr(out, "sec"));
@@ -430,24 +428,23 @@ static void test_print_names_and_redaction(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fixed_size_types, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_strings_keep_terminator, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unterminated_strings_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_binary_count_width_by_context, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_serverid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_multivalued, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_counts_checked_before_allocating, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_multivalue_instance_reads_one_value, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_types_without_wire_form, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restriction_and_rule_action_values, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_tagged_and_typed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_standard_and_flagged_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_property_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_problems_and_tags, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_print_names_and_redaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fixed_size_types, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strings_keep_terminator, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unterminated_strings_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_binary_count_width_by_context, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_serverid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_multivalued, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_counts_checked_before_allocating, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_multivalue_instance_reads_one_value, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_types_without_wire_form, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restriction_and_rule_action_values, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_tagged_and_typed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_standard_and_flagged_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_property_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_problems_and_tags, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_print_names_and_redaction, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -49,7 +50,7 @@ static struct mp_pv_rd *reader(struct fixture *f, const char *hex, enum mp_pv_ct
 
 /* Decode one restriction, check everything was read, encode it back. */
 static void res_roundtrip(struct fixture *f, const char *hex, enum mp_pv_ctx ctx,
-			  struct mp_restriction *r)
+                          struct mp_restriction *r)
 {
 	struct mp_wbuf wb;
 	assert_int_equal(mp_restriction_read(reader(f, hex, ctx), r), MP_OK);
@@ -122,9 +123,9 @@ static void test_and_or_count_width_by_context(void **state)
 	assert_int_equal(r.u.andor.count, 1);
 	/* The same bytes are malformed in a ROP buffer (count 1, then a
 	 * restriction of type 0x00 whose count runs out). */
-	assert_int_equal(mp_restriction_read(reader(f, "01 01 00 00 00 08 1f 00 37 00", MP_PV_ROP),
-					     &r),
-			 MP_ERR_PARSE);
+	assert_int_equal(
+	    mp_restriction_read(reader(f, "01 01 00 00 00 08 1f 00 37 00", MP_PV_ROP), &r),
+	    MP_ERR_PARSE);
 }
 
 static void test_nesting_is_bounded(void **state)
@@ -154,18 +155,18 @@ static void test_malformed_restrictions(void **state)
 	assert_int_equal(mp_restriction_read(reader(f, "0c", MP_PV_ROP), &r), MP_ERR_PARSE);
 	assert_int_equal(mp_restriction_read(reader(f, "08 1f 00", MP_PV_ROP), &r), MP_ERR_PARSE);
 	assert_int_equal(mp_restriction_read(reader(f, "00 ff ff 08", MP_PV_ROP), &r),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 	assert_int_equal(mp_restriction_read(reader(f, "01 ff ff ff 7f", MP_PV_EXT), &r),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 	assert_true(talloc_total_size(f->mem) - before < 4096);
 	/* A property restriction whose value type has no wire form. */
-	assert_int_equal(mp_restriction_read(reader(f, "04 04 0d 00 01 37 0d 00 01 37", MP_PV_ROP),
-					     &r),
-			 MP_ERR_UNSUPPORTED);
+	assert_int_equal(
+	    mp_restriction_read(reader(f, "04 04 0d 00 01 37 0d 00 01 37", MP_PV_ROP), &r),
+	    MP_ERR_UNSUPPORTED);
 }
 
 static void actions_roundtrip(struct fixture *f, const char *hex, enum mp_pv_ctx ctx,
-			      struct mp_rule_actions *a)
+                              struct mp_rule_actions *a)
 {
 	struct mp_wbuf wb;
 	assert_int_equal(mp_rule_actions_read(reader(f, hex, ctx), a), MP_OK);
@@ -183,9 +184,8 @@ static void test_standard_rule_actions(void **state)
 	struct mp_rule_actions a;
 
 	/* OP_MOVE: FolderInThisStore 1, StoreEID (0 bytes), FolderEID (3 bytes). */
-	actions_roundtrip(f,
-			  "01 00 11 00 01 00 00 00 00 00 00 00 00 01 00 00 03 00 aa bb cc",
-			  MP_PV_ROP, &a);
+	actions_roundtrip(f, "01 00 11 00 01 00 00 00 00 00 00 00 00 01 00 00 03 00 aa bb cc",
+	                  MP_PV_ROP, &a);
 	assert_int_equal(a.blocks[0].type, MP_OP_MOVE);
 	assert_true(a.blocks[0].parsed);
 	assert_int_equal(a.blocks[0].u.movecopy.in_this_store, 1);
@@ -193,23 +193,23 @@ static void test_standard_rule_actions(void **state)
 
 	/* OP_REPLY: FID, MID, GUID; then OP_BOUNCE with its code. */
 	actions_roundtrip(f,
-			  "02 00"
-			  " 29 00 03 00 00 00 00 00 00 00 00"
-			  " 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00"
-			  " 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f"
-			  " 0d 00 06 00 00 00 00 00 00 00 00 26 00 00 00",
-			  MP_PV_ROP, &a);
+	                  "02 00"
+	                  " 29 00 03 00 00 00 00 00 00 00 00"
+	                  " 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00"
+	                  " 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f"
+	                  " 0d 00 06 00 00 00 00 00 00 00 00 26 00 00 00",
+	                  MP_PV_ROP, &a);
 	assert_int_equal(a.count, 2);
 	assert_int_equal(a.blocks[0].u.reply.mid, 2);
 	assert_int_equal(a.blocks[1].u.bounce, 0x26);
 
 	/* OP_FORWARD to one recipient block with one value; OP_TAG; OP_DELETE. */
 	actions_roundtrip(f,
-			  "03 00"
-			  " 16 00 07 00 00 00 00 00 00 00 00 01 00 01 01 00 1f 00 01 30 61 00 00 00"
-			  " 11 00 09 00 00 00 00 00 00 00 00 03 00 17 00 01 00 00 00"
-			  " 09 00 0a 00 00 00 00 00 00 00 00",
-			  MP_PV_ROP, &a);
+	                  "03 00"
+	                  " 16 00 07 00 00 00 00 00 00 00 00 01 00 01 01 00 1f 00 01 30 61 00 00 00"
+	                  " 11 00 09 00 00 00 00 00 00 00 00 03 00 17 00 01 00 00 00"
+	                  " 09 00 0a 00 00 00 00 00 00 00 00",
+	                  MP_PV_ROP, &a);
 	assert_int_equal(a.blocks[0].u.fwd.count, 1);
 	assert_int_equal(a.blocks[0].u.fwd.blocks[0].count, 1);
 	assert_int_equal(a.blocks[1].u.tag.tag, 0x00170003);
@@ -226,17 +226,17 @@ static void test_extended_rule_actions(void **state)
 	struct mp_rule_actions a;
 	/* Extended OP_COPY: 4-byte counts and sizes, no FolderInThisStore. */
 	actions_roundtrip(f,
-			  "01 00 00 00 13 00 00 00 02 00 00 00 00 00 00 00 00"
-			  " 01 00 00 00 aa 01 00 00 00 bb",
-			  MP_PV_EXT, &a);
+	                  "01 00 00 00 13 00 00 00 02 00 00 00 00 00 00 00 00"
+	                  " 01 00 00 00 aa 01 00 00 00 bb",
+	                  MP_PV_EXT, &a);
 	assert_true(a.extended);
 	assert_true(a.blocks[0].parsed);
 	assert_int_equal(a.blocks[0].u.movecopy.store_eid.len, 1);
 	/* Extended OP_OOF_REPLY: MessageEIDSize, MessageEID, GUID. */
 	actions_roundtrip(f,
-			  "01 00 00 00 1e 00 00 00 04 00 00 00 00 00 00 00 00"
-			  " 01 00 00 00 ee 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f",
-			  MP_PV_EXT, &a);
+	                  "01 00 00 00 1e 00 00 00 04 00 00 00 00 00 00 00 00"
+	                  " 01 00 00 00 ee 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f",
+	                  MP_PV_EXT, &a);
 	assert_int_equal(a.blocks[0].u.ext_reply.msg_eid.len, 1);
 }
 
@@ -247,21 +247,21 @@ static void test_undecodable_action_data_kept(void **state)
 	/* Unknown ActionType 0x20, and an OP_BOUNCE with two bytes too many:
 	 * both stay as bytes and are written back unchanged. */
 	actions_roundtrip(f,
-			  "02 00 0b 00 20 00 00 00 00 00 00 00 00 01 02"
-			  " 0f 00 06 00 00 00 00 00 00 00 00 26 00 00 00 ff ff",
-			  MP_PV_ROP, &a);
+	                  "02 00 0b 00 20 00 00 00 00 00 00 00 00 01 02"
+	                  " 0f 00 06 00 00 00 00 00 00 00 00 26 00 00 00 ff ff",
+	                  MP_PV_ROP, &a);
 	assert_false(a.blocks[0].parsed);
 	assert_false(a.blocks[1].parsed);
 	assert_int_equal(a.blocks[1].data.len, 6);
 	/* ActionLength shorter than the block header, or past the end. */
 	assert_int_equal(mp_rule_actions_read(reader(f, "01 00 04 00 01 00 00 00", MP_PV_ROP), &a),
-			 MP_ERR_PARSE);
-	assert_int_equal(mp_rule_actions_read(reader(f, "01 00 ff 00 01 00 00 00 00 00 00 00 00",
-						     MP_PV_ROP),
-					      &a),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
+	assert_int_equal(mp_rule_actions_read(
+	                     reader(f, "01 00 ff 00 01 00 00 00 00 00 00 00 00", MP_PV_ROP), &a),
+	                 MP_ERR_PARSE);
 	/* More actions announced than bytes sent. */
-	assert_int_equal(mp_rule_actions_read(reader(f, "ff ff 09 00", MP_PV_ROP), &a), MP_ERR_PARSE);
+	assert_int_equal(mp_rule_actions_read(reader(f, "ff ff 09 00", MP_PV_ROP), &a),
+	                 MP_ERR_PARSE);
 }
 
 static void test_print(void **state)
@@ -286,14 +286,14 @@ static void test_print(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_each_restriction_type, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_and_or_count_width_by_context, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nesting_is_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_restrictions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_standard_rule_actions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_extended_rule_actions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_undecodable_action_data_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_print, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_each_restriction_type, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_and_or_count_width_by_context, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nesting_is_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_restrictions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_standard_rule_actions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extended_rule_actions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_undecodable_action_data_kept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_print, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -52,7 +53,7 @@ static size_t mkbuf(uint8_t *out, size_t cap, const char *rops, const char *hand
 
 /* Decode, check the re-encoding is byte-exact, return the buffer. */
 static struct mp_rop_buf *decode_exact(struct fixture *f, const uint8_t *b, size_t len,
-				       bool response, const struct mp_rop_buf *req)
+                                       bool response, const struct mp_rop_buf *req)
 {
 	struct mp_rop_buf *buf = NULL;
 	struct mp_wbuf wb;
@@ -82,7 +83,7 @@ static void test_every_rop_is_described(void **state)
 		const char *name;
 	} ids[] = {
 #define X(id, upper, name) {id, name},
-		MP_ROP_IDS(X)
+	    MP_ROP_IDS(X)
 #undef X
 	};
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
@@ -122,14 +123,13 @@ static void check_layout(const char *rop, const struct mp_rop_layout *l, const s
 	for (uint16_t i = 0; i < l->n; i++) {
 		const struct mp_rop_field *f = &l->f[i];
 		struct chain c = {.l = l, .upto = i, .up = up};
-		bool needs_ref = f->kind == MP_RF_BYTES || f->kind == MP_RF_TAGS ||
-				 f->kind == MP_RF_TPVS || f->kind == MP_RF_NAMES ||
-				 f->kind == MP_RF_ROWS || f->kind == MP_RF_SIZED ||
-				 f->kind == MP_RF_RES ||
-				 (f->kind == MP_RF_IF && f->cond != MP_IF_TEST);
+		bool needs_ref =
+		    f->kind == MP_RF_BYTES || f->kind == MP_RF_TAGS || f->kind == MP_RF_TPVS ||
+		    f->kind == MP_RF_NAMES || f->kind == MP_RF_ROWS || f->kind == MP_RF_SIZED ||
+		    f->kind == MP_RF_RES || (f->kind == MP_RF_IF && f->cond != MP_IF_TEST);
 		if ((needs_ref || (f->kind == MP_RF_ARRAY && f->ref)) && !ref_ok(&c, f->ref))
 			fail_msg("%s: field %s refers to unknown %s", rop, f->name,
-				 f->ref ? f->ref : "(none)");
+			         f->ref ? f->ref : "(none)");
 		if (f->kind == MP_RF_IF && f->cond == MP_IF_TEST)
 			assert_non_null(f->test);
 		if (f->kind == MP_RF_ROW || f->kind == MP_RF_ROWS)
@@ -169,9 +169,9 @@ static void test_logon_request(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t b[256];
-	size_t len = mkbuf(b, sizeof(b),
-			   "fe 00 00 01 0c 04 00 01 00 00 00 00 0a 00 2f 6f 3d 78 2f 63 6e 3d 61 00",
-			   "ff ff ff ff");
+	size_t len = mkbuf(
+	    b, sizeof(b), "fe 00 00 01 0c 04 00 01 00 00 00 00 0a 00 2f 6f 3d 78 2f 63 6e 3d 61 00",
+	    "ff ff ff ff");
 	struct mp_rop_buf *buf = decode_exact(f, b, len, false, NULL);
 	assert_int_equal(buf->count, 1);
 	assert_int_equal(buf->rop_size, 26);
@@ -270,9 +270,8 @@ static void test_frame_errors(void **state)
 	assert_int_equal(mp_rop_buf_decode(f->mem, one, 1, false, NULL, NULL, &buf), MP_ERR_PARSE);
 	assert_null(buf);
 	assert_int_equal(mp_rop_buf_decode(f->mem, small, 2, false, NULL, NULL, &buf),
-			 MP_ERR_PARSE);
-	assert_int_equal(mp_rop_buf_decode(f->mem, over, 4, false, NULL, NULL, &buf),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
+	assert_int_equal(mp_rop_buf_decode(f->mem, over, 4, false, NULL, NULL, &buf), MP_ERR_PARSE);
 
 	/* An empty RopsList, and a handle table with 3 stray bytes: kept. */
 	uint8_t b[64];
@@ -339,7 +338,8 @@ static void test_row_values_are_bounded(void **state)
 	mp_wb_u32(&q, 0x22);
 
 	mp_wb_u16(&s, 0);
-	const uint8_t hdr[] = {0x12, 0x00, 0, 0, 0, 0, 0x00, 0x15, 0x00, 0, 0, 0, 0, 0x02, 0xe8, 0x03};
+	const uint8_t hdr[] = {0x12, 0x00, 0, 0, 0, 0,    0x00, 0x15,
+	                       0x00, 0,    0, 0, 0, 0x02, 0xe8, 0x03};
 	mp_wb_bytes(&s, hdr, sizeof(hdr));
 	mp_wb_zeros(&s, 1000);
 	mp_wb_put_u16_at(&s, 0, (uint16_t)s.len);
@@ -361,11 +361,11 @@ static void test_response_needs_its_request(void **state)
 	struct fixture *f = *state;
 	uint8_t q[64], s[64];
 	/* MS-OXCPRPT 4.3.1: Boolean, Integer32, Binary. */
-	size_t qlen = mkbuf(q, sizeof(q),
-			    "07 00 00 00 00 01 00 03 00 0b 00 3e 86 03 00 3f 86 02 01 e2 65",
-			    "0a 00 00 00");
-	size_t slen = mkbuf(s, sizeof(s), "07 00 00 00 00 00 00 01 05 00 00 00 02 00 aa bb",
-			    "0a 00 00 00");
+	size_t qlen =
+	    mkbuf(q, sizeof(q), "07 00 00 00 00 01 00 03 00 0b 00 3e 86 03 00 3f 86 02 01 e2 65",
+	          "0a 00 00 00");
+	size_t slen =
+	    mkbuf(s, sizeof(s), "07 00 00 00 00 00 00 01 05 00 00 00 02 00 aa bb", "0a 00 00 00");
 	struct mp_rop_buf *req = decode_exact(f, q, qlen, false, NULL);
 	struct mp_rop_buf *rsp = decode_exact(f, s, slen, true, req);
 	const struct mp_rop *r = rsp->rops[0];
@@ -396,15 +396,15 @@ static void test_table_columns_state(void **state)
 
 	/* Call 1: open a contents table at index 1, set its columns, read. */
 	size_t qlen = mkbuf(q, sizeof(q),
-			    "05 00 00 01 00"
-			    " 12 00 01 00 02 00 03 00 08 0e 1f 00 37 00"
-			    " 15 00 01 00 01 0a 00",
-			    "11 00 00 00 ff ff ff ff");
+	                    "05 00 00 01 00"
+	                    " 12 00 01 00 02 00 03 00 08 0e 1f 00 37 00"
+	                    " 15 00 01 00 01 0a 00",
+	                    "11 00 00 00 ff ff ff ff");
 	size_t slen = mkbuf(s, sizeof(s),
-			    "05 01 00 00 00 00 02 00 00 00"
-			    " 12 01 00 00 00 00 00"
-			    " 15 01 00 00 00 00 02 01 00 00 2a 00 00 00 61 00 00 00",
-			    "11 00 00 00 22 00 00 00");
+	                    "05 01 00 00 00 00 02 00 00 00"
+	                    " 12 01 00 00 00 00 00"
+	                    " 15 01 00 00 00 00 02 01 00 00 2a 00 00 00 61 00 00 00",
+	                    "11 00 00 00 22 00 00 00");
 	struct mp_rop_buf *req = decode_exact(f, q, qlen, false, NULL);
 	struct mp_rop_buf *rsp = decode_exact(f, s, slen, true, req);
 	assert_int_equal(rsp->count, 3);
@@ -421,7 +421,7 @@ static void test_table_columns_state(void **state)
 	/* Call 2: the table is handle 0x22 now; its columns come from the session. */
 	qlen = mkbuf(q, sizeof(q), "15 00 00 00 01 0a 00", "22 00 00 00");
 	slen = mkbuf(s, sizeof(s), "15 00 00 00 00 00 02 01 00 00 07 00 00 00 62 00 00 00",
-		     "22 00 00 00");
+	             "22 00 00 00");
 	req = decode_exact(f, q, qlen, false, NULL);
 	rsp = decode_exact(f, s, slen, true, req);
 	assert_false(rsp->rops[0]->opaque);
@@ -448,12 +448,12 @@ static void test_notification_rows(void **state)
 	/* RopNotify: handle 0x22, TableModified|M, TableRowAdded, row ids,
 	 * insert-after ids, then a 5-byte row in the table's columns. */
 	size_t slen = mkbuf(s, sizeof(s),
-			    "2a 22 00 00 00 00 00 81 03 00"
-			    " 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00 00 00 00 00"
-			    " 03 00 00 00 00 00 00 00 04 00 00 00 00 00 00 00 00 00 00 00"
-			    " 05 00 00 2a 00 00 00"
-			    " 6e 07 00",
-			    "");
+	                    "2a 22 00 00 00 00 00 81 03 00"
+	                    " 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00 00 00 00 00"
+	                    " 03 00 00 00 00 00 00 00 04 00 00 00 00 00 00 00 00 00 00 00"
+	                    " 05 00 00 2a 00 00 00"
+	                    " 6e 07 00",
+	                    "");
 	/* Columns unknown: the notification decodes, the row stays bytes. */
 	struct mp_rop_buf *rsp = decode_exact(f, s, slen, true, NULL);
 	assert_int_equal(rsp->count, 2);
@@ -484,9 +484,9 @@ static void test_matching_skips_release_and_handles_quirks(void **state)
 	/* Release (no response), GetMessageStatus answered with RopId 0x20,
 	 * then GetStoreState. */
 	size_t qlen = mkbuf(q, sizeof(q), "01 00 01 1f 00 00 05 00 00 00 00 00 00 00 7b 00 00",
-			    "01 00 00 00 02 00 00 00");
-	size_t slen = mkbuf(s, sizeof(s),
-			    "20 00 00 00 00 00 08 00 00 00 7b 00 00 00 00 00 00 00 00 10", "");
+	                    "01 00 00 00 02 00 00 00");
+	size_t slen =
+	    mkbuf(s, sizeof(s), "20 00 00 00 00 00 08 00 00 00 7b 00 00 00 00 00 00 00 00 10", "");
 	struct mp_rop_buf *req = decode_exact(f, q, qlen, false, NULL);
 	struct mp_rop_buf *rsp = decode_exact(f, s, slen, true, req);
 	assert_int_equal(rsp->count, 2);
@@ -502,11 +502,12 @@ static void test_logon_kind_selects_fields(void **state)
 	uint8_t q[128];
 	/* A public-folder logon (LogonFlags 0) in the same buffer: the
 	 * RopSetMessageReadFlag request carries 24 bytes of ClientData. */
-	size_t qlen = mkbuf(q, sizeof(q),
-			    "fe 01 00 00 02 00 00 00 00 00 00 00 00 00"
-			    " 11 01 01 02 01"
-			    " 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 11 12 13 14 15 16 17",
-			    "ff ff ff ff 03 00 00 00 04 00 00 00");
+	size_t qlen =
+	    mkbuf(q, sizeof(q),
+	          "fe 01 00 00 02 00 00 00 00 00 00 00 00 00"
+	          " 11 01 01 02 01"
+	          " 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 11 12 13 14 15 16 17",
+	          "ff ff ff ff 03 00 00 00 04 00 00 00");
 	struct mp_rop_buf *req = decode_exact(f, q, qlen, false, NULL);
 	assert_int_equal(req->count, 2);
 	assert_false(req->rops[1]->opaque);
@@ -553,7 +554,8 @@ static void test_building_buffers_from_bytes(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t q[64];
-	size_t qlen = mkbuf(q, sizeof(q), "7b 00 00 05 00 00 01 00 16 00 01", "01 00 00 00 ff ff ff ff");
+	size_t qlen =
+	    mkbuf(q, sizeof(q), "7b 00 00 05 00 00 01 00 16 00 01", "01 00 00 00 ff ff ff ff");
 	struct mp_rop_buf *req = decode_exact(f, q, qlen, false, NULL);
 	struct mp_rop_buf *out = mp_rop_buf_new(f->mem, false);
 	struct mp_wbuf wb;
@@ -572,7 +574,7 @@ static void test_building_buffers_from_bytes(void **state)
 	assert_int_equal(mp_rop_buf_encode(out, &wb), MP_OK);
 	uint8_t want[64];
 	size_t wlen = mkbuf(want, sizeof(want), "16 00 01 05 00 00 01 00 7b 00 00",
-			    "01 00 00 00 ff ff ff ff");
+	                    "01 00 00 00 ff ff ff ff");
 	assert_int_equal(wb.len, wlen);
 	assert_memory_equal(wb.data, want, wlen);
 	mp_wb_free(&wb);
@@ -585,9 +587,9 @@ static void test_unsolicited_responses(void **state)
 	/* RopBackoff for logon 0 (one ROP backed off), then RopBufferTooSmall
 	 * with the unprocessed requests. */
 	size_t slen = mkbuf(s, sizeof(s),
-			    "f9 00 e8 03 00 00 01 07 10 27 00 00 00 00"
-			    " ff 00 80 7b 00 00 7b 00 00",
-			    "");
+	                    "f9 00 e8 03 00 00 01 07 10 27 00 00 00 00"
+	                    " ff 00 80 7b 00 00 7b 00 00",
+	                    "");
 	struct mp_rop_buf *rsp = decode_exact(f, s, slen, true, NULL);
 	assert_int_equal(rsp->count, 2);
 	assert_int_equal(uint_field(rsp->rops[0], "Duration"), 1000);
@@ -604,14 +606,14 @@ static void test_recipient_rows(void **state)
 	 * Unicode display name "A", two columns (PidTagRecipientType,
 	 * PidTagDisplayName) in a standard row. */
 	size_t qlen = mkbuf(q, sizeof(q),
-			    "03 00 00 01 e4 04 01 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00",
-			    "01 00 00 00 ff ff ff ff");
+	                    "03 00 00 01 e4 04 01 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00",
+	                    "01 00 00 00 ff ff ff ff");
 	size_t slen = mkbuf(s, sizeof(s),
-			    "03 01 00 00 00 00 00 01 04 48 00 69 00 00 00"
-			    " 01 00 02 00 03 00 15 0c 1f 00 01 30 01"
-			    " 01 e4 04 00 00 11 00"
-			    " 13 02 41 00 00 00 02 00 00 01 00 00 00 41 00 00 00",
-			    "01 00 00 00 22 00 00 00");
+	                    "03 01 00 00 00 00 00 01 04 48 00 69 00 00 00"
+	                    " 01 00 02 00 03 00 15 0c 1f 00 01 30 01"
+	                    " 01 e4 04 00 00 11 00"
+	                    " 13 02 41 00 00 00 02 00 00 01 00 00 00 41 00 00 00",
+	                    "01 00 00 00 22 00 00 00");
 	struct mp_rop_buf *req = decode_exact(f, q, qlen, false, NULL);
 	struct mp_rop_buf *rsp = decode_exact(f, s, slen, true, req);
 	const struct mp_rop *r = rsp->rops[0];
@@ -635,7 +637,7 @@ static void test_recipient_rows(void **state)
 	/* RopReadRecipients on the message (now handle 0x22) uses the
 	 * recipient columns of the RopOpenMessage response, once learnt. */
 	const char *read_rsp = "0f 00 00 00 00 00 01 00 00 00 00 01 e4 04 00 00 11 00"
-			       " 13 02 41 00 00 00 02 00 00 01 00 00 00 41 00 00 00";
+	                       " 13 02 41 00 00 00 02 00 00 01 00 00 00 41 00 00 00";
 	qlen = mkbuf(q, sizeof(q), "0f 00 00 00 00 00 00 00 00", "22 00 00 00");
 	slen = mkbuf(s, sizeof(s), read_rsp, "22 00 00 00");
 	struct mp_rop_buf *rreq = decode_exact(f, q, qlen, false, NULL);
@@ -651,7 +653,7 @@ static void test_recipient_rows(void **state)
 
 	/* RopModifyRecipients: a row with RecipientRowSize 0 removes a recipient. */
 	qlen = mkbuf(q, sizeof(q), "0e 00 00 01 00 03 00 15 0c 01 00 05 00 00 00 01 00 00",
-		     "01 00 00 00");
+	             "01 00 00 00");
 	req = decode_exact(f, q, qlen, false, NULL);
 	assert_false(req->rops[0]->opaque);
 	assert_int_equal(uint_field(req->rops[0], "RowCount"), 1);
@@ -665,81 +667,81 @@ static void test_irregular_layouts(void **state)
 		const char *req, *rsp, *field;
 		uint64_t value;
 	} cases[] = {
-		/* RopReadStream with the 0xBABE sentinel; data on success. */
-		{"2c 00 00 be ba 00 00 01 00", "2c 00 00 00 00 00 02 00 aa bb", "MaximumByteCount",
-		 0x10000},
-		/* RopReadStream failure still carries DataSize. */
-		{"2c 00 00 10 00", "2c 00 05 00 07 80 00 00", "DataSize", 0},
-		/* RopFastTransferSourceGetBuffer: buffer, then ecServerBusy with BackoffTime. */
-		{"4e 00 00 be ba 00 80", "4e 00 00 00 00 00 01 00 00 00 00 00 00 02 00 aa bb",
-		 "TransferBufferSize", 2},
-		{"4e 00 00 00 40", "4e 00 80 04 00 00 00 00 00 00 00 00 00 00 00 e8 03 00 00",
-		 "BackoffTime", 1000},
-		/* RopCopyTo with a null destination: DestHandleIndex (4 bytes). */
-		{"39 00 00 01 00 00 00 00 00", "39 00 03 05 00 00 02 00 00 00", "DestHandleIndex", 2},
-		/* RopCopyProperties on success: property problems. */
-		{"67 00 00 01 00 00 01 00 1f 00 37 00",
-		 "67 00 00 00 00 00 01 00 00 00 1f 00 37 00 05 00 07 80", "PropertyProblemCount", 1},
-		/* RopCopyToStream with a null destination. */
-		{"3a 00 00 01 10 00 00 00 00 00 00 00",
-		 "3a 00 03 05 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
-		 "DestHandleIndex", 1},
-		/* RopGetPropertyIdsFromNames with ecWarnWithErrors still lists ids. */
-		{"56 00 00 02 01 00 00 29 03 02 00 00 00 00 00 c0 00 00 00 00 00 00 46 1c 85 00 00",
-		 "56 00 80 03 04 00 01 00 00 00", "PropertyIdCount", 1},
-		/* RopQueryNamedProperties with a GUID; one LID name back. */
-		{"5f 00 00 00 01 29 03 02 00 00 00 00 00 c0 00 00 00 00 00 00 46",
-		 "5f 00 00 00 00 00 01 00 00 80 00 29 03 02 00 00 00 00 00 c0 00 00 00 00 00 00 46 1c"
-		 " 85 00 00",
-		 "IdCount", 1},
-		/* RopGetReceiveFolderTable: fixed columns, one row. */
-		{"68 00 00",
-		 "68 00 00 00 00 00 01 00 00 00 00 01 00 00 00 00 00 00 00 49 50 4d 00 00 80 3e d5 de"
-		 " b1 9d 01",
-		 "RowCount", 1},
-		/* RopGetOwningServers and RopPublicFolderIsGhosted with server lists. */
-		{"42 00 00 01 00 00 00 00 00 00 00", "42 00 00 00 00 00 02 00 01 00 61 00 62 00",
-		 "OwningServersCount", 2},
-		{"45 00 00 01 00 00 00 00 00 00 00", "45 00 00 00 00 00 01 01 00 01 00 61 00",
-		 "ServersCount", 1},
-		/* RopGetAddressTypes: strings framed by AddressTypeSize. */
-		{"49 00 00", "49 00 00 00 00 00 02 00 08 00 53 4d 54 50 00 45 58 00", "AddressTypeCount",
-		 2},
-		/* RopOptionsData with a help file and its name. */
-		{"6f 00 00 53 4d 54 50 00 01",
-		 "6f 00 00 00 00 00 00 01 00 aa 02 00 bb cc 68 2e 68 6c 70 00", "HelpFileSize", 2},
-		/* RopTransportSend with properties. */
-		{"4a 00 00", "4a 00 00 00 00 00 00 01 00 03 00 17 00 01 00 00 00", "PropertyValueCount",
-		 1},
-		/* RopSynchronizationImportReadStateChanges: states fill their size. */
-		{"80 00 00 0a 00 02 00 aa bb 01 02 00 cc dd 00", "80 00 00 00 00 00",
-		 "MessageReadStatesSize", 10},
-		/* RopSetLocalReplicaMidsetDeleted: one range in DataSize. */
-		{"93 00 00 34 00 01 00 00 00"
-		 " 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00"
-		 " 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00",
-		 "93 00 00 00 00 00", "LongTermIdRangeCount", 1},
-		/* RopSynchronizationConfigure with a restriction and tags. */
-		{"70 00 00 01 01 01 11 00 05 00 08 1f 00 37 00 00 00 00 00 01 00 1f 00 37 00",
-		 "70 01 00 00 00 00", "PropertyTagCount", 1},
-		/* RopFindRow: no row data. */
-		{"4f 00 00 00 05 00 08 1f 00 37 00 00 00 00", "4f 00 00 00 00 00 00 00",
-		 "HasRowData", 0},
-		/* RopRegisterNotification on one object. */
-		{"29 00 00 01 04 00 00 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00",
-		 "29 01 00 00 00 00", "WantWholeStore", 0},
-		/* RopCreateMessage with a message id. */
-		{"06 00 00 01 e4 04 01 00 00 00 00 00 00 00 00", "06 01 00 00 00 00 01 05 00 00 00 00 00 00 00",
-		 "MessageId", 5},
-		/* RopSaveChangesMessage: ResponseHandleIndex echoed. */
-		{"0c 00 02 01 0a", "0c 02 00 00 00 00 01 07 00 00 00 00 00 00 00", "MessageId", 7},
-		/* RopSetMessageReadFlag on a public-folder logon (set below): the
-		 * request and the changed-state response carry ClientData. */
-		{"11 05 01 02 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
-		 " 00",
-		 "11 01 00 00 00 00 01 05 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
-		 " 00 00 00 00",
-		 "ReadStatusChanged", 1},
+	    /* RopReadStream with the 0xBABE sentinel; data on success. */
+	    {"2c 00 00 be ba 00 00 01 00", "2c 00 00 00 00 00 02 00 aa bb", "MaximumByteCount",
+	     0x10000},
+	    /* RopReadStream failure still carries DataSize. */
+	    {"2c 00 00 10 00", "2c 00 05 00 07 80 00 00", "DataSize", 0},
+	    /* RopFastTransferSourceGetBuffer: buffer, then ecServerBusy with BackoffTime. */
+	    {"4e 00 00 be ba 00 80", "4e 00 00 00 00 00 01 00 00 00 00 00 00 02 00 aa bb",
+	     "TransferBufferSize", 2},
+	    {"4e 00 00 00 40", "4e 00 80 04 00 00 00 00 00 00 00 00 00 00 00 e8 03 00 00",
+	     "BackoffTime", 1000},
+	    /* RopCopyTo with a null destination: DestHandleIndex (4 bytes). */
+	    {"39 00 00 01 00 00 00 00 00", "39 00 03 05 00 00 02 00 00 00", "DestHandleIndex", 2},
+	    /* RopCopyProperties on success: property problems. */
+	    {"67 00 00 01 00 00 01 00 1f 00 37 00",
+	     "67 00 00 00 00 00 01 00 00 00 1f 00 37 00 05 00 07 80", "PropertyProblemCount", 1},
+	    /* RopCopyToStream with a null destination. */
+	    {"3a 00 00 01 10 00 00 00 00 00 00 00",
+	     "3a 00 03 05 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+	     "DestHandleIndex", 1},
+	    /* RopGetPropertyIdsFromNames with ecWarnWithErrors still lists ids. */
+	    {"56 00 00 02 01 00 00 29 03 02 00 00 00 00 00 c0 00 00 00 00 00 00 46 1c 85 00 00",
+	     "56 00 80 03 04 00 01 00 00 00", "PropertyIdCount", 1},
+	    /* RopQueryNamedProperties with a GUID; one LID name back. */
+	    {"5f 00 00 00 01 29 03 02 00 00 00 00 00 c0 00 00 00 00 00 00 46",
+	     "5f 00 00 00 00 00 01 00 00 80 00 29 03 02 00 00 00 00 00 c0 00 00 00 00 00 00 46 1c"
+	     " 85 00 00",
+	     "IdCount", 1},
+	    /* RopGetReceiveFolderTable: fixed columns, one row. */
+	    {"68 00 00",
+	     "68 00 00 00 00 00 01 00 00 00 00 01 00 00 00 00 00 00 00 49 50 4d 00 00 80 3e d5 de"
+	     " b1 9d 01",
+	     "RowCount", 1},
+	    /* RopGetOwningServers and RopPublicFolderIsGhosted with server lists. */
+	    {"42 00 00 01 00 00 00 00 00 00 00", "42 00 00 00 00 00 02 00 01 00 61 00 62 00",
+	     "OwningServersCount", 2},
+	    {"45 00 00 01 00 00 00 00 00 00 00", "45 00 00 00 00 00 01 01 00 01 00 61 00",
+	     "ServersCount", 1},
+	    /* RopGetAddressTypes: strings framed by AddressTypeSize. */
+	    {"49 00 00", "49 00 00 00 00 00 02 00 08 00 53 4d 54 50 00 45 58 00",
+	     "AddressTypeCount", 2},
+	    /* RopOptionsData with a help file and its name. */
+	    {"6f 00 00 53 4d 54 50 00 01",
+	     "6f 00 00 00 00 00 00 01 00 aa 02 00 bb cc 68 2e 68 6c 70 00", "HelpFileSize", 2},
+	    /* RopTransportSend with properties. */
+	    {"4a 00 00", "4a 00 00 00 00 00 00 01 00 03 00 17 00 01 00 00 00", "PropertyValueCount",
+	     1},
+	    /* RopSynchronizationImportReadStateChanges: states fill their size. */
+	    {"80 00 00 0a 00 02 00 aa bb 01 02 00 cc dd 00", "80 00 00 00 00 00",
+	     "MessageReadStatesSize", 10},
+	    /* RopSetLocalReplicaMidsetDeleted: one range in DataSize. */
+	    {"93 00 00 34 00 01 00 00 00"
+	     " 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00"
+	     " 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00",
+	     "93 00 00 00 00 00", "LongTermIdRangeCount", 1},
+	    /* RopSynchronizationConfigure with a restriction and tags. */
+	    {"70 00 00 01 01 01 11 00 05 00 08 1f 00 37 00 00 00 00 00 01 00 1f 00 37 00",
+	     "70 01 00 00 00 00", "PropertyTagCount", 1},
+	    /* RopFindRow: no row data. */
+	    {"4f 00 00 00 05 00 08 1f 00 37 00 00 00 00", "4f 00 00 00 00 00 00 00", "HasRowData",
+	     0},
+	    /* RopRegisterNotification on one object. */
+	    {"29 00 00 01 04 00 00 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00",
+	     "29 01 00 00 00 00", "WantWholeStore", 0},
+	    /* RopCreateMessage with a message id. */
+	    {"06 00 00 01 e4 04 01 00 00 00 00 00 00 00 00",
+	     "06 01 00 00 00 00 01 05 00 00 00 00 00 00 00", "MessageId", 5},
+	    /* RopSaveChangesMessage: ResponseHandleIndex echoed. */
+	    {"0c 00 02 01 0a", "0c 02 00 00 00 00 01 07 00 00 00 00 00 00 00", "MessageId", 7},
+	    /* RopSetMessageReadFlag on a public-folder logon (set below): the
+	     * request and the changed-state response carry ClientData. */
+	    {"11 05 01 02 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
+	     " 00",
+	     "11 01 00 00 00 00 01 05 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
+	     " 00 00 00 00",
+	     "ReadStatusChanged", 1},
 	};
 	mp_rop_session_set_logon(f->sess, 5, 0x00);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -750,10 +752,12 @@ static void test_irregular_layouts(void **state)
 		struct mp_rop_buf *rsp = decode_exact(f, s, slen, true, req);
 		for (size_t j = 0; j < req->count; j++)
 			if (req->rops[j]->opaque)
-				fail_msg("case %zu: request ROP %zu opaque: %s", i, j, req->rops[j]->why);
+				fail_msg("case %zu: request ROP %zu opaque: %s", i, j,
+				         req->rops[j]->why);
 		for (size_t j = 0; j < rsp->count; j++)
 			if (rsp->rops[j]->opaque)
-				fail_msg("case %zu: response ROP %zu opaque: %s", i, j, rsp->rops[j]->why);
+				fail_msg("case %zu: response ROP %zu opaque: %s", i, j,
+				         rsp->rops[j]->why);
 		const struct mp_rop *last = rsp->rops[rsp->count - 1];
 		uint64_t v;
 		if (!mp_rop_get_uint(last, cases[i].field, &v) &&
@@ -790,28 +794,28 @@ static void test_print_text_and_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_rop_is_described),
-		cmocka_unit_test(test_descriptors_are_consistent),
-		cmocka_unit_test_setup_teardown(test_logon_request, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_logon_responses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_frame_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_rop_keeps_the_rest_opaque, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_rop_keeps_the_rest_opaque, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_response_needs_its_request, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_row_values_are_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_table_columns_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_notification_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_matching_skips_release_and_handles_quirks,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_logon_kind_selects_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_editing_recomputes_counts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_building_buffers_from_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unsolicited_responses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recipient_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_irregular_layouts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_print_text_and_json, setup, teardown),
+	    cmocka_unit_test(test_every_rop_is_described),
+	    cmocka_unit_test(test_descriptors_are_consistent),
+	    cmocka_unit_test_setup_teardown(test_logon_request, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_logon_responses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_frame_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_rop_keeps_the_rest_opaque, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_truncated_rop_keeps_the_rest_opaque, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_response_needs_its_request, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_row_values_are_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_table_columns_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notification_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_matching_skips_release_and_handles_quirks, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_logon_kind_selects_fields, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_editing_recomputes_counts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_building_buffers_from_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unsolicited_responses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recipient_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_irregular_layouts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_print_text_and_json, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

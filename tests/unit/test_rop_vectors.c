@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <string.h>
@@ -38,7 +39,7 @@ static int teardown(void **state)
 /* Wrap one example ROP in a buffer with `handles`, decode it, check the
  * re-encoding and that the ROP decoded whole; return it. */
 static const struct mp_rop *vector(const char *rop_hex, const char *handles_hex, bool response,
-				   const struct mp_rop_buf *req, struct mp_rop_buf **bufp)
+                                   const struct mp_rop_buf *req, struct mp_rop_buf **bufp)
 {
 	uint8_t b[512];
 	size_t n = hexbytes(rop_hex, b + 2, sizeof(b) - 2);
@@ -83,9 +84,9 @@ static void test_oxcprpt_set_properties(void **state)
 	struct mp_rop_buf *req;
 	/* 4.2.1: PidTagSubjectPrefix "" and PidTagNormalizedSubject "Hello World". */
 	const struct mp_rop *r = vector(
-		"0A 00 00 24 00 02 00 1F 00 3D 00 00 00 1F 00 1D 0E 48 00 65 00 6C 00 6C 00 6F 00 20"
-		" 00 57 00 6F 00 72 00 6C 00 64 00 00 00",
-		"01 00 00 00", false, NULL, &req);
+	    "0A 00 00 24 00 02 00 1F 00 3D 00 00 00 1F 00 1D 0E 48 00 65 00 6C 00 6C 00 6F 00 20"
+	    " 00 57 00 6F 00 72 00 6C 00 64 00 00 00",
+	    "01 00 00 00", false, NULL, &req);
 	assert_int_equal(r->id, 0x0A);
 	assert_int_equal(u(r, "PropertyValueSize"), 0x24);
 	assert_int_equal(u(r, "PropertyValueCount"), 2);
@@ -108,9 +109,9 @@ static void test_oxcprpt_set_properties(void **state)
 static void test_oxcprpt_get_properties_specific_request(void **state)
 {
 	/* 4.3.1: a Boolean and an Integer32 named property, PidTagChangeKey. */
-	const struct mp_rop *r = vector(
-		"07 00 00 00 00 01 00 03 00 0B 00 3E 86 03 00 3F 86 02 01 E2 65", "01 00 00 00", false,
-		NULL, NULL);
+	const struct mp_rop *r =
+	    vector("07 00 00 00 00 01 00 03 00 0B 00 3E 86 03 00 3F 86 02 01 E2 65", "01 00 00 00",
+	           false, NULL, NULL);
 	assert_int_equal(u(r, "PropertySizeLimit"), 0);
 	assert_int_equal(u(r, "WantUnicode"), 1);
 	const struct mp_rop_val *tags = mp_rop_field(r, "PropertyTags");
@@ -123,8 +124,8 @@ static void test_oxcprpt_get_properties_specific_request(void **state)
 static void test_oxcprpt_get_property_ids_from_names_response(void **state)
 {
 	/* 4.1.2: two named properties mapped to 0x863E and 0x863F. */
-	const struct mp_rop *r = vector("56 00 00 00 00 00 02 00 3E 86 3F 86", "01 00 00 00", true,
-					NULL, NULL);
+	const struct mp_rop *r =
+	    vector("56 00 00 00 00 00 02 00 3E 86 3F 86", "01 00 00 00", true, NULL, NULL);
 	assert_int_equal(retval(r), 0);
 	assert_int_equal(u(r, "PropertyIdCount"), 2);
 	const struct mp_rop_val *ids = mp_rop_field(r, "PropertyIds");
@@ -139,16 +140,16 @@ static void test_oxcprpt_get_property_ids_from_names_response(void **state)
 static void test_oxctabl_contents_table_and_columns(void **state)
 {
 	/* 4.1.1 RopGetContentsTable: folder at index 0, table to index 1. */
-	const struct mp_rop *r = vector("05 00 00 01 00", "01 00 00 00 ff ff ff ff", false, NULL,
-					NULL);
+	const struct mp_rop *r =
+	    vector("05 00 00 01 00", "01 00 00 00 ff ff ff ff", false, NULL, NULL);
 	assert_int_equal(mp_rop_input_index(r), 0);
 	assert_int_equal(mp_rop_output_index(r), 1);
 	assert_int_equal(u(r, "TableFlags"), 0);
 
 	/* 4.2.1 RopSetColumns: six columns on the table at index 1. */
 	r = vector("12 00 01 00 06 00 14 00 48 67 14 00 4a 67 14 00 4d 67 03 00 4e 67 1f 00 37 00"
-		   " 40 00 06 0e",
-		   "01 00 00 00 02 00 00 00", false, NULL, NULL);
+	           " 40 00 06 0e",
+	           "01 00 00 00 02 00 00 00", false, NULL, NULL);
 	assert_int_equal(mp_rop_input_index(r), 1);
 	assert_int_equal(u(r, "SetColumnsFlags"), 0);
 	const struct mp_rop_val *tags = mp_rop_field(r, "PropertyTags");
@@ -161,8 +162,9 @@ static void test_oxctabl_sort_table(void **state)
 {
 	struct mp_rop_buf *req;
 	/* 4.3.1: two sort orders, one category, expanded. */
-	const struct mp_rop *r = vector("13 00 00 00 02 00 01 00 01 00 1f 30 08 80 00 40 00 06 0e 01",
-					"01 00 00 00", false, NULL, &req);
+	const struct mp_rop *r =
+	    vector("13 00 00 00 02 00 01 00 01 00 1f 30 08 80 00 40 00 06 0e 01", "01 00 00 00",
+	           false, NULL, &req);
 	assert_int_equal(u(r, "SortOrderCount"), 2);
 	assert_int_equal(u(r, "CategoryCount"), 1);
 	assert_int_equal(u(r, "ExpandedCount"), 1);
@@ -187,20 +189,23 @@ static void test_oxcfold_create_folder(void **state)
 {
 	struct mp_rop_buf *req;
 	/* 4.1.1: generic folder "Folder1", Unicode, empty comment. */
-	const struct mp_rop *r = vector(
-		"1C 00 00 01 01 01 00 00 46 00 6F 00 6C 00 64 00 65 00 72 00 31 00 00 00 00 00",
-		"01 00 00 00 ff ff ff ff", false, NULL, &req);
+	const struct mp_rop *r =
+	    vector("1C 00 00 01 01 01 00 00 46 00 6F 00 6C 00 64 00 65 00 72 00 31 00 00 00 00 00",
+	           "01 00 00 00 ff ff ff ff", false, NULL, &req);
 	assert_int_equal(u(r, "FolderType"), 1);
 	assert_int_equal(u(r, "UseUnicodeStrings"), 1);
 	assert_int_equal(u(r, "OpenExisting"), 0);
 	const struct mp_rop_val *name = mp_rop_field(r, "DisplayName");
 	assert_int_equal(name->n, 16);
-	assert_memory_equal(name->bytes, "F\0o\0l\0d\0e\0r\0" "1\0\0", 16);
+	assert_memory_equal(name->bytes,
+	                    "F\0o\0l\0d\0e\0r\0"
+	                    "1\0\0",
+	                    16);
 	assert_int_equal(mp_rop_field(r, "Comment")->n, 2);
 
 	/* 4.1.2: FolderId 0001-00000E915212, a new folder. */
 	r = vector("1C 01 00 00 00 00 01 00 00 00 0E 91 52 12 00", "01 00 00 00 22 00 00 00", true,
-		   req, NULL);
+	           req, NULL);
 	assert_ptr_equal(r->req, req->rops[0]);
 	assert_int_equal(mp_rop_response_index(r), 1);
 	assert_int_equal(u(r, "FolderId"), 0x1252910E00000001ull);
@@ -218,7 +223,7 @@ static void test_oxcfold_delete_move_copy(void **state)
 	struct mp_rop_buf *req;
 	/* 4.2.1 / 4.2.2 RopDeleteFolder with DEL_MESSAGES | DEL_FOLDERS. */
 	const struct mp_rop *r = vector("1D 00 01 05 01 00 00 00 0E 8E DF 36",
-					"01 00 00 00 02 00 00 00", false, NULL, &req);
+	                                "01 00 00 00 02 00 00 00", false, NULL, &req);
 	assert_int_equal(u(r, "DeleteFolderFlags"), 0x05);
 	assert_int_equal(u(r, "FolderId"), 0x36DF8E0E00000001ull);
 	r = vector("1D 01 00 00 00 00 00", "01 00 00 00 02 00 00 00", true, req, NULL);
@@ -227,8 +232,8 @@ static void test_oxcfold_delete_move_copy(void **state)
 
 	/* 4.5.1 / 4.5.2 RopMoveFolder, asynchronous, Unicode "Folder1". */
 	r = vector("35 00 01 02 01 01 01 00 00 00 0E 8E DF 36 46 00 6F 00 6C 00 64 00 65 00 72 00"
-		   " 31 00 00 00",
-		   "01 00 00 00 02 00 00 00 03 00 00 00", false, NULL, &req);
+	           " 31 00 00 00",
+	           "01 00 00 00 02 00 00 00 03 00 00 00", false, NULL, &req);
 	assert_int_equal(mp_rop_input_index(r), 1);
 	assert_int_equal(mp_rop_dest_index(r), 2);
 	assert_int_equal(u(r, "WantAsynchronous"), 1);
@@ -240,8 +245,8 @@ static void test_oxcfold_delete_move_copy(void **state)
 
 	/* 4.6.1 / 4.6.2 RopCopyFolder, recursive. */
 	r = vector("36 00 00 01 01 01 01 01 00 00 00 0E 8E DF 36 46 00 6F 00 6C 00 64 00 65 00 72"
-		   " 00 31 00 00 00",
-		   "01 00 00 00 02 00 00 00", false, NULL, &req);
+	           " 00 31 00 00 00",
+	           "01 00 00 00 02 00 00 00", false, NULL, &req);
 	assert_int_equal(u(r, "WantRecursive"), 1);
 	assert_int_equal(u(r, "UseUnicode"), 1);
 	r = vector("36 00 00 00 00 00 00", "01 00 00 00 02 00 00 00", true, req, NULL);
@@ -251,8 +256,8 @@ static void test_oxcfold_delete_move_copy(void **state)
 static void test_oxcfold_tables_and_search(void **state)
 {
 	/* 4.7.2 RopGetHierarchyTable response: 21 rows, table at index 2. */
-	const struct mp_rop *r = vector("04 02 00 00 00 00 15 00 00 00", "01 00 00 00", true, NULL,
-					NULL);
+	const struct mp_rop *r =
+	    vector("04 02 00 00 00 00 15 00 00 00", "01 00 00 00", true, NULL, NULL);
 	assert_int_equal(mp_rop_response_index(r), 2);
 	assert_int_equal(u(r, "RowCount"), 21);
 
@@ -279,15 +284,15 @@ static void test_oxomsg_spooler(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_oxcprpt_set_properties),
-		cmocka_unit_test(test_oxcprpt_get_properties_specific_request),
-		cmocka_unit_test(test_oxcprpt_get_property_ids_from_names_response),
-		cmocka_unit_test(test_oxctabl_contents_table_and_columns),
-		cmocka_unit_test(test_oxctabl_sort_table),
-		cmocka_unit_test(test_oxcfold_create_folder),
-		cmocka_unit_test(test_oxcfold_delete_move_copy),
-		cmocka_unit_test(test_oxcfold_tables_and_search),
-		cmocka_unit_test(test_oxomsg_spooler),
+	    cmocka_unit_test(test_oxcprpt_set_properties),
+	    cmocka_unit_test(test_oxcprpt_get_properties_specific_request),
+	    cmocka_unit_test(test_oxcprpt_get_property_ids_from_names_response),
+	    cmocka_unit_test(test_oxctabl_contents_table_and_columns),
+	    cmocka_unit_test(test_oxctabl_sort_table),
+	    cmocka_unit_test(test_oxcfold_create_folder),
+	    cmocka_unit_test(test_oxcfold_delete_move_copy),
+	    cmocka_unit_test(test_oxcfold_tables_and_search),
+	    cmocka_unit_test(test_oxomsg_spooler),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
