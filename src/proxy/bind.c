@@ -2,8 +2,8 @@
  * Presentation-context negotiation for a session.
  *
  * Each context the client offers is classified: relayed (its interface is in
- * dcerpc_mapiproxy:interfaces), served locally (the endpoint mapper), or
- * rejected. Relayed contexts go upstream in one bind/alter_context with only
+ * dcerpc_mapiproxy:interfaces), served locally (the endpoint mapper, or a
+ * server module: server.h), or rejected. Relayed contexts go upstream in one bind/alter_context with only
  * the transfer syntaxes we can carry (NDR20 and bind-time feature
  * negotiation); the upstream's results are merged with ours in the client's
  * order. Local answers follow Samba and Windows: NDR20 accepted, NDR64
@@ -21,12 +21,12 @@
 
 void mp_session_resume_reading(struct mp_session *s);
 
-static bool iface_relayed(const struct mp_proxy *px, const struct mp_syntax *s)
+static const struct mp_conf_iface *conf_iface(const struct mp_proxy *px, const struct mp_syntax *s)
 {
 	for (size_t i = 0; i < px->conf.n_ifaces; i++)
 		if (mp_syntax_equal(&px->conf.ifaces[i].syntax, s))
-			return true;
-	return false;
+			return &px->conf.ifaces[i];
+	return NULL;
 }
 
 static uint16_t min16(uint16_t a, uint16_t b)
@@ -102,7 +102,9 @@ static void answer_client(struct mp_session *s, uint8_t ack_flags)
 		if (lo < sizeof(log))
 			lo += (size_t)snprintf(log + lo, sizeof(log) - lo, "%s%u:%s=%s", lo ? " " : "",
 					       c->id, name ? name : u,
-					       ok ? (s->pend.kind[i] == MP_CTX_RELAY ? "relay" : "local")
+					       ok ? (s->pend.kind[i] == MP_CTX_RELAY  ? "relay"
+						     : s->pend.kind[i] == MP_CTX_LOCAL ? "served"
+										       : "local")
 					       : ack.res[i].result == MP_CTX_NEGOTIATE_ACK ? "btfn"
 											   : "rejected");
 	}
@@ -230,7 +232,13 @@ void mp_bind_from_client(struct mp_session *s, const struct mp_pdu *pdu)
 			}
 			continue;
 		}
-		if (iface_relayed(px, &c->abstract)) {
+		const struct mp_conf_iface *ci = conf_iface(px, &c->abstract);
+		if (ci && ci->server) {
+			/* Answered by a server module: never reaches an upstream. */
+			*r = local_result(c);
+			if (r->result == MP_CTX_ACCEPT)
+				s->pend.kind[i] = MP_CTX_LOCAL;
+		} else if (ci) {
 			struct mp_pdu_ctx f = {.id = c->id, .abstract = c->abstract};
 			for (unsigned t = 0; t < c->n_ts; t++)
 				if (mp_syntax_equal(&c->ts[t], &mp_syntax_ndr20) ||

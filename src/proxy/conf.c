@@ -1,4 +1,5 @@
 #include "proxy/conf.h"
+#include "proxy/server.h"
 
 #include "auth/ntlm_crypto.h"
 #include "dcerpc/iface.h"
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* Every option this daemon understands; keys as normalised by the parser. */
 static const char *const known_options[] = {
@@ -34,7 +36,9 @@ static const char *const known_options[] = {
 	"mapiproxy:netbiosdomain",    "dcerpc_mapiproxy:passwordfile",
 	"dcerpc_mapiproxy:nthash",    "mapiproxy:authpassthrough",
 	"mpm_dump:jsonfile",          "mpm_dump:rops",
-	"mpm_dump:maxbytes",          NULL,
+	"mpm_dump:maxbytes",          "dcerpc_mapiproxy:nspi_server",
+	"dcerpc_mapiproxy:emsmdb_server", "dcerpc_mapiproxy:rfr_server",
+	"mapiproxy:fqdn",             NULL,
 };
 
 static int fail(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -279,6 +283,56 @@ void mp_proxy_conf_wipe(struct mp_proxy_conf *c)
 	mp_ntlm_wipe(c->up_nt_hash, sizeof(c->up_nt_hash));
 }
 
+/* Which interfaces are answered here (server modules), which relayed. */
+static int load_servers(struct mp_proxy_conf *c, const struct mp_config *cfg, char *errbuf,
+			size_t errlen)
+{
+	bool all;
+	int rc = mp_config_get_bool(cfg, "dcerpc_mapiproxy:server", false, &all, errbuf, errlen);
+	if (rc != MP_OK)
+		return rc;
+	for (size_t m = 0; mp_server_modules[m]; m++) {
+		const struct mp_server_module *mod = mp_server_modules[m];
+		bool on;
+		if ((rc = mp_config_get_bool(cfg, mod->option, all, &on, errbuf, errlen)) != MP_OK)
+			return rc;
+		if (!on)
+			continue;
+		bool listed = false;
+		for (size_t i = 0; i < c->n_ifaces; i++) {
+			if (strcmp(c->ifaces[i].name, mod->iface) == 0) {
+				c->ifaces[i].server = mod;
+				listed = true;
+			}
+		}
+		const struct mp_config_entry *e = mp_config_find(cfg, mod->option);
+		if (!listed && e)
+			return fail(errbuf, errlen,
+				    "%s:%d: %s: add %s to dcerpc_mapiproxy:interfaces to serve it",
+				    cfg->path, e->line, mod->option, mod->iface);
+	}
+	for (size_t i = 0; i < c->n_ifaces; i++) {
+		if (c->ifaces[i].server)
+			continue;
+		if (all)
+			return fail(errbuf, errlen,
+				    "%s: dcerpc_mapiproxy:server = yes, but no server module answers "
+				    "%s; remove it from dcerpc_mapiproxy:interfaces",
+				    cfg->path, c->ifaces[i].name);
+		c->has_upstream = true;
+	}
+	const char *fqdn = mp_config_get_str(cfg, "mapiproxy:fqdn", "");
+	if (!*fqdn) {
+		char host[256] = "localhost";
+		gethostname(host, sizeof(host) - 1);
+		host[sizeof(host) - 1] = 0;
+		snprintf(c->fqdn, sizeof(c->fqdn), "%s", host);
+	} else {
+		snprintf(c->fqdn, sizeof(c->fqdn), "%s", fqdn);
+	}
+	return MP_OK;
+}
+
 /* The built-in dump: what the dump module of the module issue will take over. */
 static int load_dump(struct mp_proxy_conf *c, const struct mp_config *cfg, char *errbuf,
 		     size_t errlen)
@@ -325,13 +379,8 @@ int mp_proxy_conf_load(struct mp_proxy_conf *c, const struct mp_config *cfg, cha
 		return rc;
 
 	const struct mp_config_entry *b = mp_config_find(cfg, "dcerpc_mapiproxy:binding");
-	if (!b)
-		return fail(errbuf, errlen,
-			    "%s: dcerpc_mapiproxy:binding is not set (the upstream server, e.g. "
-			    "ncacn_ip_tcp:exchange.example.com)",
-			    cfg->path);
 	char berr[200];
-	if (mp_binding_parse(b->value, &c->upstream, berr, sizeof(berr)) != MP_OK)
+	if (b && mp_binding_parse(b->value, &c->upstream, berr, sizeof(berr)) != MP_OK)
 		return fail(errbuf, errlen, "%s:%d: dcerpc_mapiproxy:binding: %s", cfg->path,
 			    b->line, berr);
 
@@ -397,6 +446,14 @@ int mp_proxy_conf_load(struct mp_proxy_conf *c, const struct mp_config *cfg, cha
 	if ((rc = load_iface_ports(c, cfg, errbuf, errlen)) != MP_OK)
 		return rc;
 
+	if ((rc = load_servers(c, cfg, errbuf, errlen)) != MP_OK)
+		return rc;
+	if (c->has_upstream && !b)
+		return fail(errbuf, errlen,
+			    "%s: dcerpc_mapiproxy:binding is not set (the upstream server, e.g. "
+			    "ncacn_ip_tcp:exchange.example.com; or serve every interface here with "
+			    "dcerpc_mapiproxy:server = yes)",
+			    cfg->path);
 	if ((rc = load_dump(c, cfg, errbuf, errlen)) != MP_OK)
 		return rc;
 	return load_auth(c, cfg, errbuf, errlen);
@@ -404,16 +461,18 @@ int mp_proxy_conf_load(struct mp_proxy_conf *c, const struct mp_config *cfg, cha
 
 void mp_proxy_conf_print(const struct mp_proxy_conf *c)
 {
-	char b[400];
-	mp_binding_format(&c->upstream, b, sizeof(b));
+	char b[400] = "(none: every interface is served here)";
+	if (c->has_upstream)
+		mp_binding_format(&c->upstream, b, sizeof(b));
 	printf("upstream            %s\n", b);
 	printf("listen              %s port %u, endpoint mapper port %u%s\n", c->listen, c->port,
 	       c->epm_port, c->epm_port ? "" : " (disabled)");
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		char u[MP_UUID_STR_LEN];
 		mp_uuid_format(&c->ifaces[i].syntax.uuid, u);
-		printf("interface           %-22s %s v%u.%u port %u\n", c->ifaces[i].name, u,
-		       c->ifaces[i].syntax.major, c->ifaces[i].syntax.minor, c->ifaces[i].port);
+		printf("interface           %-22s %s v%u.%u port %u, %s\n", c->ifaces[i].name, u,
+		       c->ifaces[i].syntax.major, c->ifaces[i].syntax.minor, c->ifaces[i].port,
+		       c->ifaces[i].server ? "served here" : "relayed");
 	}
 	printf("max frag            %u (upstream %u)\n", c->max_frag, c->upstream_max_frag);
 	printf("max call size       %zu\n", c->max_call_size);

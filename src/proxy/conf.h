@@ -14,10 +14,14 @@
 #define MP_CONF_MAX_IFACES 32
 #define MP_CONF_MAX_PORTS 8
 
+struct mp_server_module;
+
 struct mp_conf_iface {
 	char name[64]; /* as configured: a known name or UUID/version */
 	struct mp_syntax syntax;
 	uint16_t port; /* where our endpoint mapper says it lives */
+	/* Answered here by this server module instead of relayed (server.h). */
+	const struct mp_server_module *server;
 };
 
 struct mp_proxy_conf {
@@ -59,6 +63,9 @@ struct mp_proxy_conf {
 
 	/* Call dump (binding flag [print], or `dump` in dcerpc_mapiproxy:modules,
 	 * or an mpm_dump:json file): decoded ExchangeRPC calls on the log. */
+	bool has_upstream;     /* some interface is relayed: dcerpc_mapiproxy:binding needed */
+	char fqdn[256];        /* mapiproxy:fqdn: our name, as server modules announce it */
+
 	bool dump;
 	bool dump_rops;        /* mpm_dump:rops (default yes): the ROP level too */
 	char dump_json[512];   /* mpm_dump:json file: one JSON object per call */

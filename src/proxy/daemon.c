@@ -206,7 +206,7 @@ int mp_proxy_run(const struct mp_proxy_conf *conf)
 	px->next_assoc = 0x10000;
 	signal(SIGPIPE, SIG_IGN);
 	px->base = event_base_new();
-	if (!px->base || resolve_upstream(px) != MP_OK)
+	if (!px->base || (px->conf.has_upstream && resolve_upstream(px) != MP_OK))
 		goto out;
 	if (px->conf.user_db[0]) {
 		char err[512];
@@ -247,10 +247,18 @@ int mp_proxy_run(const struct mp_proxy_conf *conf)
 			goto out;
 
 
-	char b[400];
-	mp_binding_format(&px->conf.upstream, b, sizeof(b));
-	mp_info("mapiproxy ready: relaying %zu interface(s) to %s (%s)", px->conf.n_ifaces, b,
-		px->up_addr_text);
+	size_t served = 0;
+	for (size_t i = 0; i < px->conf.n_ifaces; i++)
+		served += px->conf.ifaces[i].server != NULL;
+	if (px->conf.has_upstream) {
+		char b[400];
+		mp_binding_format(&px->conf.upstream, b, sizeof(b));
+		mp_info("mapiproxy ready: relaying %zu interface(s) to %s (%s), serving %zu here",
+			px->conf.n_ifaces - served, b, px->up_addr_text, served);
+	} else {
+		mp_info("mapiproxy ready: serving %zu interface(s) here as %s", served,
+			px->conf.fqdn);
+	}
 	event_base_dispatch(px->base);
 	code = 0;
 	mp_info("mapiproxy stopped");

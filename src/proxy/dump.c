@@ -67,13 +67,12 @@ bool mp_dump_iface(const struct mp_sess_ctx *ctx, int *iface)
 }
 
 /* One direction: the decoded tree, or the reason and the raw bytes. */
-static void print_stub(struct mp_printer *p, const struct mp_session *s, const char *label,
-		       const struct mp_mapi_call *call, const char *why,
-		       const struct mp_wbuf *stub, const struct mp_mapi_call *request)
+static void print_stub(struct mp_printer *p, const char *label, const struct mp_mapi_view *v,
+		       const char *why, const struct mp_wbuf *stub)
 {
 	mp_pr_begin(p, label);
-	if (call) {
-		mp_mapi_print_call(p, call, request, s->dump_state, s->px->conf.dump_rops);
+	if (v) {
+		mp_mapi_view_print(p, v);
 	} else {
 		mp_pr_str(p, "undecoded", why);
 		mp_pr_bytes(p, "stub", stub->data, stub->len);
@@ -101,19 +100,25 @@ void mp_dump_call(struct mp_session *s, const struct mp_call_slot *c, const char
 	int iface;
 	if (!mp_dump_iface(ctx, &iface))
 		return;
-	if (!s->dump_state && !(s->dump_state = mp_mapi_print_state_new(NULL)))
+	if (!s->dump_state && !(s->dump_state = mp_mapi_state_new(NULL)))
 		return;
 	void *mem = talloc_new(NULL);
 	const struct mp_call_codec *codec = mp_call_codec(iface, c->req.opnum);
 	const char *name = codec ? codec->name : "unknown opnum";
 	bool have_rsp = strcmp(outcome, "ok") == 0;
 	const char *req_why = NULL, *rsp_why = NULL;
+	bool rops = conf->dump_rops;
 	struct mp_mapi_call *req = mp_mapi_decode(mem, iface, c->req.opnum, MP_CALL_REQUEST,
 						  c->req_stub.data, c->req_stub.len, &req_why);
 	struct mp_mapi_call *rsp =
 	    have_rsp ? mp_mapi_decode(mem, iface, c->req.opnum, MP_CALL_RESPONSE,
 				      c->rsp_stub.data, c->rsp_stub.len, &rsp_why)
 		     : NULL;
+	/* Decoded once down to ROPs, printed in each format. */
+	struct mp_mapi_view *req_v = req ? mp_mapi_view_new(mem, req, NULL, s->dump_state, rops)
+					 : NULL;
+	struct mp_mapi_view *rsp_v =
+	    rsp ? mp_mapi_view_new(mem, rsp, req_v, s->dump_state, rops) : NULL;
 
 	for (int fmt = 0; fmt < 2; fmt++) {
 		if (fmt == 1 && !json_out)
@@ -137,9 +142,9 @@ void mp_dump_call(struct mp_session *s, const struct mp_call_slot *c, const char
 			clock_gettime(CLOCK_REALTIME, &now);
 			mp_pr_double(p, "time", (double)now.tv_sec + now.tv_nsec / 1e9);
 		}
-		print_stub(p, s, "request", req, req_why, &c->req_stub, NULL);
+		print_stub(p, "request", req_v, req_why, &c->req_stub);
 		if (have_rsp)
-			print_stub(p, s, "response", rsp, rsp_why, &c->rsp_stub, req);
+			print_stub(p, "response", rsp_v, rsp_why, &c->rsp_stub);
 		mp_pr_end(p);
 		const char *out = mp_printer_output(p, NULL);
 		if (fmt == 0)
@@ -148,8 +153,7 @@ void mp_dump_call(struct mp_session *s, const struct mp_call_slot *c, const char
 			fprintf(json_out, "%s\n", out);
 		mp_printer_free(p);
 	}
-	if (req)
-		mp_mapi_print_state_update(s->dump_state, req, rsp);
+	mp_mapi_state_update(s->dump_state, req_v, rsp_v);
 	talloc_free(mem);
 }
 

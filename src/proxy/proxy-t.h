@@ -22,11 +22,12 @@ struct event_base;
 struct event;
 struct evconnlistener;
 struct bufferevent;
-struct mp_mapi_print_state;
+struct mp_mapi_state;
 
 enum mp_ctx_kind {
 	MP_CTX_RELAY = 1, /* forwarded to the upstream association */
 	MP_CTX_LOCAL_EPM, /* answered by our own endpoint mapper */
+	MP_CTX_LOCAL,     /* answered by a server module (server.h) */
 };
 
 /* An accepted presentation context of a session. */
@@ -139,7 +140,7 @@ struct mp_session {
 	uint8_t up_level;
 
 	/* Call dump (dump.c): ROP state across the session's calls. */
-	struct mp_mapi_print_state *dump_state; /* talloc, lazily made */
+	struct mp_mapi_state *dump_state; /* talloc, lazily made */
 
 	uint64_t n_done, bytes_in, bytes_out;
 	struct timespec opened;

@@ -404,10 +404,10 @@ static void on_request(struct mp_session *s, struct evbuffer *in, const struct m
 			return;
 		}
 		c->req = pdu->u.request;
-		c->local = ctx->kind == MP_CTX_LOCAL_EPM;
+		c->local = ctx->kind == MP_CTX_LOCAL_EPM || ctx->kind == MP_CTX_LOCAL;
 		int iface;
 		/* In pass-through the stubs stay sealed: nothing to decode. */
-		c->dump = s->px->conf.dump && !c->local && !s->passthrough &&
+		c->dump = s->px->conf.dump && ctx->kind != MP_CTX_LOCAL_EPM && !s->passthrough &&
 			  mp_dump_iface(ctx, &iface);
 		/* Crossing a security boundary (unseal here, seal there) needs the whole
 		 * call; so does decoding it. */

@@ -257,6 +257,8 @@ def mapiproxy(request, tmp_path):
         if log_path:
             conf["mapiproxy:log file"] = str(log_path)
         conf.update(options or {})
+        if not binding:  # binding="" : no upstream at all (server mode)
+            del conf["dcerpc_mapiproxy:binding"]
         conf_path = wd / "mapiproxy.conf"
         write_config(conf_path, conf)
         stderr_path = wd / "stderr.txt"
