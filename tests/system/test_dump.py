@@ -125,3 +125,83 @@ def test_json_file_unwritable_is_a_clear_start_error(nspi_upstream, tmp_path):
                        timeout=20, stdin=subprocess.DEVNULL)
     assert r.returncode != 0
     assert "mpm_dump:json file" in r.stderr and "No such file or directory" in r.stderr, r.stderr
+
+
+# --------------------------------------------------------------------------
+# EMSMDB: EcDoRpcExt2 down to the ROPs
+# --------------------------------------------------------------------------
+
+EMSMDB = ("a4f1db00-ca47-1067-b31f-00dd010662da", 0, 81)
+CXH = b"\0\0\0\0" + bytes(range(0x60, 0x70))
+# MS-OXCPRPT 4.2.1 / 4.2.2: RopSetProperties (PidTagSubjectPrefix "",
+# PidTagNormalizedSubject "Hello World") and its success response.
+SET_PROPS_REQ = bytes.fromhex(
+    "0A00002400020" "01F003D0000001F001D0E480065006C006C006F00200057006F0072006C0064000000")
+SET_PROPS_RSP = bytes.fromhex("0A00000000000000")
+HANDLES = struct.pack("<I", 1)
+
+
+class Ndr:
+    """Just enough NDR20 to write EcDoRpcExt2 stubs ([MS-OXCRPC] 3.1.4.2)."""
+
+    def __init__(self):
+        self.b = bytearray()
+
+    def u32(self, v):
+        while len(self.b) % 4:
+            self.b.append(0)
+        self.b += struct.pack("<I", v)
+        return self
+
+    def raw(self, data):
+        self.b += data
+        return self
+
+    def conformant(self, data):
+        return self.u32(len(data)).raw(data)
+
+    def varying(self, data):
+        return self.u32(len(data)).u32(0).u32(len(data)).raw(data)
+
+
+def rop_buffer(rop: bytes) -> bytes:
+    """RPC_HEADER_EXT (Version 0, Flags Last, uncompressed) + RopSize + ROPs + handles."""
+    payload = struct.pack("<H", 2 + len(rop)) + rop + HANDLES
+    return struct.pack("<HHHH", 0, 0x0004, len(payload), len(payload)) + payload
+
+
+def rpc_ext2_request() -> bytes:
+    rgb_in = rop_buffer(SET_PROPS_REQ)
+    return bytes(Ndr().raw(CXH).u32(0).conformant(rgb_in).u32(len(rgb_in)).u32(0x8008)
+                 .conformant(b"").u32(0).u32(0x1008).b)
+
+
+def rpc_ext2_response() -> bytes:
+    rgb_out = rop_buffer(SET_PROPS_RSP)
+    return bytes(Ndr().raw(CXH).u32(0).varying(rgb_out).u32(len(rgb_out)).varying(b"")
+                 .u32(0).u32(12).u32(0).b)
+
+
+def test_print_decodes_ecdorpcext2_rops(mapiproxy, fake_upstream, tmp_path):
+    import dcerpc_wire as w
+    jl = tmp_path / "calls.jsonl"
+    fu = fake_upstream(canned={11: rpc_ext2_response()})
+    px = mapiproxy(interfaces="exchange_emsmdb", binding=fu.binding.replace("]", ",print]"),
+                   options={"mpm_dump:json file": str(jl)})
+    with w.RawClient(px.listen, px.port) as c:
+        assert c.bind([(0, EMSMDB, [w.NDR])])["ptype"] == w.BIND_ACK
+        d = c.xchg(w.request_pdu(0, 11, rpc_ext2_request(), call_id=2))
+        assert d["ptype"] == w.RESPONSE and d["stub"] == rpc_ext2_response()
+    assert fu.requests[0]["stub"] == rpc_ext2_request()  # relayed unchanged
+    assert wait_for(lambda: jl.exists() and jl.read_text().strip())
+    call = json.loads(jl.read_text().splitlines()[0])["call"]
+    assert (call["interface"], call["name"]) == ("EMSMDB", "EcDoRpcExt2")
+    req = call["request"]["EcDoRpcExt2"]["rops"]
+    assert req["RPC_HEADER_EXT"][0]["SizeActual"] == 2 + len(SET_PROPS_REQ) + 4
+    text = json.dumps(req)
+    assert "RopSetProperties" in text and "Hello World" in text
+    assert "PidTagNormalizedSubject" in text
+    rsp = json.dumps(call["response"]["EcDoRpcExt2"]["rops"])
+    assert "RopSetProperties" in rsp and "undecoded" not in rsp
+    log = px.log_text()
+    assert "RopSetProperties" in log and "Hello World" in log
