@@ -258,7 +258,8 @@ int st_mailbox_create(struct mp_store_txn *txn, uint32_t mbox, const uint8_t mai
 	if ((rc = st_mbox_write(txn, mbox, &h)))
 		return rc;
 
-	/* In enum order, so every new mailbox gets the same FIDs (Root = 1, ...). */
+	/* In enum order, so every new mailbox gets the same FIDs (Root = 1; the
+	 * change numbers come from the same counter in between). */
 	uint64_t gcs[MP_STORE_SF_COUNT];
 	for (int sf = 0; sf < MP_STORE_SF_COUNT; sf++) {
 		if ((rc = st_alloc_gc(txn, mbox, &gcs[sf])))
@@ -638,6 +639,30 @@ static int destroy(struct mp_store_txn *txn, uint32_t mbox, uint64_t gc, unsigne
 	return st_mbox_write(txn, mbox, &mh);
 }
 
+/* Whether a subtree holds messages (normal or FAI) anywhere. */
+static int subtree_has_messages(struct mp_store_txn *txn, uint32_t mbox, uint64_t gc,
+				unsigned depth, bool *has)
+{
+	struct st_folder_hdr h;
+	uint64_t *kids;
+	size_t nk;
+	int rc;
+	if (depth > MP_STORE_MAX_FOLDER_DEPTH + 1)
+		return st_fail(txn, MP_ERR_IO, MP_STORE_EC_CORRUPT, "folder tree too deep");
+	if ((rc = st_folder_read(txn, mbox, gc, &h)))
+		return rc;
+	if (h.content || h.assoc) {
+		*has = true;
+		return MP_OK;
+	}
+	if ((rc = child_gcs(txn, mbox, gc, txn->mem, &kids, &nk)))
+		return rc;
+	for (size_t i = 0; i < nk && rc == MP_OK && !*has; i++)
+		rc = subtree_has_messages(txn, mbox, kids[i], depth + 1, has);
+	talloc_free(kids);
+	return rc;
+}
+
 static int folder_delete(struct mp_store_txn *txn, uint32_t mbox, uint64_t fid, uint32_t flags)
 {
 	uint64_t gc;
@@ -648,12 +673,17 @@ static int folder_delete(struct mp_store_txn *txn, uint32_t mbox, uint64_t fid, 
 	if (h.special != NO_SPECIAL)
 		return st_fail(txn, MP_ERR_PROTO, MP_STORE_EC_ACCESS_DENIED,
 			       "special folder %s cannot be deleted", specials[h.special].name);
-	if ((h.content || h.assoc) && !(flags & MP_STORE_DEL_MESSAGES))
-		return st_fail(txn, MP_ERR_PROTO, MP_STORE_EC_HAS_MESSAGES,
-			       "folder 0x%016llx holds messages", (unsigned long long)fid);
 	if (h.children && !(flags & MP_STORE_DEL_FOLDERS))
 		return st_fail(txn, MP_ERR_PROTO, MP_STORE_EC_HAS_FOLDERS,
 			       "folder 0x%016llx holds folders", (unsigned long long)fid);
+	if (!(flags & MP_STORE_DEL_MESSAGES)) {
+		bool has = false;
+		if ((rc = subtree_has_messages(txn, mbox, gc, 0, &has)))
+			return rc;
+		if (has)
+			return st_fail(txn, MP_ERR_PROTO, MP_STORE_EC_HAS_MESSAGES,
+				       "folder 0x%016llx holds messages", (unsigned long long)fid);
+	}
 	return destroy(txn, mbox, gc, 0);
 }
 

@@ -529,7 +529,8 @@ int st_iter_next(struct mp_store_txn *txn, struct st_iter *it)
 		it->started = true;
 		it->k.mv_size = it->plen;
 		it->k.mv_data = it->prefix;
-		rc = mdb_cursor_get(it->c, &it->k, &it->v, MDB_SET_RANGE);
+		/* LMDB refuses empty keys: an empty prefix starts at the first key. */
+		rc = mdb_cursor_get(it->c, &it->k, &it->v, it->plen ? MDB_SET_RANGE : MDB_FIRST);
 	} else {
 		rc = mdb_cursor_get(it->c, &it->k, &it->v, MDB_NEXT);
 	}

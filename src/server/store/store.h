@@ -531,10 +531,10 @@ int mp_store_folder_create(struct mp_store_txn *txn, uint32_t mbox, uint64_t par
 			   const char *name, const char *container_class, uint32_t type,
 			   uint32_t flags, uint64_t *fid, bool *existed);
 /*
- * Delete a folder. Without MP_STORE_DEL_MESSAGES a folder holding messages
- * (normal or FAI) is refused (MP_ERR_PROTO, ecFolderHasContents); without
- * MP_STORE_DEL_FOLDERS one with subfolders (ecFolderHasChildren); with both,
- * the whole subtree goes. Special folders: MP_ERR_PROTO (ecAccessDenied).
+ * Delete a folder. Without MP_STORE_DEL_FOLDERS a folder with subfolders is
+ * refused (MP_ERR_PROTO, ecFolderHasChildren); without MP_STORE_DEL_MESSAGES
+ * one whose subtree holds messages (normal or FAI) anywhere
+ * (ecFolderHasContents); with both, the whole subtree goes. Special folders: MP_ERR_PROTO (ecAccessDenied).
  * Receive-folder entries that pointed into the subtree are removed (the
  * default one falls back to the Inbox).
  */
