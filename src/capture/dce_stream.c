@@ -33,14 +33,6 @@ static const char http_prefix[] = "ncacn_http/1.0";
 
 /* ---- interfaces by UUID --------------------------------------------------- */
 
-/* Interfaces are told apart by UUID alone: the version is the client's to
- * pick and the same UUID is the same interface to a reader. */
-struct known_iface {
-	struct mp_uuid uuid;
-	const char *name;
-	int mapi;
-};
-
 static const struct {
 	const char *cfg_name;
 	int mapi;
@@ -51,6 +43,8 @@ static const struct {
 	{"exchange_ds_rfr", MP_MAPI_RFR},
 };
 
+/* Interfaces are told apart by UUID alone: the version is the client's to
+ * pick and the same UUID is the same interface to a reader. */
 static void resolve_iface(struct mp_dce_ctx *x)
 {
 	x->name = NULL;
@@ -390,9 +384,15 @@ static void finish_call(struct mp_dce_conn *c, struct call *k, const char *end)
 	unlink_call(c, k);
 	if (!p->req.seen)
 		p->end = "the request is not in the capture";
+	else if (p->req.gap)
+		p->end = "bytes of the request are missing from the capture";
 	else if (!p->req.complete)
 		p->end = end ? end : "the request is incomplete";
-	else if (!p->fault && !p->maybe && !p->rsp.complete)
+	else if (p->fault || p->maybe)
+		p->end = NULL;
+	else if (p->rsp.gap)
+		p->end = "bytes of the response are missing from the capture";
+	else if (!p->rsp.complete)
 		p->end = p->rsp.seen ? "the response is incomplete" : end ? end : "no response";
 	else
 		p->end = NULL;
@@ -571,7 +571,8 @@ static void on_request(struct mp_dce_conn *c, unsigned dir, uint8_t *frag, size_
 		 c->d[dir].frame_first, ts, ev->frame);
 	if (pdu->hdr.pfc_flags & MP_PFC_LAST_FRAG) {
 		p->req.complete = true;
-		if (p->maybe)
+		/* The answer may have been captured first (directions reordered). */
+		if (p->maybe || p->rsp.complete)
 			finish_call(c, k, NULL);
 	}
 }
@@ -610,7 +611,10 @@ static void on_response(struct mp_dce_conn *c, unsigned dir, uint8_t *frag, size
 		 c->d[dir].frame_first, ts, ev->frame);
 	if (pdu->hdr.pfc_flags & MP_PFC_LAST_FRAG) {
 		p->rsp.complete = true;
-		finish_call(c, k, NULL);
+		/* Without its request (not captured yet, or never), the call waits
+		   for it until the connection ends. */
+		if (p->req.seen)
+			finish_call(c, k, NULL);
 	}
 }
 
@@ -634,7 +638,8 @@ static void on_fault(struct mp_dce_conn *c, unsigned dir, struct mp_pdu *pdu,
 	add_frag(c, k, &p->rsp, &k->rsp_cap, pdu, MP_CAP_PROT_NONE, NULL, &c->d[dir].t_first,
 		 c->d[dir].frame_first, &ev->ts, ev->frame);
 	p->rsp.complete = true;
-	finish_call(c, k, NULL);
+	if (p->req.seen)
+		finish_call(c, k, NULL);
 }
 
 /* ---- one PDU ------------------------------------------------------------- */
@@ -780,6 +785,32 @@ static bool plausible_hdr(const uint8_t *p, struct mp_pdu_hdr *h)
 		return true;
 	}
 	return false;
+}
+
+int mp_dce_pdu_sender(const uint8_t *p, size_t len)
+{
+	if (len >= HTTP_PREFIX_LEN && memcmp(p, http_prefix, HTTP_PREFIX_LEN) == 0)
+		return MP_DCE_FROM_EITHER;
+	struct mp_pdu_hdr h;
+	if (len < MP_PDU_HDR_LEN || !plausible_hdr(p, &h))
+		return MP_DCE_NOT_DCERPC;
+	switch (h.ptype) {
+	case MP_PDU_REQUEST:
+	case MP_PDU_BIND:
+	case MP_PDU_ALTER:
+	case MP_PDU_AUTH3:
+	case MP_PDU_CO_CANCEL:
+	case MP_PDU_ORPHANED:
+		return MP_DCE_FROM_CLIENT;
+	case MP_PDU_RESPONSE:
+	case MP_PDU_FAULT:
+	case MP_PDU_BIND_ACK:
+	case MP_PDU_BIND_NAK:
+	case MP_PDU_ALTER_RESP:
+	case MP_PDU_SHUTDOWN:
+		return MP_DCE_FROM_SERVER;
+	}
+	return MP_DCE_FROM_EITHER;
 }
 
 bool mp_dce_looks_like_bind(const uint8_t *p, size_t len)
@@ -1104,7 +1135,14 @@ static void ignore_conn(struct mp_dce_tracker *t, struct mp_tcp_conn *c, struct 
 		mp_tcp_conn_ignore(t->reasm, c);
 }
 
-/* First bytes of a connection on an unlisted port: a bind, or not ours. */
+/* A PDU only a client sends seen from the server's side, or the reverse. */
+static bool wrong_way(int from, unsigned dir)
+{
+	return (from == MP_DCE_FROM_CLIENT && dir == MP_TCP_S2C) ||
+	       (from == MP_DCE_FROM_SERVER && dir == MP_TCP_C2S);
+}
+
+/* First bytes of a connection on an unlisted port: DCE/RPC, or not ours. */
 static void decide(struct mp_dce_tracker *t, struct mp_tcp_conn *c, struct tconn *tc,
 		   const struct mp_tcp_event *ev)
 {
@@ -1125,21 +1163,28 @@ static void decide(struct mp_dce_tracker *t, struct mp_tcp_conn *c, struct tconn
 	if (tc->probe_len < MP_PDU_HDR_LEN &&
 	    !(tc->probe_len >= 1 && tc->probe[0] != 5 && tc->probe[0] != 'n'))
 		return; /* wait for a whole header */
-	if (!mp_dce_looks_like_bind(tc->probe, tc->probe_len)) {
+	int from = mp_dce_pdu_sender(tc->probe, tc->probe_len);
+	if (from == MP_DCE_NOT_DCERPC) {
 		ignore_conn(t, c, tc);
 		return;
 	}
-	if (tc->probe_dir == MP_TCP_S2C && !c->handshake && t->reasm)
+	unsigned dir = tc->probe_dir;
+	if (wrong_way(from, dir) && !c->handshake && t->reasm) {
 		mp_tcp_conn_swap(t->reasm, c);
-	tc->reason = "DCE/RPC connection (it starts with a bind)";
+		dir = !dir;
+	}
+	tc->reason = mp_dce_looks_like_bind(tc->probe, tc->probe_len)
+			     ? "DCE/RPC connection (it starts with a bind)"
+			     : "DCE/RPC connection (it starts with a DCE/RPC PDU, but not a bind: "
+			       "the start of the association is not in the capture)";
 	start_follow(t, c, tc);
 	if (!tc->follow)
 		return;
-	/* The probe bytes were the start of the client's stream; the rest of
-	   this event follows them. */
-	mp_dce_conn_data(tc->dc, 0, tc->probe, tc->probe_len, &tc->probe_ts, tc->probe_frame);
+	/* The probe bytes were the start of this direction's stream; the
+	   rest of this event follows them. */
+	mp_dce_conn_data(tc->dc, dir, tc->probe, tc->probe_len, &tc->probe_ts, tc->probe_frame);
 	if (ev->len > take)
-		mp_dce_conn_data(tc->dc, 0, ev->data + take, ev->len - take, &ev->ts, ev->frame);
+		mp_dce_conn_data(tc->dc, dir, ev->data + take, ev->len - take, &ev->ts, ev->frame);
 }
 
 void mp_dce_tracker_event(void *arg, struct mp_tcp_conn *c, const struct mp_tcp_event *ev)
@@ -1174,14 +1219,13 @@ void mp_dce_tracker_event(void *arg, struct mp_tcp_conn *c, const struct mp_tcp_
 		}
 		if (!tc->follow)
 			return;
-		/* On a listed port whose roles were guessed, a bind from the
-		   "server" shows the guess was wrong. */
-		if (ev->type == MP_TCP_EV_DATA && ev->dir == MP_TCP_S2C && !c->handshake &&
-		    mp_dce_conn_fresh(tc->dc) && ev->len >= MP_PDU_HDR_LEN &&
-		    mp_dce_looks_like_bind(ev->data, ev->len) && t->reasm) {
+		/* On a listed port whose roles were guessed, the first PDU can
+		   show that the guess was wrong. */
+		if (ev->type == MP_TCP_EV_DATA && !c->handshake && mp_dce_conn_fresh(tc->dc) &&
+		    wrong_way(mp_dce_pdu_sender(ev->data, ev->len), ev->dir) && t->reasm) {
 			mp_tcp_conn_swap(t->reasm, c);
 			mp_dce_conn_swap(tc->dc);
-			mp_dce_conn_data(tc->dc, MP_TCP_C2S, ev->data, ev->len, &ev->ts, ev->frame);
+			mp_dce_conn_data(tc->dc, !ev->dir, ev->data, ev->len, &ev->ts, ev->frame);
 			return;
 		}
 		if (ev->type == MP_TCP_EV_DATA)

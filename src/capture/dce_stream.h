@@ -18,9 +18,11 @@
  *   decrypt observer per auth_context_id (capture/decrypt.h); every
  *   request / response fragment is verified or unsealed in wire order;
  * - request fragments and response fragments are reassembled per call_id
- *   and paired; a call is reported when its response (or fault) is
- *   complete, or when it can no longer complete (end of capture, orphaned,
- *   evicted), with the reason.
+ *   and paired; a call is reported when its request and response (or
+ *   fault) are complete, or when it can no longer complete (end of
+ *   capture, orphaned, evicted), with the reason. A response whose request
+ *   was not seen waits for it (captures may reorder the two directions)
+ *   and is reported at the latest when the connection ends.
  *
  * Limits keep memory bounded whatever the capture holds: one fragment
  * buffer (64 KiB) per direction, max_call_bytes of stub per request or
@@ -30,7 +32,10 @@
  *
  * mp_dce_tracker glues this to tcp_reasm: it follows connections on the
  * given server ports, and (when `detect` is set) any other connection whose
- * first bytes are a DCE/RPC bind; other streams are dropped at once.
+ * first bytes are a DCE/RPC PDU header (normally the bind; another PDU when
+ * the capture starts later or lost the bind); other streams are dropped at
+ * once. Without a captured SYN, the type of the first PDU also tells which
+ * side is the client.
  */
 #ifndef MP_CAPTURE_DCE_STREAM_H
 #define MP_CAPTURE_DCE_STREAM_H
@@ -178,6 +183,18 @@ void mp_dce_conn_add_stats(const struct mp_dce_conn *c, struct mp_dce_stats *sum
 
 /* True if p[0..len) (len >= 16) starts like a bind PDU (or ncacn_http/1.0). */
 bool mp_dce_looks_like_bind(const uint8_t *p, size_t len);
+
+enum mp_dce_sender {
+	MP_DCE_NOT_DCERPC = -1,
+	MP_DCE_FROM_CLIENT = 0, /* bind, alter_context, auth3, request, co_cancel, orphaned */
+	MP_DCE_FROM_SERVER = 1, /* bind_ack/nak, alter_context_resp, response, fault, shutdown */
+	MP_DCE_FROM_EITHER = 2, /* rts, "ncacn_http/1.0" */
+};
+
+/* Whether p[0..len) starts with a plausible DCE/RPC PDU header (stricter
+ * than mp_pdu_check_hdr: a connection-oriented type, all of drep, a length
+ * that fits the type), and which side sends that type. */
+int mp_dce_pdu_sender(const uint8_t *p, size_t len);
 
 /* ---- tracker: the tcp_reasm consumer ------------------------------------- */
 

@@ -267,9 +267,16 @@ static void skip_to_queue(struct mp_tcp_reasm *r, struct conn *c, int raw)
 
 static void flush_dir(struct mp_tcp_reasm *r, struct conn *c, int raw)
 {
-	while (c->d[raw].q && !c->ignored)
+	struct dstate *d = &c->d[raw];
+	while (d->q && !c->ignored)
 		skip_to_queue(r, c, raw);
-	free_queue(r, &c->d[raw]);
+	free_queue(r, d);
+	/* A FIN says where the stream ended: anything short of it was lost. */
+	if (d->fin && d->started && seq_diff(d->fin_seq, d->next) > 0 && !c->ignored) {
+		emit(r, c, MP_TCP_EV_GAP, raw, NULL, 0, (uint64_t)seq_diff(d->fin_seq, d->next),
+		     NULL, 0, NULL);
+		d->next = d->fin_seq;
+	}
 }
 
 /* Deliver everything queued, send CLOSE, keep the entry as dead. */
