@@ -164,7 +164,8 @@ def build(build_dir: str) -> tuple[str, str, str]:
     if not os.path.exists(os.path.join(build_dir, "build.ninja")):
         subprocess.run(["meson", "setup", build_dir, "--buildtype=release"], cwd=ROOT,
                        check=True, timeout=300, stdout=subprocess.DEVNULL)
-    subprocess.run(["ninja", "-C", build_dir, "mapiproxy", "mapiproxy-user", "bench/mp-loadgen"],
+    subprocess.run(["ninja", "-C", build_dir, "mapiproxy", "mapiproxy-user", "bench/mp-loadgen",
+                    "bench/mp-codec-bench", "bench/mp-compress-bench"],
                    cwd=ROOT, check=True, timeout=600, stdout=subprocess.DEVNULL)
     return (os.path.join(build_dir, "mapiproxy"), os.path.join(build_dir, "bench", "mp-loadgen"),
             os.path.join(build_dir, "mapiproxy-user"))
@@ -345,9 +346,10 @@ def main() -> int:
     ap.add_argument("--reps", type=int, help="repetitions per case (default 3, quick 1)")
     ap.add_argument("--duration", type=float,
                     help="measured seconds per run (default 3, quick 1)")
-    ap.add_argument("--groups", default="main,auth",
+    ap.add_argument("--groups", default="main,auth,codec",
                     help="comma-separated case groups: main (direct vs mapiproxy vs HAProxy), "
-                         "auth (NTLMSSP sign/seal); default both")
+                         "auth (NTLMSSP sign/seal), codec (ExchangeRPC codecs and LZ77 vs "
+                         "zlib/zstd, no network); default all three")
     ap.add_argument("--no-remote", action="store_true",
                     help="auth group: leave out Samba's dcesrv_remote proxy")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"),
@@ -371,8 +373,8 @@ def main() -> int:
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     if not 1 <= reps <= 9 or not 0.2 <= duration <= 60:
         ap.error("--reps 1..9, --duration 0.2..60")
-    if not groups or any(g not in ("main", "auth") for g in groups):
-        ap.error("--groups: main, auth or main,auth")
+    if not groups or any(g not in ("main", "auth", "codec") for g in groups):
+        ap.error("--groups: a comma-separated list of main, auth, codec")
 
     cases = [
         {"name": "small", "call": "samr-enumdomains", "conns": 1, "warmup": 200},
@@ -399,6 +401,21 @@ def main() -> int:
     print(f"bench: other jobs use {other:.0f}% of the {NCPU} CPUs before the run"
           + ("  ** the machine is busy: figures will be noisy **" if other >= 5 else ""),
           flush=True)
+    codec_errors = 0
+    if "codec" in groups:
+        # CPU-only: the codecs on a realistic EcDoRpcExt2 mix, LZ77 against zlib/zstd.
+        secs = "0.15" if args.quick else "0.5"
+        bdir = os.path.dirname(loadgen)
+        for exe in ("mp-codec-bench", "mp-compress-bench"):
+            r = subprocess.run([os.path.join(bdir, exe), secs], capture_output=True, text=True,
+                               timeout=600)
+            print(f"\n== codec: {exe} ==\n{r.stdout}", end="", flush=True)
+            if r.returncode:
+                print(r.stderr, file=sys.stderr)
+                codec_errors += 1
+        groups = [g for g in groups if g != "codec"]
+        if not groups:
+            return 1 if codec_errors else 0
     for p in (MP_PORT, HAP_PORT, MPA_PORT, MPP_PORT):
         if port_open(RELAY_IP, p):
             print(f"bench: {RELAY_IP}:{p} is already in use", file=sys.stderr)
@@ -408,7 +425,7 @@ def main() -> int:
     os.chmod(tmp, 0o700)
     dc = dc2 = None
     mp = hap = mpa = mpp = None
-    errors = 0
+    errors = codec_errors
     try:
         dc = SambaDC(ip=samba_ip(), base_dir=tmp, max_runtime=3600)
         dc.start()
