@@ -333,7 +333,8 @@ static int add_attachment(struct imp *m, const char *filename, const char *mime_
 	return MP_OK;
 }
 
-/* Decoded content of a leaf part, bounded; *out is a GByteArray to unref. */
+/* Decoded content of a leaf part, bounded; *out is the caller's
+ * (g_byte_array_free). */
 static int part_bytes(struct imp *m, GMimePart *part, GByteArray **out)
 {
 	GMimeDataWrapper *dw = g_mime_part_get_content(part);
@@ -355,8 +356,9 @@ static int part_bytes(struct imp *m, GMimePart *part, GByteArray **out)
 		return st_fail(m->txn, MP_ERR_PARSE, MP_STORE_EC_INVALID_PARAM,
 			       "a MIME part cannot be decoded");
 	}
+	/* Take the bytes over: the stream would free them with itself. */
 	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
-	g_byte_array_ref(ba);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(ms), FALSE);
 	g_object_unref(ms);
 	*out = ba;
 	return MP_OK;
@@ -396,7 +398,7 @@ static void leaf(struct imp *m, GMimePart *part)
 			m->rc = add_attachment(m, name, mt ? mt : "application/octet-stream",
 					       g_mime_object_get_content_id(obj), ba->data, ba->len);
 		talloc_free(name);
-		g_byte_array_unref(ba);
+		g_byte_array_free(ba, TRUE);
 	}
 	g_free(mt);
 }
