@@ -263,8 +263,8 @@ static void test_user_changes(void **state)
 	CHECK(t, mp_store_user_add(t, &dup2, &id), MP_ERR_PROTO);
 	assert_non_null(strstr(mp_store_txn_errmsg(t), "address"));
 	static const char *bad_names[] = {"", ".x", "-x", "a b", "a/b", "é",
-					  "a123456789012345678901234567890123456789012345678901234"
-					  "5678901234"}; /* 65 bytes */
+					  ("a123456789012345678901234567890123456789012345678901234"
+					   "5678901234")}; /* 65 bytes */
 	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
 		struct mp_store_user_new b = {.name = bad_names[i], .password = "x"};
 		CHECK(t, mp_store_user_add(t, &b, &id), MP_ERR_PARSE);
@@ -607,6 +607,16 @@ static void test_folders(void **state)
 	CHECK(t, mp_store_receive_folder_set(t, A, "X.Y", mp_store_make_id(1, 77777)),
 	      MP_ERR_NOTFOUND);
 	CHECK(t, mp_store_folder_find(t, A, ipm, "Work 2", &other), MP_ERR_NOTFOUND);
+
+	/* Search folders hold neither messages nor subfolders. */
+	uint64_t search, m2;
+	CHECK(t, mp_store_folder_create(t, A, ipm, "Found", NULL, MP_FOLDER_SEARCH, 0, &search,
+					NULL), MP_OK);
+	CHECK(t, mp_store_folder_get(t, A, search, &fi), MP_OK);
+	assert_int_equal(fi.folder_type, MP_FOLDER_SEARCH);
+	CHECK(t, mp_store_msg_create(t, A, search, false, &m2), MP_ERR_PROTO);
+	CHECK(t, mp_store_folder_create(t, A, search, "x", NULL, 1, 0, &other, NULL), MP_ERR_PROTO);
+	CHECK(t, mp_store_folder_delete(t, A, search, 0), MP_OK);
 
 	/* Depth is bounded. */
 	uint64_t cur = ipm;

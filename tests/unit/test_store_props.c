@@ -300,6 +300,21 @@ static void test_computed_and_special(void **state)
 	CHECK(f->t, mp_store_prop_get_u32(f->t, &fo, MP_TAG_CONTENT_COUNT, &v), MP_OK);
 	assert_int_equal(v, 0);
 
+	/* The mailbox object has id 0 only. */
+	struct mp_store_obj so = mp_store_obj_mailbox(f->mbox);
+	CHECK(f->t, mp_store_prop_get(f->t, &so, MP_TAG_DISPLAY_NAME, &p), MP_OK);
+	so.id = 1;
+	CHECK(f->t, mp_store_prop_get(f->t, &so, MP_TAG_DISPLAY_NAME, &p), MP_ERR_NOTFOUND);
+
+	/* Raw content that fits the wire form is stored in wire form. */
+	struct mp_store_prop raw = {.tag = 0x6C000102, .form = MP_STORE_VAL_RAW,
+				    .data = (const uint8_t *)"abc", .len = 3};
+	CHECK(f->t, mp_store_prop_put(f->t, &m, &raw), MP_OK);
+	CHECK(f->t, mp_store_prop_get(f->t, &m, raw.tag, &p), MP_OK);
+	assert_int_equal(p.form, MP_STORE_VAL_WIRE);
+	assert_int_equal(p.len, 5);
+	assert_memory_equal(p.data, "\x03\x00" "abc", 5);
+
 	/* Delete, delete again, replace with another type. */
 	CHECK(f->t, mp_store_prop_set_string(f->t, &m, MP_TAG_SUBJECT, "x"), MP_OK);
 	CHECK(f->t, mp_store_prop_delete(f->t, &m, MP_TAG_SUBJECT), MP_OK);

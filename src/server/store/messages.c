@@ -82,8 +82,12 @@ static int msg_create(struct mp_store_txn *txn, uint32_t mbox, uint64_t fid, boo
 	uint64_t fgc, gc;
 	uint8_t k[16];
 	int rc;
-	if ((rc = st_id_gc(txn, fid, "folder", &fgc)) || (rc = st_folder_read(txn, mbox, fgc, &fh)) ||
-	    (rc = st_alloc_gc(txn, mbox, &gc)))
+	if ((rc = st_id_gc(txn, fid, "folder", &fgc)) || (rc = st_folder_read(txn, mbox, fgc, &fh)))
+		return rc;
+	if (fh.type == MP_FOLDER_SEARCH)
+		return st_fail(txn, MP_ERR_PROTO, MP_STORE_EC_NOT_SUPPORTED,
+			       "messages cannot be created in a search folder");
+	if ((rc = st_alloc_gc(txn, mbox, &gc)))
 		return rc;
 	struct st_msg_hdr h = {.state = MP_STORE_MSG_NEW, .assoc = assoc, .folder = fgc};
 	uint64_t now = mp_store_filetime_now();
@@ -468,6 +472,9 @@ static int msg_transfer(struct mp_store_txn *txn, uint32_t mbox, uint64_t mid, u
 	if ((rc = msg_hdr_of(txn, mbox, mid, &gc, &h)) || (rc = st_id_gc(txn, dst, "folder", &dgc)) ||
 	    (rc = st_folder_read(txn, mbox, dgc, &fh)))
 		return rc;
+	if (fh.type == MP_FOLDER_SEARCH)
+		return st_fail(txn, MP_ERR_PROTO, MP_STORE_EC_NOT_SUPPORTED,
+			       "messages cannot be put in a search folder");
 	if (h.state != MP_STORE_MSG_SAVED)
 		return st_fail(txn, MP_ERR_PROTO, MP_STORE_EC_INVALID_PARAM,
 			       "message 0x%016llx is not saved", (unsigned long long)mid);

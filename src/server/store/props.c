@@ -538,6 +538,8 @@ int mp_store_prop_get(struct mp_store_txn *txn, const struct mp_store_obj *obj, 
 
 	memset(out, 0, sizeof(*out));
 	out->form = MP_STORE_VAL_NONE;
+	if (obj->kind == MP_STORE_KIND_MAILBOX && (obj->id || obj->sub))
+		return st_obj_check(txn, obj, &gc); /* says why */
 	if (obj->kind == MP_STORE_KIND_MAILBOX)
 		gc = 0;
 	else if ((rc = st_id_gc(txn, obj->id, "object", &gc)))
@@ -851,14 +853,28 @@ static int put_checked(struct mp_store_txn *txn, const struct mp_store_obj *obj,
 int mp_store_prop_put(struct mp_store_txn *txn, const struct mp_store_obj *obj,
 		      const struct mp_store_prop *p)
 {
+	struct mp_store_prop canon = *p;
+	uint8_t *rec = NULL;
 	uint64_t gc;
+	/* Raw content that fits the wire form is stored in it: one value, one
+	 * representation. */
+	if (p->form == MP_STORE_VAL_RAW && type_streamable(MP_PROP_TYPE(p->tag)) &&
+	    p->len <= MP_STORE_MAX_STREAM) {
+		int crc = content_record(txn->mem, MP_PROP_TYPE(p->tag), p->data, p->len,
+					 &canon.form, &rec, &canon.len);
+		if (crc)
+			return st_fail(txn, crc, MP_STORE_EC_OOM, "out of memory");
+		canon.data = rec;
+	}
 	int rc = st_op_begin(txn);
-	if (rc)
-		return rc;
-	rc = st_obj_check(txn, obj, &gc);
-	if (rc == MP_OK)
-		rc = put_checked(txn, obj, gc, p);
-	return st_op_end(txn, rc);
+	if (rc == MP_OK) {
+		rc = st_obj_check(txn, obj, &gc);
+		if (rc == MP_OK)
+			rc = put_checked(txn, obj, gc, &canon);
+		rc = st_op_end(txn, rc);
+	}
+	talloc_free(rec);
+	return rc;
 }
 
 int mp_store_prop_set(struct mp_store_txn *txn, const struct mp_store_obj *obj, uint32_t tag,
