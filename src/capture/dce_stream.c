@@ -451,6 +451,13 @@ static void drop_stub(struct mp_dce_half *h, size_t *cap, const char *why)
 		h->why = why;
 }
 
+/* A reason may be an auth observer's text, which changes or goes away
+ * before the call is reported: the call keeps its own copy. */
+static const char *own(struct call *k, const char *why)
+{
+	return why ? talloc_strdup(k, why) : NULL;
+}
+
 /* Add one fragment to a half. */
 static void add_frag(struct mp_dce_conn *c, struct call *k, struct mp_dce_half *h, size_t *cap,
 		     const struct mp_pdu *pdu, int prot, const char *why,
@@ -462,7 +469,7 @@ static void add_frag(struct mp_dce_conn *c, struct call *k, struct mp_dce_half *
 		h->t_first = *t_first;
 		h->frame_first = frame_first;
 		h->prot = prot;
-		h->why = why;
+		h->why = own(k, why);
 		if (pdu->has_auth) {
 			h->auth_type = pdu->auth.type;
 			h->auth_level = pdu->auth.level;
@@ -474,14 +481,16 @@ static void add_frag(struct mp_dce_conn *c, struct call *k, struct mp_dce_half *
 	h->frame_last = frame;
 	if (prot_rank(prot) > prot_rank(h->prot)) {
 		h->prot = prot;
-		h->why = why;
+		h->why = own(k, why);
 	}
 	bool have_bytes = prot != MP_CAP_PROT_SEALED && prot != MP_CAP_PROT_MALFORMED;
 	bool first_bytes = h->frags == 1;
 	size_t n = pdu->stub_len;
 	h->stub_len += n;
 	if (!have_bytes) {
-		drop_stub(h, cap, why);
+		if (!h->why)
+			h->why = own(k, why);
+		drop_stub(h, cap, NULL);
 		return;
 	}
 	if ((!h->stub && !first_bytes) || h->gap)
