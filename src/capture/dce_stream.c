@@ -24,7 +24,7 @@
 #define RESYNC_WINDOW (FRAG_MAX + 1 + MP_PDU_HDR_LEN)
 #define MAX_CTX 64
 #define MAX_AUTH 8
-#define MAX_PEND 8
+#define MAX_PEND 4
 #define DEF_MAX_CALL_BYTES (16u << 20)
 #define DEF_MAX_CALLS 256
 
@@ -83,13 +83,21 @@ struct dirstate {
 	uint64_t frame_first;
 };
 
-/* A bind / alter_context waiting for its answer. */
+/* A bind / alter_context waiting for its answer: what each proposed
+ * context asks for (only the first transfer syntax is kept: an answer names
+ * the one it accepts). */
+struct pend_ctx {
+	uint16_t id;
+	struct mp_syntax abstract;
+	struct mp_syntax ts0;
+};
+
 struct pend {
 	bool used;
 	uint8_t ptype;
 	uint32_t call_id;
 	uint8_t n;
-	struct mp_pdu_ctx ctx[MP_PDU_MAX_CTX];
+	struct pend_ctx ctx[MP_PDU_MAX_CTX];
 };
 
 struct authslot {
@@ -224,7 +232,11 @@ static struct pend *add_pend(struct mp_dce_conn *c, uint8_t ptype, uint32_t call
 	p->ptype = ptype;
 	p->call_id = call_id;
 	p->n = b->n_ctx;
-	memcpy(p->ctx, b->ctx, sizeof(p->ctx[0]) * b->n_ctx);
+	for (unsigned i = 0; i < b->n_ctx; i++) {
+		p->ctx[i].id = b->ctx[i].id;
+		p->ctx[i].abstract = b->ctx[i].abstract;
+		p->ctx[i].ts0 = b->ctx[i].ts[0];
+	}
 	/* Until answered, a context is known by its proposal (so that calls of
 	   a capture whose bind_ack was lost still name their interface). */
 	for (unsigned i = 0; i < b->n_ctx; i++) {
@@ -277,7 +289,7 @@ static size_t apply_results(struct mp_dce_conn *c, const struct mp_pdu_bind_ack 
 		x->result = r->result;
 		x->reason = r->reason;
 		x->abstract = p->ctx[i].abstract;
-		x->ts = x->accepted ? r->ts : p->ctx[i].ts[0];
+		x->ts = x->accepted ? r->ts : p->ctx[i].ts0;
 		x->ndr64 = mp_syntax_equal(&x->ts, &mp_syntax_ndr64);
 		resolve_iface(x);
 		if (r->result == MP_CTX_NEGOTIATE_ACK)

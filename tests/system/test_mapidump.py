@@ -158,7 +158,7 @@ def test_decrypts_with_the_password(captured, tmp_path):
     # Text output: the same calls, one tree each.
     t = mapidump("-r", pcap, "--password-file", pwfile)
     assert t.returncode == 0, t.stderr
-    assert f"samr SamrEnumerateDomainsInSamServer (opnum 6) call_id" in t.stdout
+    assert "samr SamrEnumerateDomainsInSamServer (opnum 6) call_id" in t.stdout
     lvl = "pkt_privacy" if level == PRIVACY else "pkt_integrity"
     assert t.stdout.count(f", {lvl} {want}\n") == 2 * len(SAMR_OPS)
     assert "\nsummary\n" in t.stdout
@@ -265,7 +265,6 @@ def test_both_legs_of_the_proxy(authpx, samba_dc, tmp_path):  # noqa: F811
 # NSPI: our codec against tshark's dissector, on a synthetic capture
 # --------------------------------------------------------------------------
 
-NSPI_UUID = uuid.UUID("f5cc5a18-4264-101a-8c59-08002b2f8426").bytes_le
 NDR20 = uuid.UUID("8a885d04-1ceb-11c9-9fe8-08002b104860").bytes_le
 NSPI_DATA = REPO / "tests" / "unit" / "data" / "nspi"
 NSPI_CALLS = [(0, "bind"), (7, "dn_to_mid"), (9, "get_props"), (3, "query_rows"),
@@ -277,33 +276,31 @@ def _pdu(ptype, call_id, body):
                        call_id) + body
 
 
-def make_nspi_pcap(path) -> list:
-    """A classic pcap (LINKTYPE_RAW, IPv4): bind to NSPI 56.0, then for each of
-    NSPI_CALLS the request and response stubs of tests/unit/data/nspi wrapped
-    in one request and one response PDU. Returns [(call_id, opnum)]."""
+def make_pcap(path, iface: uuid.UUID, version, port: int, calls) -> list:
+    """A classic pcap (LINKTYPE_RAW, IPv4) of one connection: a bind to
+    `iface` (NDR), then for each (opnum, request stub, response stub) of
+    `calls` one request and one response PDU. Returns [(call_id, opnum)]."""
     frames, seq = [], {0: 1000, 1: 5000}
     cli, srv = bytes([127, 0, 0, 1]), bytes([127, 0, 0, 9])
 
     def tcp(direction, payload, flags=0x18):
         src, dst = (cli, srv) if direction == 0 else (srv, cli)
-        sp, dp = (40000, 6004) if direction == 0 else (6004, 40000)
+        sp, dp = (40000, port) if direction == 0 else (port, 40000)
         t = struct.pack(">HHIIBBHHH", sp, dp, seq[direction], 0, 5 << 4, flags, 65535, 0, 0)
         seq[direction] += len(payload)
         ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(t) + len(payload), 1, 0x4000, 64,
                          6, 0, src, dst)
         frames.append(ip + t + payload)
 
-    ctx = struct.pack("<HBx", 0, 1) + NSPI_UUID + struct.pack("<HH", 56, 0) + NDR20 + \
+    ctx = struct.pack("<HBx", 0, 1) + iface.bytes_le + struct.pack("<HH", *version) + NDR20 + \
         struct.pack("<HH", 2, 0)
     tcp(0, _pdu(11, 1, struct.pack("<HHIB3x", 4280, 4280, 0, 1) + ctx))
-    ack = struct.pack("<HHIH", 4280, 4280, 0x53f0, 5) + b"6004\0"
+    ack = struct.pack("<HHIH", 4280, 4280, 0x53f0, len(str(port)) + 1) + f"{port}\0".encode()
     ack += b"\0" * (-(16 + len(ack)) % 4)
     ack += struct.pack("<B3x", 1) + struct.pack("<HH", 0, 0) + NDR20 + struct.pack("<HH", 2, 0)
     tcp(1, _pdu(12, 1, ack))
     done = []
-    for i, (opnum, name) in enumerate(NSPI_CALLS):
-        req = (NSPI_DATA / f"{name}_req.bin").read_bytes()
-        rsp = (NSPI_DATA / f"{name}_rsp.bin").read_bytes()
+    for i, (opnum, req, rsp) in enumerate(calls):
         call_id = 2 + i
         tcp(0, _pdu(0, call_id, struct.pack("<IHH", len(req), 0, opnum) + req))
         tcp(1, _pdu(2, call_id, struct.pack("<IHBx", len(rsp), 0, 0) + rsp))
@@ -313,6 +310,13 @@ def make_nspi_pcap(path) -> list:
         out += struct.pack("<IIII", 1700000000, n, len(f), len(f)) + f
     Path(path).write_bytes(out)
     return done
+
+
+def make_nspi_pcap(path) -> list:
+    """NSPI 56.0 on port 6004 with the stubs of NSPI_CALLS from tests/unit/data/nspi."""
+    return make_pcap(path, uuid.UUID("f5cc5a18-4264-101a-8c59-08002b2f8426"), (56, 0), 6004,
+                     [(op, (NSPI_DATA / f"{n}_req.bin").read_bytes(),
+                       (NSPI_DATA / f"{n}_rsp.bin").read_bytes()) for op, n in NSPI_CALLS])
 
 
 def tvals(obj, key):
@@ -413,6 +417,37 @@ def test_nspi_against_tshark(tmp_path):
     for call in (2, 3):
         st = int(one(call, "response", "nspi.MAPISTATUS_status"), 16)
         assert (st == 0) == (body[(call, "response")]["result"] == "ecNone")
+
+
+EMSMDB_DATA = REPO / "tests" / "unit" / "data" / "emsmdb"
+EMSMDB_CALLS = [(10, "connect_ex", "EcDoConnectEx"), (11, "rpc_ext2", "EcDoRpcExt2"),
+                (1, "disconnect", "EcDoDisconnect")]
+
+
+def test_emsmdb_vectors_decode_like_tshark_frames_them(tmp_path):
+    """EMSMDB 0.81 on port 6001 with the EMSMDB codec's IDL vectors: every
+    call decodes with the codecs (not shown as bytes); tshark sees the same
+    PDUs (call_id, opnum, type)."""
+    if not (REPO / "src" / "mapi" / "emsmdb.c").exists() or not EMSMDB_DATA.is_dir():
+        pytest.skip("no EMSMDB codec or vectors yet")
+    pcap = tmp_path / "emsmdb.pcap"
+    calls = make_pcap(pcap, uuid.UUID("a4f1db00-ca47-1067-b31f-00dd010662da"), (0, 81), 6001,
+                      [(op, (EMSMDB_DATA / f"idl_{n}_req.bin").read_bytes(),
+                        (EMSMDB_DATA / f"idl_{n}_rsp.bin").read_bytes())
+                       for op, n, _ in EMSMDB_CALLS])
+    r = mapidump("-r", pcap, "--json", "--pdus")
+    assert r.returncode == 0, r.stderr
+    evs = events(r.stdout)
+    mine = calls_of(evs)
+    assert [(c["call_id"], c["opnum"], c["name"]) for c in mine] == \
+        [(cid, op, name) for (cid, op), (_, _, name) in zip(calls, EMSMDB_CALLS)]
+    for c in mine:
+        assert c["interface"] == "EMSMDB"
+        for half in ("request", "response"):
+            assert c["name"] in c[half] and "undecoded" not in c[half], c[half]
+    if shutil.which("tshark"):
+        pdus = {(e["call_id"], e.get("opnum"), e["ptype"]) for e in evs if e["type"] == "pdu"}
+        assert pdus == tshark_set(pcap, 6001)
 
 
 # --------------------------------------------------------------------------
