@@ -437,6 +437,25 @@ static void test_streams(void **state)
 	      MP_ERR_LIMIT);
 	free(huge);
 
+	/* A value read in this transaction can be written back elsewhere as is
+	 * (RopCopyProperties): the store copies it before writing. */
+	uint8_t *pattern = malloc(200000);
+	assert_non_null(pattern);
+	for (size_t i = 0; i < 200000; i++)
+		pattern[i] = (uint8_t)(i * 13 + i / 251);
+	CHECK(f->t, mp_store_prop_set_binary(f->t, &a, T, pattern, 200000), MP_OK);
+	uint32_t a2;
+	CHECK(f->t, mp_store_attach_create(f->t, f->mbox, f->mid, &a2), MP_OK);
+	struct mp_store_obj b2 = mp_store_obj_attach(f->mbox, f->mid, a2);
+	for (int round = 0; round < 3; round++) {
+		CHECK(f->t, mp_store_prop_get(f->t, round ? &b2 : &a, T, &p), MP_OK);
+		CHECK(f->t, mp_store_prop_put(f->t, round ? &a : &b2, &p), MP_OK);
+	}
+	CHECK(f->t, mp_store_prop_get(f->t, &b2, T, &p), MP_OK);
+	assert_int_equal(p.len, 200000);
+	assert_memory_equal(p.data, pattern, 200000);
+	free(pattern);
+
 	/* String streams: UTF-16 content without the terminator. */
 	struct mp_store_obj m = mp_store_obj_message(f->mbox, f->mid);
 	CHECK(f->t, mp_store_stream_write(f->t, &m, MP_TAG_BODY, 0, "A\0B\0", 4), MP_OK);

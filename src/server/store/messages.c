@@ -649,13 +649,50 @@ static int recip_set(struct mp_store_txn *txn, uint32_t mbox, uint64_t mid, uint
 	return st_msg_write(txn, mbox, gc, &h);
 }
 
+/* Copies of the caller's values: they may point at values read in this
+ * transaction, which writes can move. */
+static int copy_props(struct mp_store_txn *txn, const struct mp_store_prop *props, size_t n,
+		      struct mp_store_prop **out)
+{
+	*out = NULL;
+	if (n == 0)
+		return MP_OK;
+	if (n > MP_STORE_MAX_PROPS)
+		return st_fail(txn, MP_ERR_LIMIT, MP_STORE_EC_TOO_BIG,
+			       "more than %d properties on one recipient", MP_STORE_MAX_PROPS);
+	struct mp_store_prop *c = talloc_array(txn->mem, struct mp_store_prop, n);
+	if (!c)
+		return st_fail(txn, MP_ERR_NOMEM, MP_STORE_EC_OOM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		c[i] = props[i];
+		if (props[i].len > (size_t)MP_STORE_MAX_STREAM + 4) {
+			talloc_free(c);
+			return st_fail(txn, MP_ERR_LIMIT, MP_STORE_EC_TOO_BIG,
+				       "property 0x%08x: above the size limit", props[i].tag);
+		}
+		c[i].data = talloc_memdup(c, props[i].data ? props[i].data : (const uint8_t *)"",
+					  props[i].len + 1);
+		if (!c[i].data) {
+			talloc_free(c);
+			return st_fail(txn, MP_ERR_NOMEM, MP_STORE_EC_OOM, "out of memory");
+		}
+	}
+	*out = c;
+	return MP_OK;
+}
+
 int mp_store_recip_set(struct mp_store_txn *txn, uint32_t mbox, uint64_t mid, uint32_t row_id,
 		       const struct mp_store_prop *props, size_t n)
 {
-	int rc = st_op_begin(txn);
+	struct mp_store_prop *c;
+	int rc = copy_props(txn, props, n, &c);
 	if (rc)
 		return rc;
-	return st_op_end(txn, recip_set(txn, mbox, mid, row_id, props, n));
+	rc = st_op_begin(txn);
+	if (rc == MP_OK)
+		rc = st_op_end(txn, recip_set(txn, mbox, mid, row_id, c, n));
+	talloc_free(c);
+	return rc;
 }
 
 int mp_store_recip_add(struct mp_store_txn *txn, uint32_t mbox, uint64_t mid,
@@ -678,8 +715,13 @@ int mp_store_recip_add(struct mp_store_txn *txn, uint32_t mbox, uint64_t mid,
 		else if (n == 0)
 			rc = st_fail(txn, MP_ERR_PARSE, MP_STORE_EC_INVALID_PARAM,
 				     "a recipient needs properties");
-		else if ((rc = recip_set(txn, mbox, mid, next, props, n)) == MP_OK)
-			*row_id = next;
+		else {
+			struct mp_store_prop *c;
+			rc = copy_props(txn, props, n, &c);
+			if (rc == MP_OK && (rc = recip_set(txn, mbox, mid, next, c, n)) == MP_OK)
+				*row_id = next;
+			talloc_free(c);
+		}
 	}
 	return st_op_end(txn, rc);
 }

@@ -857,13 +857,20 @@ int mp_store_prop_put(struct mp_store_txn *txn, const struct mp_store_obj *obj,
 	uint8_t *rec = NULL;
 	uint64_t gc;
 	/* Raw content that fits the wire form is stored in it: one value, one
-	 * representation. */
+	 * representation. Either way the bytes are copied first: a caller may
+	 * pass a value it just read from this transaction, which the write
+	 * could move. */
 	if (p->form == MP_STORE_VAL_RAW && type_streamable(MP_PROP_TYPE(p->tag)) &&
 	    p->len <= MP_STORE_MAX_STREAM) {
 		int crc = content_record(txn->mem, MP_PROP_TYPE(p->tag), p->data, p->len,
 					 &canon.form, &rec, &canon.len);
 		if (crc)
 			return st_fail(txn, crc, MP_STORE_EC_OOM, "out of memory");
+		canon.data = rec;
+	} else if (p->len <= (size_t)MP_STORE_MAX_STREAM + 4) {
+		rec = talloc_memdup(txn->mem, p->data ? p->data : (const uint8_t *)"", p->len + 1);
+		if (!rec)
+			return st_fail(txn, MP_ERR_NOMEM, MP_STORE_EC_OOM, "out of memory");
 		canon.data = rec;
 	}
 	int rc = st_op_begin(txn);

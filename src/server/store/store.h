@@ -28,8 +28,10 @@
  * Values returned as pointers (struct mp_store_prop data) point into the
  * database map: in a read transaction they stay valid until it ends; in a
  * write transaction only until the next mutating call or its end. Copy what
- * must live longer. Arrays and strings the API allocates hang off the talloc
- * context `mem` the caller passes.
+ * must live longer. Values passed in may point at values just read in the
+ * same transaction (the store copies them before writing). Arrays and
+ * strings the API allocates hang off the talloc context `mem` the caller
+ * passes.
  *
  * Errors: every function returns an enum mp_status (util/status.h). A
  * function that takes a transaction leaves a one-line message in it
