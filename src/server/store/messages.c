@@ -670,12 +670,14 @@ static int copy_props(struct mp_store_txn *txn, const struct mp_store_prop *prop
 			return st_fail(txn, MP_ERR_LIMIT, MP_STORE_EC_TOO_BIG,
 				       "property 0x%08x: above the size limit", props[i].tag);
 		}
-		c[i].data = talloc_memdup(c, props[i].data ? props[i].data : (const uint8_t *)"",
-					  props[i].len + 1);
-		if (!c[i].data) {
+		uint8_t *d = talloc_size(c, props[i].len + 1);
+		if (!d) {
 			talloc_free(c);
 			return st_fail(txn, MP_ERR_NOMEM, MP_STORE_EC_OOM, "out of memory");
 		}
+		if (props[i].len)
+			memcpy(d, props[i].data, props[i].len);
+		c[i].data = d;
 	}
 	*out = c;
 	return MP_OK;

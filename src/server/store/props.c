@@ -868,9 +868,11 @@ int mp_store_prop_put(struct mp_store_txn *txn, const struct mp_store_obj *obj,
 			return st_fail(txn, crc, MP_STORE_EC_OOM, "out of memory");
 		canon.data = rec;
 	} else if (p->len <= (size_t)MP_STORE_MAX_STREAM + 4) {
-		rec = talloc_memdup(txn->mem, p->data ? p->data : (const uint8_t *)"", p->len + 1);
+		rec = talloc_size(txn->mem, p->len + 1);
 		if (!rec)
 			return st_fail(txn, MP_ERR_NOMEM, MP_STORE_EC_OOM, "out of memory");
+		if (p->len)
+			memcpy(rec, p->data, p->len);
 		canon.data = rec;
 	}
 	int rc = st_op_begin(txn);
