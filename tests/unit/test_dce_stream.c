@@ -77,6 +77,7 @@ struct rcall {
 	bool fault, dne, maybe;
 	uint32_t fault_status;
 	char end[128];
+	char cli[MP_CAP_ADDR_STR_LEN], srv[MP_CAP_ADDR_STR_LEN];
 };
 
 struct rec {
@@ -132,6 +133,8 @@ static void on_call(void *arg, const struct mp_dce_call *k)
 	c->dne = k->did_not_execute;
 	c->maybe = k->maybe;
 	snprintf(c->end, sizeof(c->end), "%s", k->end ? k->end : "");
+	snprintf(c->cli, sizeof(c->cli), "%s", k->conn->cli);
+	snprintf(c->srv, sizeof(c->srv), "%s", k->conn->srv);
 }
 
 static void on_pdu(void *arg, const struct mp_dce_pdu_ev *ev)
@@ -1257,6 +1260,42 @@ static void test_capture_reordered_and_duplicated(void **state)
 	talloc_free(mem);
 }
 
+/* The same conversation over IPv6 (each IPv4 address a.b.c.d moved to
+ * 2001:db8::a.b.c.d): the same calls, with IPv6 endpoints. */
+static void test_capture_over_ipv6(void **state)
+{
+	void *mem = talloc_new(NULL);
+	struct mp_cap_creds *cr = samba_creds(mem);
+	struct segs g;
+	load_segs("samba_impacket_ntlm_seal.pcapng", &g);
+	struct rec ref = {0};
+	run_segs(&g, NULL, 0, cr, &ref);
+	for (size_t i = 0; i < g.n; i++) {
+		struct mp_cap_addr *a[2] = {&g.s[i].src, &g.s[i].dst};
+		for (int k = 0; k < 2; k++) {
+			uint8_t v4[4];
+			memcpy(v4, a[k]->a, 4);
+			memset(a[k]->a, 0, 16);
+			a[k]->a[0] = 0x20;
+			a[k]->a[1] = 0x01;
+			a[k]->a[2] = 0x0d;
+			a[k]->a[3] = 0xb8;
+			memcpy(a[k]->a + 12, v4, 4);
+			a[k]->family = 6;
+		}
+	}
+	struct rec r = {0};
+	run_segs(&g, NULL, 0, cr, &r);
+	check_impacket_calls(&r);
+	assert_true(same_calls(&ref, &r));
+	assert_int_equal(strncmp(r.calls[0].cli, "[2001:db8::7f00:2]:", 19), 0);
+	assert_int_equal(strcmp(r.calls[0].srv, "[2001:db8::7f00:2]:49154"), 0);
+	rec_clear(&r);
+	rec_clear(&ref);
+	free_segs(&g);
+	talloc_free(mem);
+}
+
 static void test_capture_each_segment_lost(void **state)
 {
 	void *mem = talloc_new(NULL);
@@ -1476,6 +1515,7 @@ int main(void)
 		cmocka_unit_test(test_capture_impacket_ntlm_seal),
 		cmocka_unit_test(test_capture_rpcclient_spnego_and_ntlm),
 		cmocka_unit_test(test_capture_reordered_and_duplicated),
+		cmocka_unit_test(test_capture_over_ipv6),
 		cmocka_unit_test(test_capture_each_segment_lost),
 		cmocka_unit_test(test_capture_truncated_file),
 		cmocka_unit_test(test_output_json_lines),
