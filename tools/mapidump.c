@@ -1,10 +1,10 @@
 /* mapidump: decode DCE/RPC and ExchangeRPC calls from a pcap/pcapng capture (docs/protocols.md). */
+#include "auth/ntlm_crypto.h"
 #include "capture/dce_stream.h"
 #include "capture/decrypt.h"
 #include "capture/mapidump_print.h"
 #include "capture/pcap_source.h"
 #include "capture/tcp_reasm.h"
-#include "auth/ntlm_crypto.h"
 #include "util/status.h"
 
 #include <errno.h>
@@ -34,65 +34,66 @@ static const uint16_t default_ports[] = {135, 6001, 6002, 6003, 6004};
 
 static void usage(FILE *fp)
 {
-	fprintf(fp,
-		"Usage: " PROG " -r FILE [OPTIONS]\n"
-		"\n"
-		"Decode the DCE/RPC calls of a packet capture (pcap or pcapng): TCP streams are\n"
-		"reassembled, PDUs split and paired into calls, and the stubs of EMSMDB,\n"
-		"AsyncEMSMDB, NSPI and RFR decoded; other stubs are shown as bytes. With the\n"
-		"user's password (or NT hash), NTLMSSP-signed and -sealed traffic is verified\n"
-		"and decrypted.\n"
-		"\n"
-		"Input:\n"
-		"  -r, --read FILE         the capture ('-' reads it from stdin). Link types:\n"
-		"                          Ethernet, Linux cooked (SLL, SLL2), BSD loopback, raw IP;\n"
-		"                          IPv4 and IPv6.\n"
-		"  -p, --port N            a DCE/RPC server port to decode; repeat for several.\n"
-		"                          Default: 135, 6001, 6002, 6003, 6004. Given ports replace\n"
-		"                          the default list.\n"
-		"      --no-detect         decode only the listed ports. By default, a connection\n"
-		"                          on any other port is decoded too when its first bytes are\n"
-		"                          a DCE/RPC PDU header, normally the bind (servers such as\n"
-		"                          Samba and Exchange give interfaces dynamic ports); a\n"
-		"                          connection captured from its middle may start elsewhere\n"
-		"                          and be missed: list its port.\n"
-		"\n"
-		"Decryption (NTLMSSP, auth type 10, or 9 = SPNEGO with NTLMSSP):\n"
-		"      --password          ask for a password (on the terminal, without echo; when\n"
-		"                          stdin is not a terminal, read one line from it)\n"
-		"      --password-file F   read passwords from F, one per line ('-' = stdin)\n"
-		"      --nt-hash HEX       the NT hash of a password, 32 hex digits (repeatable; a\n"
-		"                          hash on the command line is visible to other local users)\n"
-		"                          Several credentials may be given (e.g. both legs of a\n"
-		"                          proxy); the one matching each AUTHENTICATE is used.\n"
-		"                          Passwords are never taken from the command line itself.\n"
-		"\n"
-		"Output:\n"
-		"      --json              one JSON object per line: \"type\" is call, pdu, note or\n"
-		"                          summary (see docs/protocols.md for the members)\n"
-		"  -q, --quiet             print the summary only\n"
-		"      --pdus              also print every request, response and fault fragment\n"
-		"                          (binds, alter_context, auth3 and the like always are)\n"
-		"  -f, --filter SPEC       only calls of IFACE or IFACE:OPNUM (repeatable), e.g.\n"
-		"                          EMSMDB, NSPI:NspiGetProps, samr:5; IFACE is a name\n"
-		"                          (EMSMDB, AsyncEMSMDB, NSPI, RFR, samr, epmapper, ...) or\n"
-		"                          a UUID; OPNUM a number or an operation name\n"
-		"      --max-bytes N       text output: stub bytes shown per call (default 64)\n"
-		"      --max-call-size N   stub bytes kept per request or response (default %u);\n"
-		"                          longer stubs are counted, cut and not decoded\n"
-		"  -h, --help              print this help and exit\n"
-		"  -V, --version           print the version and exit\n"
-		"\n"
-		"Each call shows the time of its first request byte, the connection, the interface\n"
-		"and operation, the latency (last request byte to last response byte), the request\n"
-		"and response (stub size, fragments, protection) and their decoded contents.\n"
-		"Missing or damaged parts of the capture (lost segments, a capture cut short, a\n"
-		"bind that is not in it) are reported as warnings and decoding goes on: after lost\n"
-		"bytes a stream resynchronises on the next PDU header that validates.\n"
-		"\n"
-		"Exit status: 0 the capture was read (warnings may have been printed); 1 it could\n"
-		"not be read, or a password could not be read; 2 usage error.\n",
-		DEFAULT_MAX_CALL);
+	fprintf(
+	    fp,
+	    "Usage: " PROG " -r FILE [OPTIONS]\n"
+	    "\n"
+	    "Decode the DCE/RPC calls of a packet capture (pcap or pcapng): TCP streams are\n"
+	    "reassembled, PDUs split and paired into calls, and the stubs of EMSMDB,\n"
+	    "AsyncEMSMDB, NSPI and RFR decoded; other stubs are shown as bytes. With the\n"
+	    "user's password (or NT hash), NTLMSSP-signed and -sealed traffic is verified\n"
+	    "and decrypted.\n"
+	    "\n"
+	    "Input:\n"
+	    "  -r, --read FILE         the capture ('-' reads it from stdin). Link types:\n"
+	    "                          Ethernet, Linux cooked (SLL, SLL2), BSD loopback, raw IP;\n"
+	    "                          IPv4 and IPv6.\n"
+	    "  -p, --port N            a DCE/RPC server port to decode; repeat for several.\n"
+	    "                          Default: 135, 6001, 6002, 6003, 6004. Given ports replace\n"
+	    "                          the default list.\n"
+	    "      --no-detect         decode only the listed ports. By default, a connection\n"
+	    "                          on any other port is decoded too when its first bytes are\n"
+	    "                          a DCE/RPC PDU header, normally the bind (servers such as\n"
+	    "                          Samba and Exchange give interfaces dynamic ports); a\n"
+	    "                          connection captured from its middle may start elsewhere\n"
+	    "                          and be missed: list its port.\n"
+	    "\n"
+	    "Decryption (NTLMSSP, auth type 10, or 9 = SPNEGO with NTLMSSP):\n"
+	    "      --password          ask for a password (on the terminal, without echo; when\n"
+	    "                          stdin is not a terminal, read one line from it)\n"
+	    "      --password-file F   read passwords from F, one per line ('-' = stdin)\n"
+	    "      --nt-hash HEX       the NT hash of a password, 32 hex digits (repeatable; a\n"
+	    "                          hash on the command line is visible to other local users)\n"
+	    "                          Several credentials may be given (e.g. both legs of a\n"
+	    "                          proxy); the one matching each AUTHENTICATE is used.\n"
+	    "                          Passwords are never taken from the command line itself.\n"
+	    "\n"
+	    "Output:\n"
+	    "      --json              one JSON object per line: \"type\" is call, pdu, note or\n"
+	    "                          summary (see docs/protocols.md for the members)\n"
+	    "  -q, --quiet             print the summary only\n"
+	    "      --pdus              also print every request, response and fault fragment\n"
+	    "                          (binds, alter_context, auth3 and the like always are)\n"
+	    "  -f, --filter SPEC       only calls of IFACE or IFACE:OPNUM (repeatable), e.g.\n"
+	    "                          EMSMDB, NSPI:NspiGetProps, samr:5; IFACE is a name\n"
+	    "                          (EMSMDB, AsyncEMSMDB, NSPI, RFR, samr, epmapper, ...) or\n"
+	    "                          a UUID; OPNUM a number or an operation name\n"
+	    "      --max-bytes N       text output: stub bytes shown per call (default 64)\n"
+	    "      --max-call-size N   stub bytes kept per request or response (default %u);\n"
+	    "                          longer stubs are counted, cut and not decoded\n"
+	    "  -h, --help              print this help and exit\n"
+	    "  -V, --version           print the version and exit\n"
+	    "\n"
+	    "Each call shows the time of its first request byte, the connection, the interface\n"
+	    "and operation, the latency (last request byte to last response byte), the request\n"
+	    "and response (stub size, fragments, protection) and their decoded contents.\n"
+	    "Missing or damaged parts of the capture (lost segments, a capture cut short, a\n"
+	    "bind that is not in it) are reported as warnings and decoding goes on: after lost\n"
+	    "bytes a stream resynchronises on the next PDU header that validates.\n"
+	    "\n"
+	    "Exit status: 0 the capture was read (warnings may have been printed); 1 it could\n"
+	    "not be read, or a password could not be read; 2 usage error.\n",
+	    DEFAULT_MAX_CALL);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -203,8 +204,9 @@ static int ask_password(struct mp_cap_creds *creds, bool stdin_is_capture)
 	} else if (stdin_is_capture) {
 		fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
 		if (fd < 0) {
-			fprintf(stderr, PROG ": --password: stdin carries the capture and there is no "
-					"terminal to ask on; use --password-file FILE\n");
+			fprintf(stderr,
+			        PROG ": --password: stdin carries the capture and there is no "
+			             "terminal to ask on; use --password-file FILE\n");
 			return -1;
 		}
 		rc = prompt_tty(fd, pw, sizeof(pw));
@@ -222,7 +224,8 @@ static int ask_password(struct mp_cap_creds *creds, bool stdin_is_capture)
 	mp_ntlm_wipe(pw, sizeof(pw));
 	if (r != MP_OK) {
 		fprintf(stderr, PROG ": --password: %s\n",
-			r == MP_ERR_PARSE ? "the password is not valid UTF-8" : "too many credentials");
+		        r == MP_ERR_PARSE ? "the password is not valid UTF-8"
+		                          : "too many credentials");
 		return -1;
 	}
 	return 0;
@@ -243,8 +246,8 @@ static int read_password_file(struct mp_cap_creds *creds, const char *path)
 		int r = mp_cap_creds_add_password(creds, pw);
 		if (r != MP_OK) {
 			fprintf(stderr, PROG ": --password-file %s: %s\n", path,
-				r == MP_ERR_PARSE ? "a password is not valid UTF-8"
-						  : "more passwords than mapidump holds (64)");
+			        r == MP_ERR_PARSE ? "a password is not valid UTF-8"
+			                          : "more passwords than mapidump holds (64)");
 			status = -1;
 			break;
 		}
@@ -256,7 +259,8 @@ static int read_password_file(struct mp_cap_creds *creds, const char *path)
 	if (rc < 0)
 		return -1;
 	if (status == 0 && n == 0) {
-		fprintf(stderr, PROG ": --password-file %s: no password in it (one per line)\n", path);
+		fprintf(stderr, PROG ": --password-file %s: no password in it (one per line)\n",
+		        path);
 		return -1;
 	}
 	return status;
@@ -289,21 +293,21 @@ enum {
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"read", required_argument, NULL, 'r'},
-		{"port", required_argument, NULL, 'p'},
-		{"filter", required_argument, NULL, 'f'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"password", no_argument, NULL, OPT_PASSWORD},
-		{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-		{"nt-hash", required_argument, NULL, OPT_NT_HASH},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"pdus", no_argument, NULL, OPT_PDUS},
-		{"no-detect", no_argument, NULL, OPT_NO_DETECT},
-		{"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
-		{"max-call-size", required_argument, NULL, OPT_MAX_CALL},
-		{NULL, 0, NULL, 0},
+	    {"read", required_argument, NULL, 'r'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"filter", required_argument, NULL, 'f'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"password", no_argument, NULL, OPT_PASSWORD},
+	    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+	    {"nt-hash", required_argument, NULL, OPT_NT_HASH},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"pdus", no_argument, NULL, OPT_PDUS},
+	    {"no-detect", no_argument, NULL, OPT_NO_DETECT},
+	    {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+	    {"max-call-size", required_argument, NULL, OPT_MAX_CALL},
+	    {NULL, 0, NULL, 0},
 	};
 	void *mem = talloc_new(NULL);
 	const char *path = NULL;
@@ -333,7 +337,8 @@ int main(int argc, char **argv)
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (!*optarg || *end || v == 0 || v > 65535) {
-				status = usage_error("--port '%s': expected a TCP port (1-65535)", optarg);
+				status = usage_error("--port '%s': expected a TCP port (1-65535)",
+				                     optarg);
 				goto out;
 			}
 			if (n_ports >= MAX_PORTS) {
@@ -345,7 +350,8 @@ int main(int argc, char **argv)
 		}
 		case 'f':
 			if (n_filters >= sizeof(filters) / sizeof(filters[0])) {
-				status = usage_error("too many --filter options (at most %s)", "32");
+				status =
+				    usage_error("too many --filter options (at most %s)", "32");
 				goto out;
 			}
 			filters[n_filters++] = optarg;
@@ -366,8 +372,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PASSWORD_FILE:
 			if (n_pw_files >= sizeof(pw_files) / sizeof(pw_files[0])) {
-				status = usage_error("too many --password-file options (at most %s)",
-						     "16");
+				status = usage_error(
+				    "too many --password-file options (at most %s)", "16");
 				goto out;
 			}
 			pw_files[n_pw_files++] = optarg;
@@ -376,7 +382,7 @@ int main(int argc, char **argv)
 			uint8_t h[16];
 			if (mp_cap_nt_hash_parse(optarg, h) != MP_OK) {
 				status = usage_error("--nt-hash: expected 32 hex digits, got '%s'",
-						     optarg);
+				                     optarg);
 				goto out;
 			}
 			int r = mp_cap_creds_add_nt_hash(creds, h);
@@ -404,8 +410,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_MAX_CALL:
 			if (!parse_size(optarg, &max_call) || max_call == 0) {
-				status = usage_error("--max-call-size '%s': expected a positive number",
-						     optarg);
+				status = usage_error(
+				    "--max-call-size '%s': expected a positive number", optarg);
 				goto out;
 			}
 			break;
@@ -418,8 +424,8 @@ int main(int argc, char **argv)
 		path = argv[optind++];
 	if (optind < argc) {
 		status = usage_error("unexpected argument '%s' (passwords are never taken from the "
-				     "command line: use --password or --password-file)",
-				     argv[optind]);
+		                     "command line: use --password or --password-file)",
+		                     argv[optind]);
 		goto out;
 	}
 	if (!path) {
@@ -430,7 +436,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n_pw_files; i++) {
 		if (strcmp(pw_files[i], "-") == 0 && (stdin_capture || want_password)) {
 			status = usage_error("%s", "stdin cannot carry both the passwords and the "
-						   "capture (or a --password answer)");
+			                           "capture (or a --password answer)");
 			goto out;
 		}
 	}
@@ -467,10 +473,10 @@ int main(int argc, char **argv)
 	struct mp_dce_sink sink;
 	mp_dump_sink(dump, &sink);
 	struct mp_dce_tracker_opts topts = {
-		.ports = ports,
-		.n_ports = n_ports,
-		.detect = detect,
-		.dce = {.max_call_bytes = max_call, .creds = creds},
+	    .ports = ports,
+	    .n_ports = n_ports,
+	    .detect = detect,
+	    .dce = {.max_call_bytes = max_call, .creds = creds},
 	};
 	struct mp_dce_tracker *tracker = mp_dce_tracker_new(mem, &topts, &sink);
 	struct mp_tcp_reasm *reasm =
@@ -498,17 +504,18 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (rc < 0)
 		fprintf(stderr,
-			PROG ": warning: %s: the capture ends early (%s); everything before that "
-			     "point was decoded\n",
-			path, err);
+		        PROG ": warning: %s: the capture ends early (%s); everything before that "
+		             "point was decoded\n",
+		        path, err);
 	if (ds.followed == 0) {
-		fprintf(stderr, PROG ": no DCE/RPC connection found in %s (%llu TCP segments). "
-				"Connections are decoded on ports",
-			path, (unsigned long long)ps.tcp);
+		fprintf(stderr,
+		        PROG ": no DCE/RPC connection found in %s (%llu TCP segments). "
+		             "Connections are decoded on ports",
+		        path, (unsigned long long)ps.tcp);
 		for (size_t i = 0; i < n_ports; i++)
 			fprintf(stderr, "%s %u", i ? "," : "", ports[i]);
 		fprintf(stderr, "%s; if the server listens elsewhere, add --port N.\n",
-			detect ? " and wherever a connection starts with a bind" : "");
+		        detect ? " and wherever a connection starts with a bind" : "");
 	}
 	mp_tcp_reasm_free(reasm);
 	mp_pcap_close(src);

@@ -37,10 +37,10 @@ static const struct {
 	const char *cfg_name;
 	int mapi;
 } mapi_names[] = {
-	{"exchange_emsmdb", MP_MAPI_EMSMDB},
-	{"exchange_async_emsmdb", MP_MAPI_ASYNCEMSMDB},
-	{"exchange_nsp", MP_MAPI_NSPI},
-	{"exchange_ds_rfr", MP_MAPI_RFR},
+    {"exchange_emsmdb", MP_MAPI_EMSMDB},
+    {"exchange_async_emsmdb", MP_MAPI_ASYNCEMSMDB},
+    {"exchange_nsp", MP_MAPI_NSPI},
+    {"exchange_ds_rfr", MP_MAPI_RFR},
 };
 
 /* Interfaces are told apart by UUID alone: the version is the client's to
@@ -74,7 +74,7 @@ static void resolve_iface(struct mp_dce_ctx *x)
 struct dirstate {
 	uint8_t *buf; /* talloc'd, grows to one fragment (or the resync window) */
 	size_t len, cap;
-	bool any;	  /* a byte was seen */
+	bool any;         /* a byte was seen */
 	bool prefix_done; /* the ncacn_http check is behind us */
 	bool resync;
 	uint64_t skipped;
@@ -128,10 +128,10 @@ struct mp_dce_conn {
 };
 
 static void note(struct mp_dce_conn *c, const struct timespec *ts, enum mp_dce_note_level lvl,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void note(struct mp_dce_conn *c, const struct timespec *ts, enum mp_dce_note_level lvl,
-		 const char *fmt, ...)
+                 const char *fmt, ...)
 {
 	if (!c->sink.note)
 		return;
@@ -149,8 +149,8 @@ static const char *dir_name(unsigned dir)
 }
 
 struct mp_dce_conn *mp_dce_conn_new(void *mem, const struct mp_dce_opts *opts,
-				    const struct mp_dce_sink *sink,
-				    const struct mp_dce_conn_info *info)
+                                    const struct mp_dce_sink *sink,
+                                    const struct mp_dce_conn_info *info)
 {
 	struct mp_dce_conn *c = talloc_zero(mem, struct mp_dce_conn);
 	if (!c)
@@ -220,7 +220,7 @@ static struct mp_dce_ctx *put_ctx(struct mp_dce_conn *c, uint16_t id)
 }
 
 static struct pend *add_pend(struct mp_dce_conn *c, uint8_t ptype, uint32_t call_id,
-			     const struct mp_pdu_bind *b)
+                             const struct mp_pdu_bind *b)
 {
 	struct pend *p = NULL;
 	for (size_t i = 0; i < MAX_PEND && !p; i++)
@@ -269,8 +269,8 @@ static struct pend *take_pend(struct mp_dce_conn *c, uint32_t call_id)
 }
 
 /* Apply a bind_ack / alter_resp to its proposal; fills out[] for the report. */
-static size_t apply_results(struct mp_dce_conn *c, const struct mp_pdu_bind_ack *a,
-			    struct pend *p, struct mp_dce_ctx *out)
+static size_t apply_results(struct mp_dce_conn *c, const struct mp_pdu_bind_ack *a, struct pend *p,
+                            struct mp_dce_ctx *out)
 {
 	size_t n = 0;
 	unsigned count = a->n_results < p->n ? a->n_results : p->n;
@@ -328,7 +328,7 @@ static bool starts_handshake(const uint8_t *tok, size_t len)
 }
 
 static void auth_token(struct mp_dce_conn *c, unsigned dir, const struct mp_pdu *pdu,
-		       const struct timespec *ts)
+                       const struct timespec *ts)
 {
 	if (!pdu->has_auth || !pdu->hdr.auth_len)
 		return;
@@ -442,13 +442,20 @@ static struct call *new_call(struct mp_dce_conn *c, uint32_t call_id, const stru
 static int prot_rank(int p)
 {
 	switch (p) {
-	case MP_CAP_PROT_NONE: return 0;
-	case MP_CAP_PROT_VERIFIED: return 1;
-	case MP_CAP_PROT_DECRYPTED: return 2;
-	case MP_CAP_PROT_UNVERIFIED: return 3;
-	case MP_CAP_PROT_BAD: return 4;
-	case MP_CAP_PROT_SEALED: return 5;
-	case MP_CAP_PROT_MALFORMED: return 6;
+	case MP_CAP_PROT_NONE:
+		return 0;
+	case MP_CAP_PROT_VERIFIED:
+		return 1;
+	case MP_CAP_PROT_DECRYPTED:
+		return 2;
+	case MP_CAP_PROT_UNVERIFIED:
+		return 3;
+	case MP_CAP_PROT_BAD:
+		return 4;
+	case MP_CAP_PROT_SEALED:
+		return 5;
+	case MP_CAP_PROT_MALFORMED:
+		return 6;
 	}
 	return 0;
 }
@@ -472,9 +479,9 @@ static const char *own(struct call *k, const char *why)
 
 /* Add one fragment to a half. */
 static void add_frag(struct mp_dce_conn *c, struct call *k, struct mp_dce_half *h, size_t *cap,
-		     const struct mp_pdu *pdu, int prot, const char *why,
-		     const struct timespec *t_first, uint64_t frame_first, const struct timespec *ts,
-		     uint64_t frame)
+                     const struct mp_pdu *pdu, int prot, const char *why,
+                     const struct timespec *t_first, uint64_t frame_first,
+                     const struct timespec *ts, uint64_t frame)
 {
 	if (!h->seen) {
 		h->seen = true;
@@ -540,21 +547,30 @@ static struct mp_cap_auth *auth_of(struct mp_dce_conn *c, const struct mp_pdu *p
 }
 
 static int unprotect(struct mp_dce_conn *c, unsigned dir, uint8_t *frag, size_t len,
-		     struct mp_pdu *pdu, const char **why)
+                     struct mp_pdu *pdu, const char **why)
 {
 	int prot = mp_cap_auth_unprotect(auth_of(c, pdu), dir, frag, len, pdu, why);
 	switch (prot) {
-	case MP_CAP_PROT_DECRYPTED: c->st.decrypted++; break;
-	case MP_CAP_PROT_VERIFIED: c->st.verified++; break;
-	case MP_CAP_PROT_SEALED: c->st.sealed++; break;
-	case MP_CAP_PROT_BAD: c->st.bad_signature++; break;
-	default: break;
+	case MP_CAP_PROT_DECRYPTED:
+		c->st.decrypted++;
+		break;
+	case MP_CAP_PROT_VERIFIED:
+		c->st.verified++;
+		break;
+	case MP_CAP_PROT_SEALED:
+		c->st.sealed++;
+		break;
+	case MP_CAP_PROT_BAD:
+		c->st.bad_signature++;
+		break;
+	default:
+		break;
 	}
 	return prot;
 }
 
 static void on_request(struct mp_dce_conn *c, unsigned dir, uint8_t *frag, size_t len,
-		       struct mp_pdu *pdu, struct mp_dce_pdu_ev *ev)
+                       struct mp_pdu *pdu, struct mp_dce_pdu_ev *ev)
 {
 	const struct timespec *ts = &ev->ts;
 	const char *why = NULL;
@@ -589,7 +605,7 @@ static void on_request(struct mp_dce_conn *c, unsigned dir, uint8_t *frag, size_
 		}
 	}
 	add_frag(c, k, &p->req, &k->req_cap, pdu, prot, why, &c->d[dir].t_first,
-		 c->d[dir].frame_first, ts, ev->frame);
+	         c->d[dir].frame_first, ts, ev->frame);
 	if (pdu->hdr.pfc_flags & MP_PFC_LAST_FRAG) {
 		p->req.complete = true;
 		/* The answer may have been captured first (directions reordered). */
@@ -599,7 +615,7 @@ static void on_request(struct mp_dce_conn *c, unsigned dir, uint8_t *frag, size_
 }
 
 static void on_response(struct mp_dce_conn *c, unsigned dir, uint8_t *frag, size_t len,
-			struct mp_pdu *pdu, struct mp_dce_pdu_ev *ev)
+                        struct mp_pdu *pdu, struct mp_dce_pdu_ev *ev)
 {
 	const struct timespec *ts = &ev->ts;
 	const char *why = NULL;
@@ -629,7 +645,7 @@ static void on_response(struct mp_dce_conn *c, unsigned dir, uint8_t *frag, size
 		}
 	}
 	add_frag(c, k, &p->rsp, &k->rsp_cap, pdu, prot, why, &c->d[dir].t_first,
-		 c->d[dir].frame_first, ts, ev->frame);
+	         c->d[dir].frame_first, ts, ev->frame);
 	if (pdu->hdr.pfc_flags & MP_PFC_LAST_FRAG) {
 		p->rsp.complete = true;
 		/* Without its request (not captured yet, or never), the call waits
@@ -640,7 +656,7 @@ static void on_response(struct mp_dce_conn *c, unsigned dir, uint8_t *frag, size
 }
 
 static void on_fault(struct mp_dce_conn *c, unsigned dir, struct mp_pdu *pdu,
-		     struct mp_dce_pdu_ev *ev)
+                     struct mp_dce_pdu_ev *ev)
 {
 	struct call *k = find_call(c, pdu->hdr.call_id);
 	if (!k) {
@@ -657,7 +673,7 @@ static void on_fault(struct mp_dce_conn *c, unsigned dir, struct mp_pdu *pdu,
 	p->fault_status = pdu->u.fault.status;
 	p->did_not_execute = pdu->hdr.pfc_flags & MP_PFC_DID_NOT_EXECUTE;
 	add_frag(c, k, &p->rsp, &k->rsp_cap, pdu, MP_CAP_PROT_NONE, NULL, &c->d[dir].t_first,
-		 c->d[dir].frame_first, &ev->ts, ev->frame);
+	         c->d[dir].frame_first, &ev->ts, ev->frame);
 	p->rsp.complete = true;
 	if (p->req.seen)
 		finish_call(c, k, NULL);
@@ -666,19 +682,19 @@ static void on_fault(struct mp_dce_conn *c, unsigned dir, struct mp_pdu *pdu,
 /* ---- one PDU ------------------------------------------------------------- */
 
 static void handle_pdu(struct mp_dce_conn *c, unsigned dir, uint8_t *frag, size_t len,
-		       const struct timespec *ts, uint64_t frame)
+                       const struct timespec *ts, uint64_t frame)
 {
 	struct mp_pdu pdu;
 	int rc = mp_pdu_parse(frag, len, &pdu);
 	c->st.pdus++;
 	struct mp_dce_pdu_ev ev = {
-		.conn = &c->info,
-		.dir = dir,
-		.ts = *ts,
-		.frame = frame,
-		.pdu = &pdu,
-		.parsed = rc == MP_OK,
-		.prot = MP_CAP_PROT_NONE,
+	    .conn = &c->info,
+	    .dir = dir,
+	    .ts = *ts,
+	    .frame = frame,
+	    .pdu = &pdu,
+	    .parsed = rc == MP_OK,
+	    .prot = MP_CAP_PROT_NONE,
 	};
 	struct mp_dce_ctx results[MP_PDU_MAX_CTX];
 	uint8_t ptype = pdu.hdr.ptype;
@@ -693,7 +709,8 @@ static void handle_pdu(struct mp_dce_conn *c, unsigned dir, uint8_t *frag, size_
 			     mp_pdu_type_name(ptype), pdu.hdr.call_id, MP_PDU_MAX_CTX);
 		} else {
 			c->st.bad_pdus++;
-			note(c, ts, MP_DCE_NOTE_WARN, "malformed %s PDU (call_id %u, %zu bytes, %s): "
+			note(c, ts, MP_DCE_NOTE_WARN,
+			     "malformed %s PDU (call_id %u, %zu bytes, %s): "
 			     "skipped",
 			     mp_pdu_type_name(ptype), pdu.hdr.call_id, len, dir_name(dir));
 			/* Its signature would have used a sequence number. */
@@ -919,8 +936,7 @@ static void lose_framing(struct mp_dce_conn *c, unsigned dir, const struct times
 }
 
 /* Process what the buffer holds. */
-static void process(struct mp_dce_conn *c, unsigned dir, const struct timespec *ts,
-		    uint64_t frame)
+static void process(struct mp_dce_conn *c, unsigned dir, const struct timespec *ts, uint64_t frame)
 {
 	struct dirstate *d = &c->d[dir];
 	for (;;) {
@@ -955,16 +971,17 @@ static void process(struct mp_dce_conn *c, unsigned dir, const struct timespec *
 		enum mp_hdr_verdict v = mp_pdu_check_hdr(d->buf, FRAG_MAX, &h);
 		if (v != MP_HDR_OK) {
 			static const char *const what[] = {
-				[MP_HDR_SHORT_FRAG] = "frag_length below 16",
-				[MP_HDR_BAD_VERSION] = "not RPC version 5.0/5.1",
-				[MP_HDR_BAD_DREP] = "not little-endian ASCII IEEE",
-				[MP_HDR_TOO_LONG] = "frag_length too long",
-				[MP_HDR_BAD_AUTH_LEN] = "auth_length larger than the fragment",
+			    [MP_HDR_SHORT_FRAG] = "frag_length below 16",
+			    [MP_HDR_BAD_VERSION] = "not RPC version 5.0/5.1",
+			    [MP_HDR_BAD_DREP] = "not little-endian ASCII IEEE",
+			    [MP_HDR_TOO_LONG] = "frag_length too long",
+			    [MP_HDR_BAD_AUTH_LEN] = "auth_length larger than the fragment",
 			};
 			note(c, ts, MP_DCE_NOTE_WARN,
 			     "%s: no DCE/RPC header at stream offset %llu (%s): resynchronising",
 			     dir_name(dir), (unsigned long long)d->offset,
-			     (unsigned)v < sizeof(what) / sizeof(what[0]) && what[v] ? what[v] : "?");
+			     (unsigned)v < sizeof(what) / sizeof(what[0]) && what[v] ? what[v]
+			                                                             : "?");
 			lose_framing(c, dir, ts);
 			consume(d, 1);
 			d->skipped += 1;
@@ -986,7 +1003,7 @@ static void process(struct mp_dce_conn *c, unsigned dir, const struct timespec *
 }
 
 void mp_dce_conn_data(struct mp_dce_conn *c, unsigned dir, const uint8_t *data, size_t len,
-		      const struct timespec *ts, uint64_t frame)
+                      const struct timespec *ts, uint64_t frame)
 {
 	if (dir > 1)
 		return;
@@ -1025,8 +1042,7 @@ void mp_dce_conn_data(struct mp_dce_conn *c, unsigned dir, const uint8_t *data, 
 	}
 }
 
-void mp_dce_conn_gap(struct mp_dce_conn *c, unsigned dir, uint64_t bytes,
-		     const struct timespec *ts)
+void mp_dce_conn_gap(struct mp_dce_conn *c, unsigned dir, uint64_t bytes, const struct timespec *ts)
 {
 	if (dir > 1)
 		return;
@@ -1068,7 +1084,7 @@ void mp_dce_conn_end(struct mp_dce_conn *c, const char *why)
 	}
 	char end[96];
 	snprintf(end, sizeof(end), "no response before the connection ended (%s)",
-		 why ? why : "end");
+	         why ? why : "end");
 	while (c->calls)
 		finish_call(c, c->calls, end);
 }
@@ -1096,7 +1112,7 @@ struct mp_dce_tracker {
 };
 
 struct mp_dce_tracker *mp_dce_tracker_new(void *mem, const struct mp_dce_tracker_opts *o,
-					  const struct mp_dce_sink *sink)
+                                          const struct mp_dce_sink *sink)
 {
 	struct mp_dce_tracker *t = talloc_zero(mem, struct mp_dce_tracker);
 	if (!t)
@@ -1165,7 +1181,7 @@ static bool wrong_way(int from, unsigned dir)
 
 /* First bytes of a connection on an unlisted port: DCE/RPC, or not ours. */
 static void decide(struct mp_dce_tracker *t, struct mp_tcp_conn *c, struct tconn *tc,
-		   const struct mp_tcp_event *ev)
+                   const struct mp_tcp_event *ev)
 {
 	if (ev->type == MP_TCP_EV_GAP || (tc->probe_len && ev->dir != tc->probe_dir)) {
 		ignore_conn(t, c, tc);
@@ -1195,9 +1211,9 @@ static void decide(struct mp_dce_tracker *t, struct mp_tcp_conn *c, struct tconn
 		dir = !dir;
 	}
 	tc->reason = mp_dce_looks_like_bind(tc->probe, tc->probe_len)
-			     ? "DCE/RPC connection (it starts with a bind)"
-			     : "DCE/RPC connection (it starts with a DCE/RPC PDU, but not a bind: "
-			       "the start of the association is not in the capture)";
+	                 ? "DCE/RPC connection (it starts with a bind)"
+	                 : "DCE/RPC connection (it starts with a DCE/RPC PDU, but not a bind: "
+	                   "the start of the association is not in the capture)";
 	start_follow(t, c, tc);
 	if (!tc->follow)
 		return;

@@ -60,32 +60,33 @@ struct mp_dce_conn_info {
 /* A presentation context of the association. */
 struct mp_dce_ctx {
 	uint16_t id;
-	bool answered;	  /* a bind_ack / alter_resp result was seen for it */
-	bool accepted;	  /* result 0 */
+	bool answered; /* a bind_ack / alter_resp result was seen for it */
+	bool accepted; /* result 0 */
 	uint16_t result, reason;
 	struct mp_syntax abstract;
 	struct mp_syntax ts; /* accepted transfer syntax (the first proposed before an answer) */
 	const char *name;    /* "samr", "EMSMDB", ...; NULL if unknown */
-	int mapi;	     /* enum mp_mapi_iface, or -1 */
+	int mapi;            /* enum mp_mapi_iface, or -1 */
 	bool ndr64;
 };
 
 /* One side (request or response) of a call. */
 struct mp_dce_half {
-	bool seen;	 /* at least one fragment */
-	bool complete;	 /* its last fragment was seen */
+	bool seen;     /* at least one fragment */
+	bool complete; /* its last fragment was seen */
 	unsigned frags;
 	size_t wire_bytes; /* sum of frag_length */
 	size_t stub_len;   /* stub bytes (clear, when available) */
-	uint8_t *stub;	   /* NULL when not available (why says so) */
+	uint8_t *stub;     /* NULL when not available (why says so) */
 	size_t stub_kept;  /* bytes in stub[] (< stub_len only when cut) */
-	bool stub_cut;	   /* more than max_call_bytes: stub_len counts, stub holds the start */
-	bool gap;	   /* bytes of it are missing from the capture */
+	bool stub_cut;     /* more than max_call_bytes: stub_len counts, stub holds the start */
+	bool gap;          /* bytes of it are missing from the capture */
 	uint32_t alloc_hint;
 	uint8_t auth_type, auth_level; /* of the first fragment (0, 0 without trailer) */
-	int prot;		       /* enum mp_cap_prot, the worst over the fragments */
-	const char *why;	       /* why the stub is missing or untrustworthy */
-	struct timespec t_first, t_last; /* first byte of the first fragment, last byte of the last */
+	int prot;                      /* enum mp_cap_prot, the worst over the fragments */
+	const char *why;               /* why the stub is missing or untrustworthy */
+	struct timespec t_first,
+	    t_last; /* first byte of the first fragment, last byte of the last */
 	uint64_t frame_first, frame_last;
 };
 
@@ -113,8 +114,8 @@ struct mp_dce_pdu_ev {
 	struct timespec ts;
 	uint64_t frame;
 	const struct mp_pdu *pdu; /* views valid during the callback only */
-	bool parsed;		  /* false: header only (pdu->hdr), body malformed or unknown */
-	bool have_opnum;	  /* request, or response/fault to a seen request */
+	bool parsed;              /* false: header only (pdu->hdr), body malformed or unknown */
+	bool have_opnum;          /* request, or response/fault to a seen request */
 	uint16_t opnum;
 	const struct mp_dce_ctx *ctx; /* request/response/fault: its context, if known */
 	/* bind_ack / alter_context_resp: the contexts this answer settled */
@@ -132,26 +133,26 @@ struct mp_dce_sink {
 	void (*pdu)(void *arg, const struct mp_dce_pdu_ev *ev);
 	void (*call)(void *arg, const struct mp_dce_call *call);
 	void (*note)(void *arg, const struct mp_dce_conn_info *conn, const struct timespec *ts,
-		     enum mp_dce_note_level level, const char *text);
+	             enum mp_dce_note_level level, const char *text);
 	void *arg;
 };
 
 struct mp_dce_opts {
-	size_t max_call_bytes; /* stub bytes kept per request/response (0: 16 MiB) */
-	size_t max_calls;      /* calls in flight per connection (0: 256) */
+	size_t max_call_bytes;            /* stub bytes kept per request/response (0: 16 MiB) */
+	size_t max_calls;                 /* calls in flight per connection (0: 256) */
 	const struct mp_cap_creds *creds; /* may be NULL: nothing is decrypted */
 };
 
 struct mp_dce_stats {
 	uint64_t pdus;
 	uint64_t calls;
-	uint64_t bad_pdus;	  /* headers that validated, bodies that did not parse */
-	uint64_t resyncs;	  /* times a direction lost and found the PDU framing */
-	uint64_t skipped_bytes;	  /* bytes skipped while resynchronising */
-	uint64_t decrypted;	  /* fragments unsealed and verified */
-	uint64_t verified;	  /* fragments whose signature was checked */
-	uint64_t sealed;	  /* fragments left sealed (no key) */
-	uint64_t bad_signature;	  /* fragments whose signature did not match */
+	uint64_t bad_pdus;         /* headers that validated, bodies that did not parse */
+	uint64_t resyncs;          /* times a direction lost and found the PDU framing */
+	uint64_t skipped_bytes;    /* bytes skipped while resynchronising */
+	uint64_t decrypted;        /* fragments unsealed and verified */
+	uint64_t verified;         /* fragments whose signature was checked */
+	uint64_t sealed;           /* fragments left sealed (no key) */
+	uint64_t bad_signature;    /* fragments whose signature did not match */
 	uint64_t incomplete_calls; /* reported without a complete request and response */
 };
 
@@ -159,16 +160,16 @@ struct mp_dce_conn;
 
 /* A connection; talloc'd under mem; opts and sink are copied, creds borrowed. */
 struct mp_dce_conn *mp_dce_conn_new(void *mem, const struct mp_dce_opts *opts,
-				    const struct mp_dce_sink *sink,
-				    const struct mp_dce_conn_info *info);
+                                    const struct mp_dce_sink *sink,
+                                    const struct mp_dce_conn_info *info);
 
 /* The next bytes of direction dir (0 client to server), in order. */
 void mp_dce_conn_data(struct mp_dce_conn *c, unsigned dir, const uint8_t *data, size_t len,
-		      const struct timespec *ts, uint64_t frame);
+                      const struct timespec *ts, uint64_t frame);
 
 /* `bytes` bytes of direction dir are missing from the capture here. */
 void mp_dce_conn_gap(struct mp_dce_conn *c, unsigned dir, uint64_t bytes,
-		     const struct timespec *ts);
+                     const struct timespec *ts);
 
 /* The connection ends: calls still open are reported with `why`. Does not free. */
 void mp_dce_conn_end(struct mp_dce_conn *c, const char *why);
@@ -214,7 +215,7 @@ struct mp_dce_tracker_stats {
 struct mp_dce_tracker;
 
 struct mp_dce_tracker *mp_dce_tracker_new(void *mem, const struct mp_dce_tracker_opts *o,
-					  const struct mp_dce_sink *sink);
+                                          const struct mp_dce_sink *sink);
 /* The reassembler the tracker's events come from (for ignore/swap). */
 void mp_dce_tracker_set_reasm(struct mp_dce_tracker *t, struct mp_tcp_reasm *r);
 /* An mp_tcp_event_fn; arg is the tracker. */

@@ -133,7 +133,7 @@ static int auth_wipe(struct mp_cap_auth *a)
 }
 
 struct mp_cap_auth *mp_cap_auth_new(void *mem, uint8_t auth_type, uint32_t auth_ctx_id,
-				    const struct mp_cap_creds *creds)
+                                    const struct mp_cap_creds *creds)
 {
 	struct mp_cap_auth *a = talloc_zero(mem, struct mp_cap_auth);
 	if (!a)
@@ -146,9 +146,9 @@ struct mp_cap_auth *mp_cap_auth_new(void *mem, uint8_t auth_type, uint32_t auth_
 	if (auth_type != MP_AUTH_TYPE_NTLMSSP && auth_type != MP_AUTH_TYPE_SPNEGO) {
 		a->state = MP_CAP_AUTH_UNSUPPORTED;
 		snprintf(a->detail, sizeof(a->detail),
-			 "auth type %u (%s): only NTLMSSP (10) and SPNEGO with NTLMSSP (9) "
-			 "are decrypted",
-			 auth_type, mp_auth_type_name(auth_type));
+		         "auth type %u (%s): only NTLMSSP (10) and SPNEGO with NTLMSSP (9) "
+		         "are decrypted",
+		         auth_type, mp_auth_type_name(auth_type));
 	} else {
 		snprintf(a->detail, sizeof(a->detail), "handshake started");
 	}
@@ -158,12 +158,18 @@ struct mp_cap_auth *mp_cap_auth_new(void *mem, uint8_t auth_type, uint32_t auth_
 const char *mp_cap_auth_state_name(enum mp_cap_auth_state s)
 {
 	switch (s) {
-	case MP_CAP_AUTH_PENDING: return "pending";
-	case MP_CAP_AUTH_READY: return "keys derived";
-	case MP_CAP_AUTH_NO_CREDS: return "no credentials";
-	case MP_CAP_AUTH_NO_MATCH: return "wrong credentials";
-	case MP_CAP_AUTH_ANONYMOUS: return "anonymous";
-	case MP_CAP_AUTH_UNSUPPORTED: return "unsupported";
+	case MP_CAP_AUTH_PENDING:
+		return "pending";
+	case MP_CAP_AUTH_READY:
+		return "keys derived";
+	case MP_CAP_AUTH_NO_CREDS:
+		return "no credentials";
+	case MP_CAP_AUTH_NO_MATCH:
+		return "wrong credentials";
+	case MP_CAP_AUTH_ANONYMOUS:
+		return "anonymous";
+	case MP_CAP_AUTH_UNSUPPORTED:
+		return "unsupported";
 	}
 	return "?";
 }
@@ -199,7 +205,7 @@ const char *mp_cap_auth_domain(const struct mp_cap_auth *a)
 }
 
 static bool set_state(struct mp_cap_auth *a, enum mp_cap_auth_state st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static bool set_state(struct mp_cap_auth *a, enum mp_cap_auth_state st, const char *fmt, ...)
 {
@@ -215,7 +221,7 @@ static bool set_state(struct mp_cap_auth *a, enum mp_cap_auth_state st, const ch
 }
 
 static bool keep_copy(struct mp_cap_auth *a, uint8_t **dst, size_t *dst_len, const uint8_t *p,
-		      size_t len)
+                      size_t len)
 {
 	talloc_free(*dst);
 	*dst = talloc_memdup(a, p, len ? len : 1);
@@ -276,14 +282,14 @@ struct derive_secrets {
 
 /* Which credential produced this NTLMv2 response; -1 if none. */
 static int match_v2(struct mp_cap_auth *a, const struct mp_ntlm_authenticate *m,
-		    const uint8_t *user16, size_t user16_len, const uint8_t *dom16,
-		    size_t dom16_len, struct derive_secrets *k)
+                    const uint8_t *user16, size_t user16_len, const uint8_t *dom16,
+                    size_t dom16_len, struct derive_secrets *k)
 {
 	const uint8_t *blob = m->nt_response.p + MP_NTLM_HASH_LEN;
 	size_t blob_len = m->nt_response.len - MP_NTLM_HASH_LEN;
 	for (size_t i = 0; i < a->creds->n; i++) {
 		if (mp_ntlm_ntowfv2_u16(a->creds->hash[i], user16, user16_len, dom16, dom16_len,
-					k->key) != MP_OK)
+		                        k->key) != MP_OK)
 			return -1;
 		mp_ntlm_v2_proof(k->key, a->server_chal, blob, blob_len, k->proof);
 		if (mp_ntlm_ct_equal(k->proof, m->nt_response.p, MP_NTLM_HASH_LEN)) {
@@ -297,7 +303,7 @@ static int match_v2(struct mp_cap_auth *a, const struct mp_ntlm_authenticate *m,
 
 /* NTLMv1 (with or without extended session security); -1 if none matches. */
 static int match_v1(struct mp_cap_auth *a, const struct mp_ntlm_authenticate *m, bool ess,
-		    struct derive_secrets *k)
+                    struct derive_secrets *k)
 {
 	if (ess)
 		mp_ntlm_v1_ess_challenge(a->server_chal, m->lm_response.p, k->chal8);
@@ -309,7 +315,7 @@ static int match_v1(struct mp_cap_auth *a, const struct mp_ntlm_authenticate *m,
 			mp_ntlm_v1_session_base_key(a->creds->hash[i], k->sbk);
 			if (ess)
 				mp_ntlm_v1_ess_kxkey(k->sbk, a->server_chal, m->lm_response.p,
-						     k->kx);
+				                     k->kx);
 			else
 				memcpy(k->kx, k->sbk, MP_NTLM_HASH_LEN);
 			return (int)i;
@@ -320,7 +326,7 @@ static int match_v1(struct mp_cap_auth *a, const struct mp_ntlm_authenticate *m,
 
 /* "; MIC verified" / "; MIC MISMATCH" / "" for the detail line. */
 static const char *check_mic(struct mp_cap_auth *a, const struct mp_ntlm_authenticate *m,
-			     const uint8_t *msg, size_t len, struct derive_secrets *k)
+                             const uint8_t *msg, size_t len, struct derive_secrets *k)
 {
 	if (m->nt_response.len < MP_NTLM_HASH_LEN + MP_NTLM_V2_BLOB_HDR || !m->has_mic_field)
 		return "";
@@ -345,7 +351,7 @@ static const char *check_mic(struct mp_cap_auth *a, const struct mp_ntlm_authent
 	mp_ntlm_mic(a->exported, a->neg, a->neg_len, a->chal, a->chal_len, copy, len, k->mic);
 	talloc_free(copy);
 	return mp_ntlm_ct_equal(k->mic, m->mic, MP_NTLM_HASH_LEN) ? "; MIC verified"
-								  : "; MIC MISMATCH";
+	                                                          : "; MIC MISMATCH";
 }
 
 static void init_dirs(struct mp_cap_auth *a)
@@ -374,22 +380,22 @@ static bool on_authenticate(struct mp_cap_auth *a, const uint8_t *msg, size_t le
 		return set_state(a, MP_CAP_AUTH_ANONYMOUS, "anonymous NTLM: nothing is signed");
 	if (!a->have_chal)
 		return set_state(a, MP_CAP_AUTH_UNSUPPORTED,
-				 "%s\\%s: the CHALLENGE is not in the capture, so the keys "
-				 "cannot be derived",
-				 dom, usr);
+		                 "%s\\%s: the CHALLENGE is not in the capture, so the keys "
+		                 "cannot be derived",
+		                 dom, usr);
 	bool v2 = m.nt_response.len > MP_NTLM_V1_RESP_LEN;
 	bool ess = flags & MP_NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY;
 	const char *kind = v2 ? "NTLMv2" : ess ? "NTLMv1 (ESS)" : "NTLMv1";
 	if (v2 && m.nt_response.len < MP_NTLM_HASH_LEN + MP_NTLM_V2_BLOB_HDR)
 		return set_state(a, MP_CAP_AUTH_UNSUPPORTED, "%s\\%s: malformed NTLMv2 response",
-				 dom, usr);
+		                 dom, usr);
 	if (!v2 && (m.nt_response.len != MP_NTLM_V1_RESP_LEN || m.lm_response.len < 8))
 		return set_state(a, MP_CAP_AUTH_UNSUPPORTED,
-				 "%s\\%s: LM-only or malformed NTLM response", dom, usr);
+		                 "%s\\%s: LM-only or malformed NTLM response", dom, usr);
 	if (mp_cap_creds_count(a->creds) == 0)
 		return set_state(a, MP_CAP_AUTH_NO_CREDS,
-				 "%s %s\\%s: no password or NT hash given, traffic stays sealed",
-				 kind, dom, usr);
+		                 "%s %s\\%s: no password or NT hash given, traffic stays sealed",
+		                 kind, dom, usr);
 
 	struct derive_secrets k;
 	int which;
@@ -406,19 +412,19 @@ static bool on_authenticate(struct mp_cap_auth *a, const uint8_t *msg, size_t le
 	bool changed;
 	if (which < 0) {
 		changed = set_state(a, MP_CAP_AUTH_NO_MATCH,
-				    "%s %s\\%s: none of the %zu credential(s) given matches this "
-				    "AUTHENTICATE (wrong password or NT hash?)",
-				    kind, dom, usr, a->creds->n);
+		                    "%s %s\\%s: none of the %zu credential(s) given matches this "
+		                    "AUTHENTICATE (wrong password or NT hash?)",
+		                    kind, dom, usr, a->creds->n);
 	} else if ((flags & (MP_NTLMSSP_NEGOTIATE_SIGN | MP_NTLMSSP_NEGOTIATE_SEAL)) && !ess) {
 		changed = set_state(a, MP_CAP_AUTH_UNSUPPORTED,
-				    "%s %s\\%s: credential %d matches, but signing without "
-				    "extended session security is not implemented",
-				    kind, dom, usr, which + 1);
+		                    "%s %s\\%s: credential %d matches, but signing without "
+		                    "extended session security is not implemented",
+		                    kind, dom, usr, which + 1);
 	} else if ((flags & MP_NTLMSSP_NEGOTIATE_KEY_EXCH) &&
-		   m.enc_session_key.len != MP_NTLM_HASH_LEN) {
+	           m.enc_session_key.len != MP_NTLM_HASH_LEN) {
 		changed = set_state(a, MP_CAP_AUTH_UNSUPPORTED,
-				    "%s %s\\%s: key exchange without a 16-byte session key",
-				    kind, dom, usr);
+		                    "%s %s\\%s: key exchange without a 16-byte session key", kind,
+		                    dom, usr);
 	} else {
 		if (flags & MP_NTLMSSP_NEGOTIATE_KEY_EXCH)
 			mp_ntlm_rc4k(k.kx, m.enc_session_key.p, a->exported, MP_NTLM_HASH_LEN);
@@ -428,8 +434,9 @@ static bool on_authenticate(struct mp_cap_auth *a, const uint8_t *msg, size_t le
 		a->mics[0] = a->mics[1] = 0;
 		init_dirs(a);
 		const char *mic = check_mic(a, &m, msg, len, &k);
-		changed = set_state(a, MP_CAP_AUTH_READY, "%s %s\\%s: keys derived (credential %d)%s",
-				    kind, dom, usr, which + 1, mic);
+		changed =
+		    set_state(a, MP_CAP_AUTH_READY, "%s %s\\%s: keys derived (credential %d)%s",
+		              kind, dom, usr, which + 1, mic);
 	}
 	mp_ntlm_wipe(&k, sizeof(k));
 	return changed;
@@ -467,14 +474,14 @@ static bool on_mech_list_mic(struct mp_cap_auth *a, unsigned dir, const uint8_t 
 	if (a->mech_types && len == MP_NTLM_SIG_LEN) {
 		uint8_t want[MP_NTLM_SIG_LEN];
 		mp_ntlm_mac(&a->dir[dir], a->flags & MP_NTLMSSP_NEGOTIATE_KEY_EXCH, a->mech_types,
-			    a->mech_types_len, want);
+		            a->mech_types_len, want);
 		ok = mp_ntlm_ct_equal(want, mic, MP_NTLM_SIG_LEN);
 	}
 	init_dirs(a);
 	if (!ok) {
 		size_t n = strlen(a->detail);
 		snprintf(a->detail + n, sizeof(a->detail) - n, "; %s mechListMIC %s",
-			 dir ? "server" : "client", a->mech_types ? "MISMATCH" : "not checked");
+		         dir ? "server" : "client", a->mech_types ? "MISMATCH" : "not checked");
 		return true;
 	}
 	return false;
@@ -489,10 +496,11 @@ static bool on_spnego(struct mp_cap_auth *a, unsigned dir, const uint8_t *tok, s
 			return false;
 		bool changed = false;
 		if (mp_spnego_parse_init(tok, len, in) != MP_OK) {
-			changed = set_state(a, MP_CAP_AUTH_UNSUPPORTED, "malformed SPNEGO NegTokenInit");
+			changed =
+			    set_state(a, MP_CAP_AUTH_UNSUPPORTED, "malformed SPNEGO NegTokenInit");
 		} else {
 			keep_copy(a, &a->mech_types, &a->mech_types_len, in->mech_types_der.p,
-				  in->mech_types_der.len);
+			          in->mech_types_der.len);
 			if (in->has_mech_token && in->mechs[0].mech == MP_SPNEGO_MECH_NTLMSSP)
 				changed = on_ntlm(a, in->mech_token.p, in->mech_token.len);
 		}
@@ -502,23 +510,26 @@ static bool on_spnego(struct mp_cap_auth *a, unsigned dir, const uint8_t *tok, s
 	case MP_SPNEGO_TOKEN_RESP: {
 		struct mp_spnego_resp rs;
 		if (mp_spnego_parse_resp(tok, len, &rs) != MP_OK)
-			return set_state(a, MP_CAP_AUTH_UNSUPPORTED, "malformed SPNEGO NegTokenResp");
+			return set_state(a, MP_CAP_AUTH_UNSUPPORTED,
+			                 "malformed SPNEGO NegTokenResp");
 		if (rs.has_supported_mech && rs.supported_mech.mech != MP_SPNEGO_MECH_NTLMSSP)
 			return set_state(a, MP_CAP_AUTH_UNSUPPORTED,
-					 "SPNEGO chose %s: only NTLMSSP is decrypted",
-					 mp_spnego_mech_name(rs.supported_mech.mech));
+			                 "SPNEGO chose %s: only NTLMSSP is decrypted",
+			                 mp_spnego_mech_name(rs.supported_mech.mech));
 		bool changed = false;
 		if (rs.has_response_token)
 			changed = on_ntlm(a, rs.response_token.p, rs.response_token.len);
 		if (rs.has_mech_list_mic)
-			changed |= on_mech_list_mic(a, dir, rs.mech_list_mic.p, rs.mech_list_mic.len);
+			changed |=
+			    on_mech_list_mic(a, dir, rs.mech_list_mic.p, rs.mech_list_mic.len);
 		return changed;
 	}
 	}
 	/* Windows also takes bare NTLMSSP under auth type 9. */
 	if (mp_ntlm_msg_type(tok, len) > 0)
 		return on_ntlm(a, tok, len);
-	return set_state(a, MP_CAP_AUTH_UNSUPPORTED, "an auth token that is neither SPNEGO nor NTLMSSP");
+	return set_state(a, MP_CAP_AUTH_UNSUPPORTED,
+	                 "an auth token that is neither SPNEGO nor NTLMSSP");
 }
 
 bool mp_cap_auth_token(struct mp_cap_auth *a, unsigned dir, const uint8_t *tok, size_t len)
@@ -537,13 +548,20 @@ bool mp_cap_auth_token(struct mp_cap_auth *a, unsigned dir, const uint8_t *tok, 
 const char *mp_cap_prot_name(enum mp_cap_prot p)
 {
 	switch (p) {
-	case MP_CAP_PROT_NONE: return "none";
-	case MP_CAP_PROT_VERIFIED: return "verified";
-	case MP_CAP_PROT_DECRYPTED: return "decrypted";
-	case MP_CAP_PROT_UNVERIFIED: return "unverified";
-	case MP_CAP_PROT_SEALED: return "sealed";
-	case MP_CAP_PROT_BAD: return "bad signature";
-	case MP_CAP_PROT_MALFORMED: return "malformed trailer";
+	case MP_CAP_PROT_NONE:
+		return "none";
+	case MP_CAP_PROT_VERIFIED:
+		return "verified";
+	case MP_CAP_PROT_DECRYPTED:
+		return "decrypted";
+	case MP_CAP_PROT_UNVERIFIED:
+		return "unverified";
+	case MP_CAP_PROT_SEALED:
+		return "sealed";
+	case MP_CAP_PROT_BAD:
+		return "bad signature";
+	case MP_CAP_PROT_MALFORMED:
+		return "malformed trailer";
 	}
 	return "?";
 }
@@ -579,7 +597,7 @@ static bool resync_integrity(struct mp_cap_auth *a, unsigned dir, uint32_t seq_o
 }
 
 enum mp_cap_prot mp_cap_auth_unprotect(struct mp_cap_auth *a, unsigned dir, uint8_t *frag,
-				       size_t len, const struct mp_pdu *pdu, const char **why)
+                                       size_t len, const struct mp_pdu *pdu, const char **why)
 {
 	const char *scratch;
 	if (!why)

@@ -52,11 +52,11 @@ size_t mp_cap_creds_count(const struct mp_cap_creds *c);
 int mp_cap_nt_hash_parse(const char *hex, uint8_t out[16]);
 
 enum mp_cap_auth_state {
-	MP_CAP_AUTH_PENDING,	 /* handshake not complete yet */
-	MP_CAP_AUTH_READY,	 /* keys derived: fragments can be checked */
-	MP_CAP_AUTH_NO_CREDS,	 /* no password / hash was given */
-	MP_CAP_AUTH_NO_MATCH,	 /* none of the credentials is this user's */
-	MP_CAP_AUTH_ANONYMOUS,	 /* anonymous NTLM: no keys exist */
+	MP_CAP_AUTH_PENDING,     /* handshake not complete yet */
+	MP_CAP_AUTH_READY,       /* keys derived: fragments can be checked */
+	MP_CAP_AUTH_NO_CREDS,    /* no password / hash was given */
+	MP_CAP_AUTH_NO_MATCH,    /* none of the credentials is this user's */
+	MP_CAP_AUTH_ANONYMOUS,   /* anonymous NTLM: no keys exist */
 	MP_CAP_AUTH_UNSUPPORTED, /* Kerberos, NTLMv1 without ESS, a missing message */
 };
 
@@ -67,7 +67,7 @@ struct mp_cap_auth;
 
 /* talloc'd under mem; creds is borrowed (may be NULL) and must outlive it. */
 struct mp_cap_auth *mp_cap_auth_new(void *mem, uint8_t auth_type, uint32_t auth_ctx_id,
-				    const struct mp_cap_creds *creds);
+                                    const struct mp_cap_creds *creds);
 
 /*
  * Feed the auth_value of a bind / alter_context / auth3 (dir 0, client to
@@ -88,13 +88,13 @@ const char *mp_cap_auth_domain(const struct mp_cap_auth *a);
 
 /* What became of one fragment's protection. */
 enum mp_cap_prot {
-	MP_CAP_PROT_NONE,	/* no signature to check (no trailer, level NONE/CONNECT) */
-	MP_CAP_PROT_VERIFIED,	/* signature checked, stub was clear */
-	MP_CAP_PROT_DECRYPTED,	/* unsealed and signature checked */
+	MP_CAP_PROT_NONE,       /* no signature to check (no trailer, level NONE/CONNECT) */
+	MP_CAP_PROT_VERIFIED,   /* signature checked, stub was clear */
+	MP_CAP_PROT_DECRYPTED,  /* unsealed and signature checked */
 	MP_CAP_PROT_UNVERIFIED, /* signed, stub clear, no key to check it */
-	MP_CAP_PROT_SEALED,	/* sealed and no key: the stub is not available */
-	MP_CAP_PROT_BAD,	/* signature mismatch: the stub is not trustworthy */
-	MP_CAP_PROT_MALFORMED,	/* the trailer is not one NTLMSSP makes */
+	MP_CAP_PROT_SEALED,     /* sealed and no key: the stub is not available */
+	MP_CAP_PROT_BAD,        /* signature mismatch: the stub is not trustworthy */
+	MP_CAP_PROT_MALFORMED,  /* the trailer is not one NTLMSSP makes */
 };
 
 const char *mp_cap_prot_name(enum mp_cap_prot p);
@@ -107,7 +107,7 @@ const char *mp_cap_prot_name(enum mp_cap_prot p);
  * DECRYPTED. Fragments of one direction must come in wire order.
  */
 enum mp_cap_prot mp_cap_auth_unprotect(struct mp_cap_auth *a, unsigned dir, uint8_t *frag,
-				       size_t len, const struct mp_pdu *pdu, const char **why);
+                                       size_t len, const struct mp_pdu *pdu, const char **why);
 
 /* Bytes of direction dir were lost from the capture: the key stream's
  * position is unknown from now on (see the top of this file). */

@@ -29,51 +29,129 @@
  * [MS-OXCRPC] 3.1.4 / 3.3.4, [MS-OXNSPI] 3.1.4, [MS-OXABREF] 3.1.4,
  * [MS-SAMR] 3.1.5, C706 appendix (epmapper, mgmt). */
 static const char *const emsmdb_ops[] = {
-	"EcDoConnect", "EcDoDisconnect", "EcDoRpc", "EcGetMoreRpc",
-	"EcRRegisterPushNotification", "EcRUnregisterPushNotification", "EcDummyRpc",
-	"EcRGetDCName", "EcRNetGetDCName", "EcDoRpcExt", "EcDoConnectEx", "EcDoRpcExt2",
-	NULL, NULL, "EcDoAsyncConnectEx",
+    "EcDoConnect",
+    "EcDoDisconnect",
+    "EcDoRpc",
+    "EcGetMoreRpc",
+    "EcRRegisterPushNotification",
+    "EcRUnregisterPushNotification",
+    "EcDummyRpc",
+    "EcRGetDCName",
+    "EcRNetGetDCName",
+    "EcDoRpcExt",
+    "EcDoConnectEx",
+    "EcDoRpcExt2",
+    NULL,
+    NULL,
+    "EcDoAsyncConnectEx",
 };
 static const char *const asyncemsmdb_ops[] = {"EcDoAsyncWaitEx"};
 static const char *const nspi_ops[] = {
-	"NspiBind", "NspiUnbind", "NspiUpdateStat", "NspiQueryRows", "NspiSeekEntries",
-	"NspiGetMatches", "NspiResortRestriction", "NspiDNToMId", "NspiGetPropList",
-	"NspiGetProps", "NspiCompareMIds", "NspiModProps", "NspiGetSpecialTable",
-	"NspiGetTemplateInfo", "NspiModLinkAtt", "NspiDeleteEntries", "NspiQueryColumns",
-	"NspiGetNamesFromIDs", "NspiGetIDsFromNames", "NspiResolveNames", "NspiResolveNamesW",
+    "NspiBind",
+    "NspiUnbind",
+    "NspiUpdateStat",
+    "NspiQueryRows",
+    "NspiSeekEntries",
+    "NspiGetMatches",
+    "NspiResortRestriction",
+    "NspiDNToMId",
+    "NspiGetPropList",
+    "NspiGetProps",
+    "NspiCompareMIds",
+    "NspiModProps",
+    "NspiGetSpecialTable",
+    "NspiGetTemplateInfo",
+    "NspiModLinkAtt",
+    "NspiDeleteEntries",
+    "NspiQueryColumns",
+    "NspiGetNamesFromIDs",
+    "NspiGetIDsFromNames",
+    "NspiResolveNames",
+    "NspiResolveNamesW",
 };
 static const char *const rfr_ops[] = {"RfrGetNewDSA", "RfrGetFQDNFromServerDN"};
 static const char *const samr_ops[] = {
-	"SamrConnect", "SamrCloseHandle", "SamrSetSecurityObject", "SamrQuerySecurityObject",
-	NULL, "SamrLookupDomainInSamServer", "SamrEnumerateDomainsInSamServer",
-	"SamrOpenDomain", "SamrQueryInformationDomain", "SamrSetInformationDomain",
-	"SamrCreateGroupInDomain", "SamrEnumerateGroupsInDomain", "SamrCreateUserInDomain",
-	"SamrEnumerateUsersInDomain", "SamrCreateAliasInDomain", "SamrEnumerateAliasesInDomain",
-	"SamrGetAliasMembership", "SamrLookupNamesInDomain", "SamrLookupIdsInDomain",
-	"SamrOpenGroup", "SamrQueryInformationGroup", "SamrSetInformationGroup",
-	"SamrAddMemberToGroup", "SamrDeleteGroup", "SamrRemoveMemberFromGroup",
-	"SamrGetMembersInGroup", "SamrSetMemberAttributesOfGroup", "SamrOpenAlias",
-	"SamrQueryInformationAlias", "SamrSetInformationAlias", "SamrDeleteAlias",
-	"SamrAddMemberToAlias", "SamrRemoveMemberFromAlias", "SamrGetMembersInAlias",
-	"SamrOpenUser", "SamrDeleteUser", "SamrQueryInformationUser", "SamrSetInformationUser",
-	"SamrChangePasswordUser", "SamrGetGroupsForUser", "SamrQueryDisplayInformation",
-	"SamrGetDisplayEnumerationIndex", NULL, NULL, "SamrGetUserDomainPasswordInformation",
-	"SamrRemoveMemberFromForeignDomain", "SamrQueryInformationDomain2",
-	"SamrQueryInformationUser2", "SamrQueryDisplayInformation2",
-	"SamrGetDisplayEnumerationIndex2", "SamrCreateUser2InDomain",
-	"SamrQueryDisplayInformation3", "SamrAddMultipleMembersToAlias",
-	"SamrRemoveMultipleMembersFromAlias", "SamrOemChangePasswordUser2",
-	"SamrUnicodeChangePasswordUser2", "SamrGetDomainPasswordInformation", "SamrConnect2",
-	"SamrSetInformationUser2", NULL, NULL, NULL, "SamrConnect4", NULL, "SamrConnect5",
-	"SamrRidToSid", "SamrSetDSRMPassword", "SamrValidatePassword", NULL, NULL, NULL, NULL,
-	NULL, "SamrUnicodeChangePasswordUser4",
+    "SamrConnect",
+    "SamrCloseHandle",
+    "SamrSetSecurityObject",
+    "SamrQuerySecurityObject",
+    NULL,
+    "SamrLookupDomainInSamServer",
+    "SamrEnumerateDomainsInSamServer",
+    "SamrOpenDomain",
+    "SamrQueryInformationDomain",
+    "SamrSetInformationDomain",
+    "SamrCreateGroupInDomain",
+    "SamrEnumerateGroupsInDomain",
+    "SamrCreateUserInDomain",
+    "SamrEnumerateUsersInDomain",
+    "SamrCreateAliasInDomain",
+    "SamrEnumerateAliasesInDomain",
+    "SamrGetAliasMembership",
+    "SamrLookupNamesInDomain",
+    "SamrLookupIdsInDomain",
+    "SamrOpenGroup",
+    "SamrQueryInformationGroup",
+    "SamrSetInformationGroup",
+    "SamrAddMemberToGroup",
+    "SamrDeleteGroup",
+    "SamrRemoveMemberFromGroup",
+    "SamrGetMembersInGroup",
+    "SamrSetMemberAttributesOfGroup",
+    "SamrOpenAlias",
+    "SamrQueryInformationAlias",
+    "SamrSetInformationAlias",
+    "SamrDeleteAlias",
+    "SamrAddMemberToAlias",
+    "SamrRemoveMemberFromAlias",
+    "SamrGetMembersInAlias",
+    "SamrOpenUser",
+    "SamrDeleteUser",
+    "SamrQueryInformationUser",
+    "SamrSetInformationUser",
+    "SamrChangePasswordUser",
+    "SamrGetGroupsForUser",
+    "SamrQueryDisplayInformation",
+    "SamrGetDisplayEnumerationIndex",
+    NULL,
+    NULL,
+    "SamrGetUserDomainPasswordInformation",
+    "SamrRemoveMemberFromForeignDomain",
+    "SamrQueryInformationDomain2",
+    "SamrQueryInformationUser2",
+    "SamrQueryDisplayInformation2",
+    "SamrGetDisplayEnumerationIndex2",
+    "SamrCreateUser2InDomain",
+    "SamrQueryDisplayInformation3",
+    "SamrAddMultipleMembersToAlias",
+    "SamrRemoveMultipleMembersFromAlias",
+    "SamrOemChangePasswordUser2",
+    "SamrUnicodeChangePasswordUser2",
+    "SamrGetDomainPasswordInformation",
+    "SamrConnect2",
+    "SamrSetInformationUser2",
+    NULL,
+    NULL,
+    NULL,
+    "SamrConnect4",
+    NULL,
+    "SamrConnect5",
+    "SamrRidToSid",
+    "SamrSetDSRMPassword",
+    "SamrValidatePassword",
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    "SamrUnicodeChangePasswordUser4",
 };
 static const char *const epm_ops[] = {
-	"ept_insert", "ept_delete", "ept_lookup", "ept_map",
-	"ept_lookup_handle_free", "ept_inq_object", "ept_mgmt_delete",
+    "ept_insert",     "ept_delete",      "ept_lookup", "ept_map", "ept_lookup_handle_free",
+    "ept_inq_object", "ept_mgmt_delete",
 };
 static const char *const mgmt_ops[] = {
-	"inq_if_ids", "inq_stats", "is_server_listening", "stop_server_listening", "inq_princ_name",
+    "inq_if_ids", "inq_stats", "is_server_listening", "stop_server_listening", "inq_princ_name",
 };
 
 #define TABLE(t) t, sizeof(t) / sizeof(t[0])
@@ -88,14 +166,19 @@ const char *mp_dump_opnum_name(const struct mp_dce_ctx *ctx, uint16_t opnum)
 	if (!ctx)
 		return NULL;
 	if (ctx->mapi >= 0) {
-		const struct mp_call_codec *cc = mp_call_codec((enum mp_mapi_iface)ctx->mapi, opnum);
+		const struct mp_call_codec *cc =
+		    mp_call_codec((enum mp_mapi_iface)ctx->mapi, opnum);
 		if (cc && cc->name)
 			return cc->name;
 		switch (ctx->mapi) {
-		case MP_MAPI_EMSMDB: return from_table(TABLE(emsmdb_ops), opnum);
-		case MP_MAPI_ASYNCEMSMDB: return from_table(TABLE(asyncemsmdb_ops), opnum);
-		case MP_MAPI_NSPI: return from_table(TABLE(nspi_ops), opnum);
-		case MP_MAPI_RFR: return from_table(TABLE(rfr_ops), opnum);
+		case MP_MAPI_EMSMDB:
+			return from_table(TABLE(emsmdb_ops), opnum);
+		case MP_MAPI_ASYNCEMSMDB:
+			return from_table(TABLE(asyncemsmdb_ops), opnum);
+		case MP_MAPI_NSPI:
+			return from_table(TABLE(nspi_ops), opnum);
+		case MP_MAPI_RFR:
+			return from_table(TABLE(rfr_ops), opnum);
 		}
 		return NULL;
 	}
@@ -177,10 +260,10 @@ static const struct {
 	const char *shortname;
 	const char *cfg_name;
 } mapi_aliases[] = {
-	{"emsmdb", "exchange_emsmdb"},
-	{"asyncemsmdb", "exchange_async_emsmdb"},
-	{"nspi", "exchange_nsp"},
-	{"rfr", "exchange_ds_rfr"},
+    {"emsmdb", "exchange_emsmdb"},
+    {"asyncemsmdb", "exchange_async_emsmdb"},
+    {"nspi", "exchange_nsp"},
+    {"rfr", "exchange_ds_rfr"},
 };
 
 int mp_dump_add_filter(struct mp_dump *d, const char *spec, char *err, size_t errlen)
@@ -205,9 +288,9 @@ int mp_dump_add_filter(struct mp_dump *d, const char *spec, char *err, size_t er
 	struct mp_syntax syn;
 	if (mp_iface_resolve(iface, &syn) != MP_OK) {
 		snprintf(err, errlen,
-			 "--filter '%s': unknown interface '%s' (use a name such as EMSMDB, NSPI, "
-			 "RFR, AsyncEMSMDB, samr, epmapper, or a UUID)",
-			 spec, iface);
+		         "--filter '%s': unknown interface '%s' (use a name such as EMSMDB, NSPI, "
+		         "RFR, AsyncEMSMDB, samr, epmapper, or a UUID)",
+		         spec, iface);
 		return MP_ERR_PARSE;
 	}
 	f.uuid = syn.uuid;
@@ -221,7 +304,8 @@ int mp_dump_add_filter(struct mp_dump *d, const char *spec, char *err, size_t er
 			f.by_name = true;
 			snprintf(f.name, sizeof(f.name), "%s", op);
 		} else {
-			snprintf(err, errlen, "--filter '%s': OPNUM must be a number or a name", spec);
+			snprintf(err, errlen, "--filter '%s': OPNUM must be a number or a name",
+			         spec);
 			return MP_ERR_PARSE;
 		}
 		f.any_opnum = false;
@@ -231,7 +315,7 @@ int mp_dump_add_filter(struct mp_dump *d, const char *spec, char *err, size_t er
 }
 
 static bool filter_match(const struct mp_dump *d, const struct mp_dce_ctx *ctx, bool have_opnum,
-			 uint16_t opnum)
+                         uint16_t opnum)
 {
 	if (!d->n_filters)
 		return true;
@@ -280,9 +364,9 @@ static void fmt_time(const struct timespec *ts, char *out, size_t len)
 	if (us < 0 || us > 999999)
 		us = 0;
 	snprintf(out, len, "%04d-%02u-%02uT%02u:%02u:%02u.%06luZ", (tm.tm_year + 1900) % 10000,
-		 (unsigned)(tm.tm_mon + 1) % 100, (unsigned)tm.tm_mday % 100,
-		 (unsigned)tm.tm_hour % 100, (unsigned)tm.tm_min % 100, (unsigned)tm.tm_sec % 100,
-		 (unsigned long)us % 1000000);
+	         (unsigned)(tm.tm_mon + 1) % 100, (unsigned)tm.tm_mday % 100,
+	         (unsigned)tm.tm_hour % 100, (unsigned)tm.tm_min % 100, (unsigned)tm.tm_sec % 100,
+	         (unsigned long)us % 1000000);
 }
 
 static double ms_between(const struct timespec *a, const struct timespec *b)
@@ -291,8 +375,7 @@ static double ms_between(const struct timespec *a, const struct timespec *b)
 }
 
 /* "samr", "EMSMDB", or the UUID when unknown, or "context 3" without a bind. */
-static const char *iface_label(const struct mp_dce_ctx *ctx, uint16_t ctx_id, char *buf,
-			       size_t len)
+static const char *iface_label(const struct mp_dce_ctx *ctx, uint16_t ctx_id, char *buf, size_t len)
 {
 	if (ctx && ctx->name)
 		return ctx->name;
@@ -308,7 +391,7 @@ static const char *iface_label(const struct mp_dce_ctx *ctx, uint16_t ctx_id, ch
 
 /* Top of an event: the JSON members every event has, or the text header. */
 static void ev_begin(struct mp_dump *d, const char *type, const char *header,
-		     const struct mp_dce_conn_info *conn, const struct timespec *ts)
+                     const struct mp_dce_conn_info *conn, const struct timespec *ts)
 {
 	struct mp_printer *p = d->p;
 	if (!d->o.json) {
@@ -339,16 +422,16 @@ static void syntax_str(const struct mp_syntax *s, char *out, size_t len)
 {
 	char u[MP_UUID_STR_LEN];
 	mp_uuid_format(&s->uuid, u);
-	const char *name = mp_syntax_equal(s, &mp_syntax_ndr20)	  ? " (NDR)"
-			   : mp_syntax_equal(s, &mp_syntax_ndr64) ? " (NDR64)"
-								  : "";
+	const char *name = mp_syntax_equal(s, &mp_syntax_ndr20)   ? " (NDR)"
+	                   : mp_syntax_equal(s, &mp_syntax_ndr64) ? " (NDR64)"
+	                                                          : "";
 	snprintf(out, len, "%s/%u.%u%s", u, s->major, s->minor, name);
 }
 
 /* ---- calls ---------------------------------------------------------------- */
 
 static void count_op(struct mp_dump *d, const struct mp_dce_call *k, const char *iface,
-		     const char *name)
+                     const char *name)
 {
 	struct opstat *s = NULL;
 	for (size_t i = 0; i < d->n_ops && !s; i++)
@@ -372,17 +455,18 @@ static void count_op(struct mp_dump *d, const struct mp_dce_call *k, const char 
 }
 
 /* Why a stub is shown as bytes rather than decoded; NULL when it can be. */
-static const char *undecodable(const struct mp_dce_call *k, const struct mp_dce_half *h,
-			       char *buf, size_t len)
+static const char *undecodable(const struct mp_dce_call *k, const struct mp_dce_half *h, char *buf,
+                               size_t len)
 {
 	if (!k->ctx) {
 		snprintf(buf, len,
-			 "presentation context %u is unknown (its bind is not in the capture)",
-			 k->ctx_id);
+		         "presentation context %u is unknown (its bind is not in the capture)",
+		         k->ctx_id);
 		return buf;
 	}
 	if (k->ctx->mapi < 0) {
-		snprintf(buf, len, "no decoder for %s", k->ctx->name ? k->ctx->name : "this interface");
+		snprintf(buf, len, "no decoder for %s",
+		         k->ctx->name ? k->ctx->name : "this interface");
 		return buf;
 	}
 	if (k->ctx->ndr64)
@@ -399,7 +483,7 @@ static const char *undecodable(const struct mp_dce_call *k, const struct mp_dce_
 }
 
 static void print_stub(struct mp_dump *d, const struct mp_dce_call *k, const struct mp_dce_half *h,
-		       enum mp_call_dir dir)
+                       enum mp_call_dir dir)
 {
 	struct mp_printer *p = d->p;
 	char buf[160];
@@ -408,9 +492,9 @@ static void print_stub(struct mp_dump *d, const struct mp_dce_call *k, const str
 		void *mem = talloc_new(NULL);
 		const char *reason = NULL;
 		struct mp_mapi_call *mc =
-		    mem ? mp_mapi_decode(mem, (enum mp_mapi_iface)k->ctx->mapi, k->opnum, dir, h->stub,
-					 h->stub_kept, &reason)
-			: NULL;
+		    mem ? mp_mapi_decode(mem, (enum mp_mapi_iface)k->ctx->mapi, k->opnum, dir,
+		                         h->stub, h->stub_kept, &reason)
+		        : NULL;
 		if (mc) {
 			mp_mapi_print(p, mc);
 			talloc_free(mem);
@@ -428,7 +512,7 @@ static void print_stub(struct mp_dump *d, const struct mp_dce_call *k, const str
 }
 
 static void print_half(struct mp_dump *d, const struct mp_dce_call *k, const struct mp_dce_half *h,
-		       enum mp_call_dir dir)
+                       enum mp_call_dir dir)
 {
 	struct mp_printer *p = d->p;
 	const char *what = dir == MP_CALL_REQUEST ? "request" : "response";
@@ -448,7 +532,7 @@ static void print_half(struct mp_dump *d, const struct mp_dce_call *k, const str
 	} else {
 		char label[200];
 		int n = snprintf(label, sizeof(label), "%s: %zu bytes, %u fragment%s", what,
-				 h->stub_len, h->frags, h->frags == 1 ? "" : "s");
+		                 h->stub_len, h->frags, h->frags == 1 ? "" : "s");
 		if (level && n > 0 && (size_t)n < sizeof(label))
 			n += snprintf(label + n, sizeof(label) - (size_t)n, ", %s %s", level, prot);
 		if (!h->complete && n > 0 && (size_t)n < sizeof(label))
@@ -493,11 +577,11 @@ static void on_call(void *arg, const struct mp_dce_call *k)
 			n += (size_t)snprintf(tail + n, sizeof(tail) - n, ", %.3f ms", lat);
 		if (k->fault && n < sizeof(tail))
 			n += (size_t)snprintf(tail + n, sizeof(tail) - n, ", fault 0x%08x %s",
-					      k->fault_status, mp_fault_name(k->fault_status));
+			                      k->fault_status, mp_fault_name(k->fault_status));
 		if (k->end && n < sizeof(tail))
 			snprintf(tail + n, sizeof(tail) - n, ", INCOMPLETE");
 		snprintf(header, sizeof(header), "%s #%" PRIu64 " %s -> %s %s %s call_id %u%s", t,
-			 k->conn->id, k->conn->cli, k->conn->srv, iface, op, k->call_id, tail);
+		         k->conn->id, k->conn->cli, k->conn->srv, iface, op, k->call_id, tail);
 	}
 	ev_begin(d, "call", header, k->conn, t0);
 	if (d->o.json) {
@@ -525,10 +609,10 @@ static void on_call(void *arg, const struct mp_dce_call *k)
 		mp_pr_bool(p, "maybe", true);
 	if (k->fault) {
 		mp_pr_begin(p, "fault");
-		mp_pr_enum(p, "status", k->fault_status, 8, strcmp(mp_fault_name(k->fault_status),
-								  "unknown")
-								   ? mp_fault_name(k->fault_status)
-								   : NULL);
+		mp_pr_enum(p, "status", k->fault_status, 8,
+		           strcmp(mp_fault_name(k->fault_status), "unknown")
+		               ? mp_fault_name(k->fault_status)
+		               : NULL);
 		mp_pr_bool(p, "did_not_execute", k->did_not_execute);
 		mp_pr_end(p);
 	}
@@ -578,10 +662,14 @@ static void print_ctx_entry(struct mp_dump *d, const struct mp_pdu_ctx *c)
 static const char *result_name(uint16_t r)
 {
 	switch (r) {
-	case MP_CTX_ACCEPT: return "acceptance";
-	case MP_CTX_USER_REJECT: return "user_rejection";
-	case MP_CTX_PROVIDER_REJECT: return "provider_rejection";
-	case MP_CTX_NEGOTIATE_ACK: return "negotiate_ack";
+	case MP_CTX_ACCEPT:
+		return "acceptance";
+	case MP_CTX_USER_REJECT:
+		return "user_rejection";
+	case MP_CTX_PROVIDER_REJECT:
+		return "provider_rejection";
+	case MP_CTX_NEGOTIATE_ACK:
+		return "negotiate_ack";
 	}
 	return NULL;
 }
@@ -599,9 +687,9 @@ static void print_auth_trailer(struct mp_dump *d, const struct mp_pdu *pdu)
 	int t = mp_ntlm_msg_type(pdu->auth.value, pdu->hdr.auth_len);
 	if (t == MP_NTLM_NEGOTIATE || t == MP_NTLM_CHALLENGE || t == MP_NTLM_AUTHENTICATE)
 		mp_pr_str(p, "ntlmssp",
-			  t == MP_NTLM_NEGOTIATE	 ? "NEGOTIATE"
-			  : t == MP_NTLM_CHALLENGE ? "CHALLENGE"
-						 : "AUTHENTICATE");
+		          t == MP_NTLM_NEGOTIATE   ? "NEGOTIATE"
+		          : t == MP_NTLM_CHALLENGE ? "CHALLENGE"
+		                                   : "AUTHENTICATE");
 	mp_pr_end(p);
 }
 
@@ -623,9 +711,9 @@ static void on_pdu(void *arg, const struct mp_dce_pdu_ev *ev)
 		if (ev->have_opnum)
 			snprintf(extra, sizeof(extra), " opnum %u", ev->opnum);
 		snprintf(header, sizeof(header), "%s #%" PRIu64 " %s %s %s %s call_id %u%s%s", t,
-			 ev->conn->id, ev->conn->cli, ev->dir ? "<-" : "->", ev->conn->srv,
-			 mp_pdu_type_name(ptype), pdu->hdr.call_id, extra,
-			 ev->parsed ? "" : " (malformed)");
+		         ev->conn->id, ev->conn->cli, ev->dir ? "<-" : "->", ev->conn->srv,
+		         mp_pdu_type_name(ptype), pdu->hdr.call_id, extra,
+		         ev->parsed ? "" : " (malformed)");
 	}
 	ev_begin(d, "pdu", header, ev->conn, &ev->ts);
 	if (d->o.json) {
@@ -640,14 +728,14 @@ static void on_pdu(void *arg, const struct mp_dce_pdu_ev *ev)
 			mp_pr_bool(p, "malformed", true);
 	}
 	static const struct mp_flag_name pfc_names[] = {
-		{MP_PFC_FIRST_FRAG, "FIRST"},
-		{MP_PFC_LAST_FRAG, "LAST"},
-		{MP_PFC_PENDING_CANCEL, "PENDING_CANCEL/HDR_SIGN"},
-		{MP_PFC_CONC_MPX, "CONC_MPX"},
-		{MP_PFC_DID_NOT_EXECUTE, "DID_NOT_EXECUTE"},
-		{MP_PFC_MAYBE, "MAYBE"},
-		{MP_PFC_OBJECT_UUID, "OBJECT_UUID"},
-		{0, NULL},
+	    {MP_PFC_FIRST_FRAG, "FIRST"},
+	    {MP_PFC_LAST_FRAG, "LAST"},
+	    {MP_PFC_PENDING_CANCEL, "PENDING_CANCEL/HDR_SIGN"},
+	    {MP_PFC_CONC_MPX, "CONC_MPX"},
+	    {MP_PFC_DID_NOT_EXECUTE, "DID_NOT_EXECUTE"},
+	    {MP_PFC_MAYBE, "MAYBE"},
+	    {MP_PFC_OBJECT_UUID, "OBJECT_UUID"},
+	    {0, NULL},
 	};
 	mp_pr_flags(p, "flags", pdu->hdr.pfc_flags, 2, pfc_names);
 	mp_pr_uint(p, "frag_len", pdu->hdr.frag_len);
@@ -719,7 +807,7 @@ static void on_pdu(void *arg, const struct mp_dce_pdu_ev *ev)
 /* ---- notes and summary --------------------------------------------------- */
 
 static void on_note(void *arg, const struct mp_dce_conn_info *conn, const struct timespec *ts,
-		    enum mp_dce_note_level level, const char *text)
+                    enum mp_dce_note_level level, const char *text)
 {
 	struct mp_dump *d = arg;
 	if (level == MP_DCE_NOTE_WARN)
@@ -731,8 +819,8 @@ static void on_note(void *arg, const struct mp_dce_conn_info *conn, const struct
 		char t[48];
 		fmt_time(ts, t, sizeof(t));
 		snprintf(header, sizeof(header), "%s #%" PRIu64 " %s -> %s %s: %s", t, conn->id,
-			 conn->cli, conn->srv, level == MP_DCE_NOTE_WARN ? "warning" : "note",
-			 text);
+		         conn->cli, conn->srv, level == MP_DCE_NOTE_WARN ? "warning" : "note",
+		         text);
 	}
 	ev_begin(d, "note", header, conn, ts);
 	if (d->o.json) {
@@ -751,7 +839,7 @@ void mp_dump_sink(struct mp_dump *d, struct mp_dce_sink *out)
 }
 
 void mp_dump_summary(struct mp_dump *d, const struct mp_pcap_stats *pcap,
-		     const struct mp_tcp_stats *tcp, const struct mp_dce_tracker_stats *dce)
+                     const struct mp_tcp_stats *tcp, const struct mp_dce_tracker_stats *dce)
 {
 	struct mp_printer *p = d->p;
 	ev_begin(d, "summary", "summary", NULL, NULL);

@@ -21,10 +21,10 @@
 
 struct mp_dump_opts {
 	bool json;
-	bool quiet;	  /* the summary only */
-	bool pdus;	  /* also every request/response/fault fragment */
+	bool quiet;       /* the summary only */
+	bool pdus;        /* also every request/response/fault fragment */
 	size_t max_bytes; /* text: bytes shown per stub (0: the printer's default) */
-	FILE *out;	  /* NULL: stdout */
+	FILE *out;        /* NULL: stdout */
 };
 
 struct mp_dump;
@@ -46,7 +46,7 @@ void mp_dump_sink(struct mp_dump *d, struct mp_dce_sink *out);
 
 /* Totals at the end; any argument may be NULL. */
 void mp_dump_summary(struct mp_dump *d, const struct mp_pcap_stats *pcap,
-		     const struct mp_tcp_stats *tcp, const struct mp_dce_tracker_stats *dce);
+                     const struct mp_tcp_stats *tcp, const struct mp_dce_tracker_stats *dce);
 
 /* Name of an operation: the codec's for ExchangeRPC, a table for a few
  * others (samr, epmapper, mgmt); NULL if unknown. */

@@ -28,12 +28,18 @@
 const char *mp_frame_verdict_name(enum mp_frame_verdict v)
 {
 	switch (v) {
-	case MP_FRAME_TCP: return "tcp";
-	case MP_FRAME_NOT_TCP: return "not tcp";
-	case MP_FRAME_IP_FRAGMENT: return "ip fragment";
-	case MP_FRAME_TRUNCATED: return "truncated";
-	case MP_FRAME_MALFORMED: return "malformed";
-	case MP_FRAME_UNKNOWN_LINK: return "unknown link type";
+	case MP_FRAME_TCP:
+		return "tcp";
+	case MP_FRAME_NOT_TCP:
+		return "not tcp";
+	case MP_FRAME_IP_FRAGMENT:
+		return "ip fragment";
+	case MP_FRAME_TRUNCATED:
+		return "truncated";
+	case MP_FRAME_MALFORMED:
+		return "malformed";
+	case MP_FRAME_UNKNOWN_LINK:
+		return "unknown link type";
 	}
 	return "?";
 }
@@ -90,7 +96,7 @@ void mp_cap_endpoint_str(const struct mp_cap_addr *a, uint16_t port, char *out, 
 
 /* TCP header at p[0..cap) of an IP payload of `wire` bytes. */
 static enum mp_frame_verdict decode_tcp(const uint8_t *p, size_t cap, size_t wire,
-					struct mp_tcp_seg *out)
+                                        struct mp_tcp_seg *out)
 {
 	if (wire < 20)
 		return MP_FRAME_MALFORMED;
@@ -114,7 +120,7 @@ static enum mp_frame_verdict decode_tcp(const uint8_t *p, size_t cap, size_t wir
 
 /* IPv4 packet at p[0..cap), `wire` bytes of it on the wire. */
 static enum mp_frame_verdict decode_ipv4(const uint8_t *p, size_t cap, size_t wire,
-					 struct mp_tcp_seg *out)
+                                         struct mp_tcp_seg *out)
 {
 	if (cap < 20)
 		return wire < 20 ? MP_FRAME_MALFORMED : MP_FRAME_TRUNCATED;
@@ -146,7 +152,7 @@ static enum mp_frame_verdict decode_ipv4(const uint8_t *p, size_t cap, size_t wi
 
 /* IPv6 packet: fixed header, then extension headers up to TCP. */
 static enum mp_frame_verdict decode_ipv6(const uint8_t *p, size_t cap, size_t wire,
-					 struct mp_tcp_seg *out)
+                                         struct mp_tcp_seg *out)
 {
 	if (cap < 40)
 		return wire < 40 ? MP_FRAME_MALFORMED : MP_FRAME_TRUNCATED;
@@ -167,7 +173,7 @@ static enum mp_frame_verdict decode_ipv6(const uint8_t *p, size_t cap, size_t wi
 		switch (next) {
 		case IPPROTO_TCP_:
 			return decode_tcp(p + off, cap_end - off, end - off, out);
-		case 0:	 /* hop-by-hop options */
+		case 0:  /* hop-by-hop options */
 		case 43: /* routing */
 		case 60: /* destination options */
 		case 51: /* authentication header: length in 4-byte units */
@@ -177,7 +183,7 @@ static enum mp_frame_verdict decode_ipv6(const uint8_t *p, size_t cap, size_t wi
 			if (cap_end - off < 8)
 				return MP_FRAME_TRUNCATED;
 			size_t n = next == 51 ? ((size_t)p[off + 1] + 2) * 4
-					      : ((size_t)p[off + 1] + 1) * 8;
+			                      : ((size_t)p[off + 1] + 1) * 8;
 			if (n > end - off)
 				return MP_FRAME_MALFORMED;
 			next = p[off];
@@ -196,7 +202,7 @@ static enum mp_frame_verdict decode_ipv6(const uint8_t *p, size_t cap, size_t wi
 }
 
 static enum mp_frame_verdict decode_ip_by_version(const uint8_t *p, size_t cap, size_t wire,
-						  struct mp_tcp_seg *out)
+                                                  struct mp_tcp_seg *out)
 {
 	if (cap < 1)
 		return wire ? MP_FRAME_TRUNCATED : MP_FRAME_MALFORMED;
@@ -208,7 +214,7 @@ static enum mp_frame_verdict decode_ip_by_version(const uint8_t *p, size_t cap, 
 }
 
 static enum mp_frame_verdict decode_ethertype(uint16_t type, const uint8_t *p, size_t cap,
-					      size_t wire, struct mp_tcp_seg *out)
+                                              size_t wire, struct mp_tcp_seg *out)
 {
 	if (type == ETH_IPV4)
 		return decode_ipv4(p, cap, wire, out);
@@ -218,7 +224,7 @@ static enum mp_frame_verdict decode_ethertype(uint16_t type, const uint8_t *p, s
 }
 
 enum mp_frame_verdict mp_cap_frame_decode(int dlt, const uint8_t *data, size_t caplen,
-					  size_t wirelen, struct mp_tcp_seg *out)
+                                          size_t wirelen, struct mp_tcp_seg *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (wirelen < caplen)
@@ -232,7 +238,7 @@ enum mp_frame_verdict mp_cap_frame_decode(int dlt, const uint8_t *data, size_t c
 			return MP_FRAME_TRUNCATED;
 		type = (uint16_t)(data[12] << 8 | data[13]);
 		for (int i = 0; i < MAX_VLAN_TAGS &&
-				(type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD);
+		                (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD);
 		     i++) {
 			if (caplen < hdr + 4)
 				return MP_FRAME_TRUNCATED;
@@ -261,7 +267,7 @@ enum mp_frame_verdict mp_cap_frame_decode(int dlt, const uint8_t *data, size_t c
 		   (LOOP); the small value of the two readings is the one. */
 		uint32_t le = mp_get_u32(data);
 		uint32_t be = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
-			      (uint32_t)data[2] << 8 | data[3];
+		              (uint32_t)data[2] << 8 | data[3];
 		uint32_t fam = le < 256 ? le : be;
 		if (fam == 2)
 			type = ETH_IPV4;
@@ -286,15 +292,23 @@ enum mp_frame_verdict mp_cap_frame_decode(int dlt, const uint8_t *data, size_t c
 const char *mp_cap_dlt_name(int dlt)
 {
 	switch (dlt) {
-	case DLT_EN10MB: return "EN10MB (Ethernet)";
-	case DLT_LINUX_SLL: return "LINUX_SLL (Linux cooked v1)";
-	case DLT_LINUX_SLL2: return "LINUX_SLL2 (Linux cooked v2)";
-	case DLT_NULL: return "NULL (BSD loopback)";
-	case DLT_LOOP: return "LOOP (OpenBSD loopback)";
-	case DLT_RAW: return "RAW (IP)";
+	case DLT_EN10MB:
+		return "EN10MB (Ethernet)";
+	case DLT_LINUX_SLL:
+		return "LINUX_SLL (Linux cooked v1)";
+	case DLT_LINUX_SLL2:
+		return "LINUX_SLL2 (Linux cooked v2)";
+	case DLT_NULL:
+		return "NULL (BSD loopback)";
+	case DLT_LOOP:
+		return "LOOP (OpenBSD loopback)";
+	case DLT_RAW:
+		return "RAW (IP)";
 #ifdef DLT_IPV4
-	case DLT_IPV4: return "IPV4";
-	case DLT_IPV6: return "IPV6";
+	case DLT_IPV4:
+		return "IPV4";
+	case DLT_IPV6:
+		return "IPV6";
 #endif
 	}
 	return "unsupported";
@@ -313,7 +327,7 @@ struct mp_pcap_source {
 };
 
 static struct mp_pcap_source *finish_open(struct mp_pcap_source *s, pcap_t *pc, const char *what,
-					  char *pcerr, char *err, size_t errlen)
+                                          char *pcerr, char *err, size_t errlen)
 {
 	if (!pc) {
 		snprintf(err, errlen, "cannot read %s as a capture: %s", what, pcerr);
@@ -325,9 +339,9 @@ static struct mp_pcap_source *finish_open(struct mp_pcap_source *s, pcap_t *pc, 
 	if (!dlt_supported(s->st.dlt)) {
 		const char *name = pcap_datalink_val_to_name(s->st.dlt);
 		snprintf(err, errlen,
-			 "%s: link type %d (%s) is not supported; mapidump reads Ethernet, "
-			 "Linux cooked (SLL, SLL2), BSD loopback (NULL, LOOP) and raw IP captures",
-			 what, s->st.dlt, name ? name : "unknown");
+		         "%s: link type %d (%s) is not supported; mapidump reads Ethernet, "
+		         "Linux cooked (SLL, SLL2), BSD loopback (NULL, LOOP) and raw IP captures",
+		         what, s->st.dlt, name ? name : "unknown");
 		mp_pcap_close(s);
 		return NULL;
 	}
@@ -342,13 +356,12 @@ struct mp_pcap_source *mp_pcap_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	char pcerr[PCAP_ERRBUF_SIZE] = "";
-	pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO,
-							     pcerr);
+	pcap_t *pc =
+	    pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, pcerr);
 	return finish_open(s, pc, path, pcerr, err, errlen);
 }
 
-struct mp_pcap_source *mp_pcap_open_mem(const uint8_t *data, size_t len, char *err,
-					 size_t errlen)
+struct mp_pcap_source *mp_pcap_open_mem(const uint8_t *data, size_t len, char *err, size_t errlen)
 {
 	struct mp_pcap_source *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -374,7 +387,7 @@ struct mp_pcap_source *mp_pcap_open_mem(const uint8_t *data, size_t len, char *e
 	pcap_t *pc = NULL;
 	if (len) {
 		pc = pcap_fopen_offline_with_tstamp_precision(s->mem, PCAP_TSTAMP_PRECISION_NANO,
-							      pcerr);
+		                                              pcerr);
 	} else {
 		snprintf(pcerr, sizeof(pcerr), "empty input");
 	}
@@ -392,13 +405,13 @@ int mp_pcap_next(struct mp_pcap_source *s, struct mp_tcp_seg *seg, char *err, si
 		if (rc == PCAP_ERROR_BREAK)
 			return 0;
 		if (rc != 1) {
-			snprintf(err, errlen, "after frame %llu: %s", (unsigned long long)s->st.frames,
-				 pcap_geterr(s->pc));
+			snprintf(err, errlen, "after frame %llu: %s",
+			         (unsigned long long)s->st.frames, pcap_geterr(s->pc));
 			return -1;
 		}
 		s->st.frames++;
-		enum mp_frame_verdict v = mp_cap_frame_decode(s->st.dlt, data, h->caplen, h->len,
-							      seg);
+		enum mp_frame_verdict v =
+		    mp_cap_frame_decode(s->st.dlt, data, h->caplen, h->len, seg);
 		switch (v) {
 		case MP_FRAME_TCP:
 			s->st.tcp++;

@@ -50,18 +50,18 @@ struct mp_tcp_seg {
 	uint32_t seq, ack;
 	uint8_t flags;
 	const uint8_t *payload;
-	size_t len;	 /* payload bytes captured */
+	size_t len;      /* payload bytes captured */
 	size_t wire_len; /* payload bytes on the wire (> len when the snap length cut it) */
 };
 
 /* What a frame turned out to be. */
 enum mp_frame_verdict {
-	MP_FRAME_TCP = 0,	 /* *out is a segment */
-	MP_FRAME_NOT_TCP,	 /* ARP, UDP, ICMP, LLC, ...: not ours */
-	MP_FRAME_IP_FRAGMENT,	 /* an IPv4/IPv6 fragment (not reassembled) */
-	MP_FRAME_TRUNCATED,	 /* cut before the end of the TCP header */
-	MP_FRAME_MALFORMED,	 /* a header that contradicts itself */
-	MP_FRAME_UNKNOWN_LINK,	 /* a link type not handled here */
+	MP_FRAME_TCP = 0,      /* *out is a segment */
+	MP_FRAME_NOT_TCP,      /* ARP, UDP, ICMP, LLC, ...: not ours */
+	MP_FRAME_IP_FRAGMENT,  /* an IPv4/IPv6 fragment (not reassembled) */
+	MP_FRAME_TRUNCATED,    /* cut before the end of the TCP header */
+	MP_FRAME_MALFORMED,    /* a header that contradicts itself */
+	MP_FRAME_UNKNOWN_LINK, /* a link type not handled here */
 };
 
 const char *mp_frame_verdict_name(enum mp_frame_verdict v);
@@ -73,7 +73,7 @@ const char *mp_frame_verdict_name(enum mp_frame_verdict v);
  * data[0..caplen).
  */
 enum mp_frame_verdict mp_cap_frame_decode(int dlt, const uint8_t *data, size_t caplen,
-					  size_t wirelen, struct mp_tcp_seg *out);
+                                          size_t wirelen, struct mp_tcp_seg *out);
 
 /* Counters of a source. */
 struct mp_pcap_stats {
@@ -97,8 +97,7 @@ struct mp_pcap_source;
 struct mp_pcap_source *mp_pcap_open(const char *path, char *err, size_t errlen);
 
 /* The same over a copy of data[0..len) (fuzzing, tests). */
-struct mp_pcap_source *mp_pcap_open_mem(const uint8_t *data, size_t len, char *err,
-					 size_t errlen);
+struct mp_pcap_source *mp_pcap_open_mem(const uint8_t *data, size_t len, char *err, size_t errlen);
 
 /*
  * Next TCP segment: 1 and *seg filled (its payload is valid until the next

@@ -22,7 +22,7 @@
 struct qseg {
 	struct qseg *next;
 	uint32_t seq;
-	size_t len;	 /* captured bytes in data[] */
+	size_t len;      /* captured bytes in data[] */
 	size_t wire_len; /* sequence space it covers */
 	struct timespec ts;
 	uint64_t frame;
@@ -92,7 +92,7 @@ static unsigned bucket_of(const struct mp_tcp_seg *s)
 }
 
 struct mp_tcp_reasm *mp_tcp_reasm_new(const struct mp_tcp_limits *lim, const uint16_t *server_ports,
-				      size_t n_ports, mp_tcp_event_fn fn, void *arg)
+                                      size_t n_ports, mp_tcp_event_fn fn, void *arg)
 {
 	struct mp_tcp_reasm *r = calloc(1, sizeof(*r));
 	if (!r)
@@ -190,19 +190,19 @@ static enum mp_tcp_dir pub_dir(const struct conn *c, int raw)
 }
 
 static void emit(struct mp_tcp_reasm *r, struct conn *c, enum mp_tcp_event_type type, int raw,
-		 const uint8_t *data, size_t len, uint64_t gap, const struct timespec *ts,
-		 uint64_t frame, const char *why)
+                 const uint8_t *data, size_t len, uint64_t gap, const struct timespec *ts,
+                 uint64_t frame, const char *why)
 {
 	if (c->ignored && type != MP_TCP_EV_CLOSE)
 		return;
 	struct mp_tcp_event ev = {
-		.type = type,
-		.dir = pub_dir(c, raw),
-		.data = data,
-		.len = len,
-		.gap = gap,
-		.frame = frame,
-		.why = why,
+	    .type = type,
+	    .dir = pub_dir(c, raw),
+	    .data = data,
+	    .len = len,
+	    .gap = gap,
+	    .frame = frame,
+	    .why = why,
 	};
 	if (ts)
 		ev.ts = *ts;
@@ -217,8 +217,8 @@ static void emit(struct mp_tcp_reasm *r, struct conn *c, enum mp_tcp_event_type 
  * `len` bytes were captured, as seen from d->next (which it must not start
  * after). Bytes before d->next are retransmissions. */
 static void deliver(struct mp_tcp_reasm *r, struct conn *c, int raw, uint32_t seq,
-		    const uint8_t *data, size_t len, size_t wire_len, const struct timespec *ts,
-		    uint64_t frame)
+                    const uint8_t *data, size_t len, size_t wire_len, const struct timespec *ts,
+                    uint64_t frame)
 {
 	struct dstate *d = &c->d[raw];
 	size_t skip = (size_t)(uint32_t)(d->next - seq);
@@ -281,7 +281,7 @@ static void flush_dir(struct mp_tcp_reasm *r, struct conn *c, int raw)
 
 /* Deliver everything queued, send CLOSE, keep the entry as dead. */
 static void conn_close(struct mp_tcp_reasm *r, struct conn *c, const char *why,
-		       const struct timespec *ts, uint64_t frame)
+                       const struct timespec *ts, uint64_t frame)
 {
 	if (c->dead)
 		return;
@@ -308,7 +308,7 @@ static void queue_seg(struct mp_tcp_reasm *r, struct conn *c, int raw, const str
 		}
 		if (!c->ignored)
 			deliver(r, c, raw, s->seq, s->payload, s->len, s->wire_len, &s->ts,
-				s->frame);
+			        s->frame);
 		return;
 	}
 	q->seq = s->seq;
@@ -329,14 +329,13 @@ static void queue_seg(struct mp_tcp_reasm *r, struct conn *c, int raw, const str
 	r->total_queued += s->len;
 	while (d->q && !c->ignored &&
 	       (d->q_bytes > r->lim.max_queue_bytes || d->q_segs > r->lim.max_queue_segs ||
-		r->total_queued > r->lim.max_total_queued))
+	        r->total_queued > r->lim.max_total_queued))
 		skip_to_queue(r, c, raw);
 }
 
 /* ---- connections --------------------------------------------------------- */
 
-static struct conn *lookup(struct mp_tcp_reasm *r, const struct mp_tcp_seg *s, unsigned b,
-			   int *raw)
+static struct conn *lookup(struct mp_tcp_reasm *r, const struct mp_tcp_seg *s, unsigned b, int *raw)
 {
 	for (struct conn *c = r->buckets[b]; c; c = c->hnext) {
 		for (int i = 0; i < 2; i++) {
@@ -478,7 +477,7 @@ void mp_tcp_reasm_add(struct mp_tcp_reasm *r, const struct mp_tcp_seg *s)
 	if (s->wire_len && d->started) {
 		if (seq_diff(data_seq, d->next) <= 0) {
 			deliver(r, c, raw, data_seq, s->payload, s->len, s->wire_len, &s->ts,
-				s->frame);
+			        s->frame);
 			drain(r, c, raw);
 		} else {
 			struct mp_tcp_seg q = *s;

@@ -42,15 +42,15 @@ struct mp_tcp_conn {
 	uint64_t id; /* 1, 2, ... in order of first appearance */
 	struct mp_cap_addr cli, srv;
 	uint16_t cli_port, srv_port;
-	bool handshake;	   /* the SYN was seen: the roles are certain */
+	bool handshake; /* the SYN was seen: the roles are certain */
 	struct timespec first_ts;
 	void *user;
 };
 
 enum mp_tcp_event_type {
-	MP_TCP_EV_OPEN,	 /* first segment of a new connection (no data yet) */
-	MP_TCP_EV_DATA,	 /* data[0..len) are the next bytes of direction dir */
-	MP_TCP_EV_GAP,	 /* gap bytes of direction dir were never captured */
+	MP_TCP_EV_OPEN,  /* first segment of a new connection (no data yet) */
+	MP_TCP_EV_DATA,  /* data[0..len) are the next bytes of direction dir */
+	MP_TCP_EV_GAP,   /* gap bytes of direction dir were never captured */
 	MP_TCP_EV_CLOSE, /* the connection ends (why); no event follows for it */
 };
 
@@ -69,10 +69,10 @@ struct mp_tcp_event {
 typedef void (*mp_tcp_event_fn)(void *arg, struct mp_tcp_conn *c, const struct mp_tcp_event *ev);
 
 struct mp_tcp_limits {
-	size_t max_conns;	  /* tracked at once (0: 4096) */
-	size_t max_queue_bytes;	  /* out-of-order bytes held per direction (0: 1 MiB) */
-	size_t max_queue_segs;	  /* out-of-order segments held per direction (0: 1024) */
-	size_t max_total_queued;  /* out-of-order bytes held in all (0: 64 MiB) */
+	size_t max_conns;        /* tracked at once (0: 4096) */
+	size_t max_queue_bytes;  /* out-of-order bytes held per direction (0: 1 MiB) */
+	size_t max_queue_segs;   /* out-of-order segments held per direction (0: 1024) */
+	size_t max_total_queued; /* out-of-order bytes held in all (0: 64 MiB) */
 };
 
 struct mp_tcp_reasm;
@@ -80,7 +80,7 @@ struct mp_tcp_reasm;
 /* server_ports: ports that mark the server side when no SYN was seen
  * (copied; may be NULL). NULL on allocation failure. */
 struct mp_tcp_reasm *mp_tcp_reasm_new(const struct mp_tcp_limits *lim, const uint16_t *server_ports,
-				      size_t n_ports, mp_tcp_event_fn fn, void *arg);
+                                      size_t n_ports, mp_tcp_event_fn fn, void *arg);
 
 /* Feed one segment (in capture order). */
 void mp_tcp_reasm_add(struct mp_tcp_reasm *r, const struct mp_tcp_seg *seg);
@@ -96,12 +96,12 @@ void mp_tcp_conn_swap(struct mp_tcp_reasm *r, struct mp_tcp_conn *c);
 void mp_tcp_reasm_finish(struct mp_tcp_reasm *r);
 
 struct mp_tcp_stats {
-	uint64_t conns;		/* connections seen */
-	uint64_t retransmitted;	/* payload bytes dropped as already delivered */
-	uint64_t gap_bytes;	/* bytes given up as missing */
-	uint64_t gaps;		/* GAP events */
-	uint64_t out_of_order;	/* segments that had to wait */
-	uint64_t evicted;	/* connections ended to make room */
+	uint64_t conns;         /* connections seen */
+	uint64_t retransmitted; /* payload bytes dropped as already delivered */
+	uint64_t gap_bytes;     /* bytes given up as missing */
+	uint64_t gaps;          /* GAP events */
+	uint64_t out_of_order;  /* segments that had to wait */
+	uint64_t evicted;       /* connections ended to make room */
 };
 
 void mp_tcp_reasm_get_stats(const struct mp_tcp_reasm *r, struct mp_tcp_stats *out);

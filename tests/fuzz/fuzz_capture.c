@@ -82,7 +82,7 @@ static void w_pdu(void *arg, const struct mp_dce_pdu_ev *ev)
 }
 
 static void w_note(void *arg, const struct mp_dce_conn_info *conn, const struct timespec *ts,
-		   enum mp_dce_note_level level, const char *text)
+                   enum mp_dce_note_level level, const char *text)
 {
 	struct wrap *w = arg;
 	check(text != NULL);
@@ -109,12 +109,14 @@ static void run_file(void *mem, const uint8_t *p, size_t n, bool json, struct mp
 	struct wrap w;
 	struct mp_dce_sink sink = wrapped(&w, d);
 	static const uint16_t ports[] = {135, 6001};
-	struct mp_dce_tracker_opts to = {.ports = ports, .n_ports = 2, .detect = true,
-					 .dce = {.max_call_bytes = MAX_CALL, .max_calls = 8,
-						 .creds = cr}};
+	struct mp_dce_tracker_opts to = {
+	    .ports = ports,
+	    .n_ports = 2,
+	    .detect = true,
+	    .dce = {.max_call_bytes = MAX_CALL, .max_calls = 8, .creds = cr}};
 	struct mp_dce_tracker *t = mp_dce_tracker_new(mem, &to, &sink);
-	struct mp_tcp_limits lim = {.max_conns = 16, .max_queue_bytes = 1 << 16,
-				    .max_queue_segs = 64};
+	struct mp_tcp_limits lim = {
+	    .max_conns = 16, .max_queue_bytes = 1 << 16, .max_queue_segs = 64};
 	struct mp_tcp_reasm *r = mp_tcp_reasm_new(&lim, ports, 2, mp_dce_tracker_event, t);
 	check(t && r);
 	mp_dce_tracker_set_reasm(t, r);
@@ -195,9 +197,11 @@ static void run_segments(void *mem, const uint8_t *p, size_t n, struct mp_cap_cr
 	struct wrap w;
 	struct mp_dce_sink sink = wrapped(&w, d);
 	static const uint16_t ports[] = {135};
-	struct mp_dce_tracker_opts to = {.ports = ports, .n_ports = 1, .detect = true,
-					 .dce = {.max_call_bytes = MAX_CALL, .max_calls = 4,
-						 .creds = cr}};
+	struct mp_dce_tracker_opts to = {
+	    .ports = ports,
+	    .n_ports = 1,
+	    .detect = true,
+	    .dce = {.max_call_bytes = MAX_CALL, .max_calls = 4, .creds = cr}};
 	struct seg_check sc = {.in = p, .in_len = n};
 	sc.t = mp_dce_tracker_new(mem, &to, &sink);
 	struct mp_tcp_limits lim = {.max_conns = 3, .max_queue_bytes = 2048, .max_queue_segs = 16};

@@ -44,8 +44,8 @@
 #include "dcerpc/pdu.h"
 #include "dcerpc/sec.h"
 #include "mapi/call.h"
-#include "util/status.h"
 #include "test_data.h"
+#include "util/status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,7 +148,7 @@ static void on_pdu(void *arg, const struct mp_dce_pdu_ev *ev)
 }
 
 static void on_note(void *arg, const struct mp_dce_conn_info *conn, const struct timespec *ts,
-		    enum mp_dce_note_level level, const char *text)
+                    enum mp_dce_note_level level, const char *text)
 {
 	struct rec *r = arg;
 	if (level == MP_DCE_NOTE_WARN)
@@ -254,7 +254,7 @@ static void add_ctx(struct mp_pdu_bind *b, uint16_t id, struct mp_syntax abs, st
 }
 
 static void add_result(struct mp_pdu_bind_ack *a, uint16_t result, uint16_t reason,
-		       struct mp_syntax ts)
+                       struct mp_syntax ts)
 {
 	struct mp_pdu_result *r = &a->res[a->n_results++];
 	r->result = result;
@@ -283,12 +283,12 @@ static void samr_bind(struct conv *v)
 	add_result(&a, MP_CTX_ACCEPT, 0, mp_syntax_ndr20);
 	s = v->dir[1].len;
 	mp_pdu_encode_bind_ack(&v->dir[1], MP_PDU_BIND_ACK, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, 1,
-			       &a);
+	                       &a);
 	conv_mark(v, 1, s);
 }
 
 static void request(struct conv *v, uint32_t call_id, uint16_t ctx, uint16_t opnum,
-		    const uint8_t *stub, size_t n, size_t max_frag)
+                    const uint8_t *stub, size_t n, size_t max_frag)
 {
 	struct mp_pdu_request r = {.ctx_id = ctx, .opnum = opnum};
 	size_t s = v->dir[0].len;
@@ -296,8 +296,8 @@ static void request(struct conv *v, uint32_t call_id, uint16_t ctx, uint16_t opn
 	conv_mark(v, 0, s);
 }
 
-static void response(struct conv *v, uint32_t call_id, uint16_t ctx, const uint8_t *stub,
-		     size_t n, size_t max_frag)
+static void response(struct conv *v, uint32_t call_id, uint16_t ctx, const uint8_t *stub, size_t n,
+                     size_t max_frag)
 {
 	size_t s = v->dir[1].len;
 	mp_pdu_encode_response_frags(&v->dir[1], call_id, ctx, stub, n, max_frag);
@@ -331,7 +331,7 @@ static void test_contexts_name_their_interfaces(void **state)
 	add_result(&a, MP_CTX_ACCEPT, 0, mp_syntax_ndr20);
 	add_result(&a, MP_CTX_ACCEPT, 0, mp_syntax_ndr20);
 	add_result(&a, MP_CTX_PROVIDER_REJECT, MP_REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED,
-		   (struct mp_syntax){0});
+	           (struct mp_syntax){0});
 	add_result(&a, MP_CTX_NEGOTIATE_ACK, 3, (struct mp_syntax){0});
 	s = v.dir[1].len;
 	mp_pdu_encode_bind_ack(&v.dir[1], MP_PDU_BIND_ACK, 3, 1, &a);
@@ -396,9 +396,10 @@ static void test_contexts_name_their_interfaces(void **state)
 	assert_false(r.results[3].accepted);
 	assert_int_equal(r.results[3].reason, MP_REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED);
 	assert_string_equal(r.results[4].name, "bind time feature negotiation");
-	assert_string_equal(mp_dump_opnum_name(&r.results[0], 11), mp_call_codec(MP_MAPI_EMSMDB, 11)
-									  ? mp_call_codec(MP_MAPI_EMSMDB, 11)->name
-									  : "EcDoRpcExt2");
+	assert_string_equal(mp_dump_opnum_name(&r.results[0], 11),
+	                    mp_call_codec(MP_MAPI_EMSMDB, 11)
+	                        ? mp_call_codec(MP_MAPI_EMSMDB, 11)->name
+	                        : "EcDoRpcExt2");
 	assert_string_equal(mp_dump_opnum_name(&r.results[2], 17), "SamrLookupNamesInDomain");
 	assert_null(mp_dump_opnum_name(&r.results[2], 999));
 	mp_dce_conn_end(c, "fin");
@@ -513,8 +514,8 @@ static void test_calls_that_cannot_complete(void **state)
 	/* PFC_MAYBE: no response expected, reported at once */
 	struct mp_pdu_request rm = {.ctx_id = 0, .opnum = 3};
 	s = v.dir[0].len;
-	mp_pdu_encode_request(&v.dir[0], MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG | MP_PFC_MAYBE, 43, &rm,
-			      stub, 4);
+	mp_pdu_encode_request(&v.dir[0], MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG | MP_PFC_MAYBE, 43,
+	                      &rm, stub, 4);
 	conv_mark(&v, 0, s);
 	request(&v, 44, 0, 4, stub, 16, 4280); /* never answered */
 	/* the same call_id again after a complete call: a new call */
@@ -564,7 +565,7 @@ static void test_limits_on_calls_and_stubs(void **state)
 	request(&v, 1, 0, 1, stub, 10, 4280);
 	request(&v, 2, 0, 2, stub, 10, 4280);
 	request(&v, 3, 0, 3, stub, 10, 4280); /* third in flight: the first goes */
-	response(&v, 3, 0, stub, 300, 128);    /* 300 bytes in 3 fragments, limit 100 */
+	response(&v, 3, 0, stub, 300, 128);   /* 300 bytes in 3 fragments, limit 100 */
 	struct rec r = {0};
 	struct mp_dce_opts o = {.max_calls = 2, .max_call_bytes = 100};
 	struct mp_dce_conn *c = conn_new(mem, &r, &o);
@@ -613,8 +614,9 @@ static void test_garbage_is_skipped_and_said(void **state)
 	assert_string_equal(r.calls[1].end, "");
 	assert_memory_equal(r.calls[1].req.stub, stub, 24);
 	assert_non_null(strstr(r.notes, "no DCE/RPC header at stream offset"));
-	assert_non_null(strstr(r.notes, "resynchronised on a request PDU (call_id 3) after skipping "
-					"37 bytes"));
+	assert_non_null(strstr(r.notes,
+	                       "resynchronised on a request PDU (call_id 3) after skipping "
+	                       "37 bytes"));
 	struct mp_dce_stats st = {0};
 	mp_dce_conn_add_stats(c, &st);
 	assert_int_equal(st.resyncs, 1);
@@ -645,7 +647,7 @@ static void test_lost_bytes_inside_a_call(void **state)
 	mp_dce_conn_gap(c, 0, 500, &t0);
 	mp_dce_conn_data(c, 0, v.dir[0].data + cut + 500, v.dir[0].len - cut - 500, &t0, 4);
 	mp_dce_conn_data(c, 1, v.dir[1].data + v.piece[1].len, v.dir[1].len - v.piece[1].len, &t0,
-			 5);
+	                 5);
 	mp_dce_conn_end(c, "fin");
 	assert_int_equal(r.n_calls, 2);
 	assert_int_equal(r.calls[0].call_id, 2);
@@ -741,25 +743,25 @@ static void build_sealed(struct sealed *x, uint8_t level)
 	uint32_t crng = 0xc11e47u, srng = 0x5e7e7u;
 	struct mp_ntlm *cl, *sv;
 	struct mp_ntlm_client_config cc = {
-		.user = T_USER,
-		.domain = T_DOMAIN,
-		.workstation = "WS01",
-		.password = T_PASSWORD,
-		.want = MP_NTLM_WANT_SIGN |
-			(level == MP_AUTH_LEVEL_PKT_PRIVACY ? MP_NTLM_WANT_SEAL : 0),
-		.rng = lcg_rng,
-		.rng_arg = &crng,
-		.clock = fixed_clock,
-		.clock_arg = &t_now,
+	    .user = T_USER,
+	    .domain = T_DOMAIN,
+	    .workstation = "WS01",
+	    .password = T_PASSWORD,
+	    .want =
+	        MP_NTLM_WANT_SIGN | (level == MP_AUTH_LEVEL_PKT_PRIVACY ? MP_NTLM_WANT_SEAL : 0),
+	    .rng = lcg_rng,
+	    .rng_arg = &crng,
+	    .clock = fixed_clock,
+	    .clock_arg = &t_now,
 	};
 	struct mp_ntlm_server_config sc = {
-		.nb_computer_name = "MPSERVER",
-		.nb_domain_name = T_DOMAIN,
-		.lookup = t_lookup,
-		.rng = lcg_rng,
-		.rng_arg = &srng,
-		.clock = fixed_clock,
-		.clock_arg = &t_now,
+	    .nb_computer_name = "MPSERVER",
+	    .nb_domain_name = T_DOMAIN,
+	    .lookup = t_lookup,
+	    .rng = lcg_rng,
+	    .rng_arg = &srng,
+	    .clock = fixed_clock,
+	    .clock_arg = &t_now,
 	};
 	assert_int_equal(mp_ntlm_client_new(&cc, &cl), MP_OK);
 	assert_int_equal(mp_ntlm_server_new(&sc, &sv), MP_OK);
@@ -777,41 +779,43 @@ static void build_sealed(struct sealed *x, uint8_t level)
 	size_t s = v->dir[0].len;
 	mp_pdu_encode_bind(&v->dir[0], MP_PDU_BIND, 3, 1, &b);
 	assert_int_equal(mp_sec_append_auth(&v->dir[0], s, MP_AUTH_TYPE_NTLMSSP, level, T_AUTH_CTX,
-					    neg.data, neg.len),
-			 MP_OK);
+	                                    neg.data, neg.len),
+	                 MP_OK);
 	conv_mark(v, 0, s);
 	struct mp_pdu_bind_ack a = {.max_xmit = 4280, .max_recv = 4280};
 	add_result(&a, MP_CTX_ACCEPT, 0, mp_syntax_ndr20);
 	s = v->dir[1].len;
 	mp_pdu_encode_bind_ack(&v->dir[1], MP_PDU_BIND_ACK, 3, 1, &a);
 	assert_int_equal(mp_sec_append_auth(&v->dir[1], s, MP_AUTH_TYPE_NTLMSSP, level, T_AUTH_CTX,
-					    chal.data, chal.len),
-			 MP_OK);
+	                                    chal.data, chal.len),
+	                 MP_OK);
 	conv_mark(v, 1, s);
 	s = v->dir[0].len;
 	mp_pdu_encode_empty(&v->dir[0], MP_PDU_AUTH3, 3, 1);
 	assert_int_equal(mp_sec_append_auth(&v->dir[0], s, MP_AUTH_TYPE_NTLMSSP, level, T_AUTH_CTX,
-					    auth.data, auth.len),
-			 MP_OK);
+	                                    auth.data, auth.len),
+	                 MP_OK);
 	conv_mark(v, 0, s);
 
 	struct mp_sec cs, ss;
-	assert_int_equal(mp_sec_init(&cs, MP_AUTH_TYPE_NTLMSSP, level, T_AUTH_CTX, false, cl), MP_OK);
-	assert_int_equal(mp_sec_init(&ss, MP_AUTH_TYPE_NTLMSSP, level, T_AUTH_CTX, false, sv), MP_OK);
+	assert_int_equal(mp_sec_init(&cs, MP_AUTH_TYPE_NTLMSSP, level, T_AUTH_CTX, false, cl),
+	                 MP_OK);
+	assert_int_equal(mp_sec_init(&ss, MP_AUTH_TYPE_NTLMSSP, level, T_AUTH_CTX, false, sv),
+	                 MP_OK);
 	for (unsigned i = 0; i < 4; i++) {
 		x->lens[i] = i == 1 ? 5000 : 40 + 8 * i;
 		x->stubs[i] = pattern(x->lens[i], 10 + i);
 		struct mp_pdu_request r = {.ctx_id = 0, .opnum = (uint16_t)(i + 1)};
 		s = v->dir[0].len;
-		assert_int_equal(mp_sec_encode_request_frags(&cs, &v->dir[0], 2 + i, &r, x->stubs[i],
-							     x->lens[i], 1432),
-				 MP_OK);
+		assert_int_equal(mp_sec_encode_request_frags(&cs, &v->dir[0], 2 + i, &r,
+		                                             x->stubs[i], x->lens[i], 1432),
+		                 MP_OK);
 		x->req_piece[i] = v->n;
 		conv_mark(v, 0, s);
 		s = v->dir[1].len;
-		assert_int_equal(mp_sec_encode_response_frags(&ss, &v->dir[1], 2 + i, 0, x->stubs[i],
-							      x->lens[i], 2000),
-				 MP_OK);
+		assert_int_equal(mp_sec_encode_response_frags(&ss, &v->dir[1], 2 + i, 0,
+		                                              x->stubs[i], x->lens[i], 2000),
+		                 MP_OK);
 		x->rsp_piece[i] = v->n;
 		conv_mark(v, 1, s);
 	}
@@ -829,8 +833,7 @@ static void sealed_free(struct sealed *x)
 	conv_free(&x->v);
 }
 
-static void run_sealed(struct sealed *x, const struct mp_cap_creds *creds, struct rec *r,
-		       void *mem)
+static void run_sealed(struct sealed *x, const struct mp_cap_creds *creds, struct rec *r, void *mem)
 {
 	struct mp_dce_opts o = {.creds = creds};
 	struct mp_dce_conn *c = conn_new(mem, r, &o);
@@ -855,7 +858,7 @@ static void test_seal_decrypted_with_password_or_hash(void **state)
 	assert_memory_equal(parsed, h, 16);
 	assert_int_equal(mp_cap_nt_hash_parse("00112233", parsed), MP_ERR_PARSE);
 	assert_int_equal(mp_cap_nt_hash_parse("zz112233445566778899aabbccddeeff", parsed),
-			 MP_ERR_PARSE);
+	                 MP_ERR_PARSE);
 	/* the right hash second, after a wrong one */
 	assert_int_equal(mp_cap_creds_add_password(by_hash, "not-it"), MP_OK);
 	assert_int_equal(mp_cap_creds_add_nt_hash(by_hash, parsed), MP_OK);
@@ -878,7 +881,8 @@ static void test_seal_decrypted_with_password_or_hash(void **state)
 		}
 		assert_true(r.calls[1].req.frags > 3);
 		assert_true(r.calls[1].rsp.frags > 2);
-		assert_non_null(strstr(r.notes, "NTLMv2 MPDOMAIN\\alice: keys derived (credential"));
+		assert_non_null(
+		    strstr(r.notes, "NTLMv2 MPDOMAIN\\alice: keys derived (credential"));
 		assert_non_null(strstr(r.notes, k ? "(credential 2)" : "(credential 1)"));
 		/* our client sends a MIC; it checks out */
 		assert_non_null(strstr(r.notes, "MIC verified"));
@@ -906,7 +910,7 @@ static void test_seal_stays_sealed_without_the_password(void **state)
 			assert_int_equal(r.calls[i].req.len, x.lens[i]);
 		}
 		assert_non_null(strstr(r.notes, k ? "none of the 1 credential(s) given matches"
-						  : "no password or NT hash given"));
+		                                  : "no password or NT hash given"));
 		rec_clear(&r);
 	}
 	sealed_free(&x);
@@ -951,7 +955,7 @@ static void test_tampered_fragment_fails_alone(void **state)
 
 /* Feed the stream without the request of call `lost` (a gap instead). */
 static void run_without_request(struct sealed *x, unsigned lost, const struct mp_cap_creds *cr,
-				struct rec *r, void *mem)
+                                struct rec *r, void *mem)
 {
 	struct mp_dce_opts o = {.creds = cr};
 	struct mp_dce_conn *c = conn_new(mem, r, &o);
@@ -962,7 +966,7 @@ static void run_without_request(struct sealed *x, unsigned lost, const struct mp
 			continue;
 		}
 		mp_dce_conn_data(c, d, x->v.dir[d].data + x->v.piece[i].off, x->v.piece[i].len, &t0,
-				 i + 1);
+		                 i + 1);
 	}
 	mp_dce_conn_end(c, "fin");
 }
@@ -1066,13 +1070,13 @@ static void free_segs(struct segs *g)
 /* Run segments through reassembly and the tracker, as mapidump does; order[]
  * (NULL: as captured) lists segment indexes to feed, -1 entries skipped. */
 static void run_segs(const struct segs *g, const long *order, size_t n_order,
-		     const struct mp_cap_creds *cr, struct rec *r)
+                     const struct mp_cap_creds *cr, struct rec *r)
 {
 	void *mem = talloc_new(NULL);
 	struct mp_dce_sink sink = sink_of(r);
 	static const uint16_t ports[] = {135};
-	struct mp_dce_tracker_opts o = {.ports = ports, .n_ports = 1, .detect = true,
-					.dce = {.creds = cr}};
+	struct mp_dce_tracker_opts o = {
+	    .ports = ports, .n_ports = 1, .detect = true, .dce = {.creds = cr}};
 	struct mp_dce_tracker *t = mp_dce_tracker_new(mem, &o, &sink);
 	struct mp_tcp_reasm *ra = mp_tcp_reasm_new(NULL, ports, 1, mp_dce_tracker_event, t);
 	assert_non_null(ra);
@@ -1129,8 +1133,13 @@ static void test_capture_impacket_ntlm_seal(void **state)
 	const struct rcall *ln = &r.calls[4];
 	assert_int_equal(ln->req.frags, 10);
 	assert_int_equal(ln->rsp.frags, 2);
-	assert_non_null(memmem(ln->req.stub, ln->req.len, "n\0o\0b\0o\0d\0y\0" "0\0" "9\0" "9\0" "7\0",
-			       20));
+	assert_non_null(memmem(ln->req.stub, ln->req.len,
+	                       "n\0o\0b\0o\0d\0y\0"
+	                       "0\0"
+	                       "9\0"
+	                       "9\0"
+	                       "7\0",
+	                       20));
 	assert_int_equal(ln->rsp.len, 12 + 4000 + 12 + 4000 + 4);
 	const uint8_t *p = ln->rsp.stub;
 	assert_int_equal(mp_get_u32(p), 1000);
@@ -1152,7 +1161,8 @@ static void test_capture_impacket_ntlm_seal(void **state)
 		assert_int_equal(r.calls[i].req.prot, MP_CAP_PROT_SEALED);
 		assert_null(r.calls[i].rsp.stub);
 	}
-	assert_non_null(strstr(r.notes, "NTLMv2 MAPI\\Administrator: no password or NT hash given"));
+	assert_non_null(
+	    strstr(r.notes, "NTLMv2 MAPI\\Administrator: no password or NT hash given"));
 	rec_clear(&r);
 	free_segs(&g);
 	talloc_free(mem);
@@ -1162,11 +1172,11 @@ static void test_capture_rpcclient_spnego_and_ntlm(void **state)
 {
 	void *mem = talloc_new(NULL);
 	const char *files[3] = {"samba_rpcclient_spnego_seal.pcapng",
-				"samba_rpcclient_spnego_sign.pcapng",
-				"samba_rpcclient_ntlm_seal.pcapng"};
+	                        "samba_rpcclient_spnego_sign.pcapng",
+	                        "samba_rpcclient_ntlm_seal.pcapng"};
 	const int prot[3] = {MP_CAP_PROT_DECRYPTED, MP_CAP_PROT_VERIFIED, MP_CAP_PROT_DECRYPTED};
 	const char *auth[3] = {"(spnego, pkt_privacy)", "(spnego, pkt_integrity)",
-			       "(ntlmssp, pkt_privacy)"};
+	                       "(ntlmssp, pkt_privacy)"};
 	for (int f = 0; f < 3; f++) {
 		struct segs g;
 		load_segs(files[f], &g);
@@ -1193,7 +1203,7 @@ static void test_capture_rpcclient_spnego_and_ntlm(void **state)
 		assert_true(builtin);
 		assert_non_null(strstr(r.notes, auth[f]));
 		assert_non_null(strstr(r.notes, "MAPI\\Administrator: keys derived (credential 1); "
-						"MIC verified"));
+		                                "MIC verified"));
 		/* a mechListMIC mismatch would be noted */
 		assert_null(strstr(r.notes, "MISMATCH"));
 		assert_int_equal(r.warnings, 0);
@@ -1209,9 +1219,10 @@ static bool same_calls(const struct rec *a, const struct rec *b)
 		return false;
 	for (size_t i = 0; i < a->n_calls; i++) {
 		const struct rcall *x = &a->calls[i], *y = &b->calls[i];
-		if (x->call_id != y->call_id || x->opnum != y->opnum || x->req.prot != y->req.prot ||
-		    x->rsp.prot != y->rsp.prot || x->req.len != y->req.len ||
-		    x->rsp.len != y->rsp.len || strcmp(x->end, y->end) != 0)
+		if (x->call_id != y->call_id || x->opnum != y->opnum ||
+		    x->req.prot != y->req.prot || x->rsp.prot != y->rsp.prot ||
+		    x->req.len != y->req.len || x->rsp.len != y->rsp.len ||
+		    strcmp(x->end, y->end) != 0)
 			return false;
 		if (x->req.stub && memcmp(x->req.stub, y->req.stub, x->req.kept) != 0)
 			return false;
@@ -1242,8 +1253,8 @@ static void test_capture_reordered_and_duplicated(void **state)
 		run_segs(&g, order, g.n, cr, &r);
 		if (!same_calls(&ref, &r))
 			fail_msg("swapping segments %zu and %zu changed the calls (%zu calls, %u "
-				 "warnings: %s)",
-				 k, k + 1, r.n_calls, r.warnings, r.notes);
+			         "warnings: %s)",
+			         k, k + 1, r.n_calls, r.warnings, r.notes);
 		rec_clear(&r);
 	}
 	/* every segment twice */
@@ -1326,7 +1337,7 @@ static void test_capture_each_segment_lost(void **state)
 			said |= r.calls[i].end[0] != 0;
 		if (!said)
 			fail_msg("losing segment %zu (frame %llu, %zu bytes) went unnoticed", k,
-				 (unsigned long long)g.s[k].frame, g.s[k].len);
+			         (unsigned long long)g.s[k].frame, g.s[k].len);
 		rec_clear(&r);
 	}
 	free(order);
@@ -1351,8 +1362,8 @@ static void test_capture_truncated_file(void **state)
 		struct rec r = {0};
 		struct mp_dce_sink sink = sink_of(&r);
 		static const uint16_t ports[] = {135};
-		struct mp_dce_tracker_opts o = {.ports = ports, .n_ports = 1, .detect = true,
-						.dce = {.creds = cr}};
+		struct mp_dce_tracker_opts o = {
+		    .ports = ports, .n_ports = 1, .detect = true, .dce = {.creds = cr}};
 		struct mp_dce_tracker *t = mp_dce_tracker_new(mem, &o, &sink);
 		struct mp_tcp_reasm *ra = mp_tcp_reasm_new(NULL, ports, 1, mp_dce_tracker_event, t);
 		mp_dce_tracker_set_reasm(t, ra);
@@ -1377,7 +1388,7 @@ static void test_capture_truncated_file(void **state)
 
 /* Run a capture through the real printer into a string. */
 static char *dump_capture(const char *name, bool json, const char *const *filters, size_t nf,
-			  bool with_pw, bool pdus)
+                          bool with_pw, bool pdus)
 {
 	void *mem = talloc_new(NULL);
 	char *out = NULL;
@@ -1396,8 +1407,10 @@ static char *dump_capture(const char *name, bool json, const char *const *filter
 	struct segs g;
 	load_segs(name, &g);
 	static const uint16_t ports[] = {135};
-	struct mp_dce_tracker_opts to = {.ports = ports, .n_ports = 1, .detect = true,
-					 .dce = {.creds = with_pw ? samba_creds(mem) : NULL}};
+	struct mp_dce_tracker_opts to = {.ports = ports,
+	                                 .n_ports = 1,
+	                                 .detect = true,
+	                                 .dce = {.creds = with_pw ? samba_creds(mem) : NULL}};
 	struct mp_dce_tracker *t = mp_dce_tracker_new(mem, &to, &sink);
 	struct mp_tcp_reasm *ra = mp_tcp_reasm_new(NULL, ports, 1, mp_dce_tracker_event, t);
 	mp_dce_tracker_set_reasm(t, ra);
@@ -1441,8 +1454,8 @@ static void test_output_json_lines(void **state)
 	assert_int_equal(count(out, "\"type\":\"call\""), 7);
 	assert_int_equal(count(out, "\"type\":\"summary\""), 1);
 	assert_non_null(strstr(out, "\"interface\":\"samr\",\"uuid\":\"12345778-1234-abcd-ef00-"
-				    "0123456789ac/1.0\",\"ctx_id\":0,\"call_id\":6,\"opnum\":17,"
-				    "\"name\":\"SamrLookupNamesInDomain\""));
+	                            "0123456789ac/1.0\",\"ctx_id\":0,\"call_id\":6,\"opnum\":17,"
+	                            "\"name\":\"SamrLookupNamesInDomain\""));
 	assert_int_equal(count(out, "\"protection\":\"decrypted\""), 14);
 	assert_non_null(strstr(out, "\"frags\":10,"));
 	assert_non_null(strstr(out, "\"undecoded\":\"no decoder for samr\""));
@@ -1463,8 +1476,10 @@ static void test_output_text_and_filters(void **state)
 {
 	char *out = dump_capture("samba_impacket_ntlm_seal.pcapng", false, NULL, 0, true, false);
 	assert_non_null(strstr(out, " samr SamrLookupNamesInDomain (opnum 17) call_id 6, "));
-	assert_non_null(strstr(out, "  request: 40036 bytes, 10 fragments, pkt_privacy decrypted\n"));
-	assert_non_null(strstr(out, "  response: 8028 bytes, 2 fragments, pkt_privacy decrypted\n"));
+	assert_non_null(
+	    strstr(out, "  request: 40036 bytes, 10 fragments, pkt_privacy decrypted\n"));
+	assert_non_null(
+	    strstr(out, "  response: 8028 bytes, 2 fragments, pkt_privacy decrypted\n"));
 	assert_non_null(strstr(out, "note: auth context"));
 	assert_non_null(strstr(out, "\nsummary\n"));
 	free(out);
@@ -1491,9 +1506,9 @@ static void test_output_text_and_filters(void **state)
 	assert_non_null(strstr(err, "unknown interface 'nosuch'"));
 	assert_int_equal(mp_dump_add_filter(d, ":3", err, sizeof(err)), MP_ERR_PARSE);
 	assert_int_equal(mp_dump_add_filter(d, "samr:", err, sizeof(err)), MP_ERR_PARSE);
-	assert_int_equal(mp_dump_add_filter(d, "12345778-1234-abcd-ef00-0123456789ac:1", err,
-					    sizeof(err)),
-			 MP_OK);
+	assert_int_equal(
+	    mp_dump_add_filter(d, "12345778-1234-abcd-ef00-0123456789ac:1", err, sizeof(err)),
+	    MP_OK);
 	assert_int_equal(mp_dump_add_filter(d, "nspi:NspiBind", err, sizeof(err)), MP_OK);
 	talloc_free(mem);
 }
@@ -1501,25 +1516,25 @@ static void test_output_text_and_filters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_contexts_name_their_interfaces),
-		cmocka_unit_test(test_interleaved_fragments_pair_by_call_id),
-		cmocka_unit_test(test_calls_that_cannot_complete),
-		cmocka_unit_test(test_limits_on_calls_and_stubs),
-		cmocka_unit_test(test_garbage_is_skipped_and_said),
-		cmocka_unit_test(test_lost_bytes_inside_a_call),
-		cmocka_unit_test(test_ncacn_http_prefix),
-		cmocka_unit_test(test_seal_decrypted_with_password_or_hash),
-		cmocka_unit_test(test_seal_stays_sealed_without_the_password),
-		cmocka_unit_test(test_tampered_fragment_fails_alone),
-		cmocka_unit_test(test_lost_fragment_sealed_vs_signed),
-		cmocka_unit_test(test_capture_impacket_ntlm_seal),
-		cmocka_unit_test(test_capture_rpcclient_spnego_and_ntlm),
-		cmocka_unit_test(test_capture_reordered_and_duplicated),
-		cmocka_unit_test(test_capture_over_ipv6),
-		cmocka_unit_test(test_capture_each_segment_lost),
-		cmocka_unit_test(test_capture_truncated_file),
-		cmocka_unit_test(test_output_json_lines),
-		cmocka_unit_test(test_output_text_and_filters),
+	    cmocka_unit_test(test_contexts_name_their_interfaces),
+	    cmocka_unit_test(test_interleaved_fragments_pair_by_call_id),
+	    cmocka_unit_test(test_calls_that_cannot_complete),
+	    cmocka_unit_test(test_limits_on_calls_and_stubs),
+	    cmocka_unit_test(test_garbage_is_skipped_and_said),
+	    cmocka_unit_test(test_lost_bytes_inside_a_call),
+	    cmocka_unit_test(test_ncacn_http_prefix),
+	    cmocka_unit_test(test_seal_decrypted_with_password_or_hash),
+	    cmocka_unit_test(test_seal_stays_sealed_without_the_password),
+	    cmocka_unit_test(test_tampered_fragment_fails_alone),
+	    cmocka_unit_test(test_lost_fragment_sealed_vs_signed),
+	    cmocka_unit_test(test_capture_impacket_ntlm_seal),
+	    cmocka_unit_test(test_capture_rpcclient_spnego_and_ntlm),
+	    cmocka_unit_test(test_capture_reordered_and_duplicated),
+	    cmocka_unit_test(test_capture_over_ipv6),
+	    cmocka_unit_test(test_capture_each_segment_lost),
+	    cmocka_unit_test(test_capture_truncated_file),
+	    cmocka_unit_test(test_output_json_lines),
+	    cmocka_unit_test(test_output_text_and_filters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,7 +68,7 @@ static const uint8_t payload[] = "\x05\x00\x0b\x03\x10\x00\x00\x00 a DCE/RPC bin
 
 /* TCP header with 12 bytes of options (data offset 8), then the payload. */
 static void tcp(struct buf *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-		uint8_t flags, const uint8_t *pl, size_t n)
+                uint8_t flags, const uint8_t *pl, size_t n)
 {
 	put16be(f, sport);
 	put16be(f, dport);
@@ -197,8 +197,8 @@ static void test_ethernet_vlan_tags(void **state)
 static void test_linux_cooked_v1_v2(void **state)
 {
 	struct buf f = {0};
-	put16be(&f, 0);	    /* packet type: to us */
-	put16be(&f, 772);   /* ARPHRD_LOOPBACK */
+	put16be(&f, 0);   /* packet type: to us */
+	put16be(&f, 772); /* ARPHRD_LOOPBACK */
 	put16be(&f, 6);
 	uint8_t addr[8] = {0};
 	put(&f, addr, 8);
@@ -211,7 +211,7 @@ static void test_linux_cooked_v1_v2(void **state)
 	struct buf g = {0};
 	put16be(&g, 0x86dd); /* protocol first */
 	put16be(&g, 0);
-	put32be(&g, 1);	     /* ifindex */
+	put32be(&g, 1); /* ifindex */
 	put16be(&g, 772);
 	put8(&g, 0);
 	put8(&g, 6);
@@ -350,7 +350,7 @@ static void test_malformed_headers(void **state)
 	assert_int_equal(decode(DLT_RAW, &g, &s), MP_FRAME_MALFORMED);
 	g = f;
 	g.b[2] = 0;
-	g.b[3] = 20 + 40;	 /* a 40-byte segment (the rest is padding) ... */
+	g.b[3] = 20 + 40;       /* a 40-byte segment (the rest is padding) ... */
 	g.b[20 + 12] = 15 << 4; /* ... with a 60-byte TCP header */
 	assert_int_equal(decode(DLT_RAW, &g, &s), MP_FRAME_MALFORMED);
 	g = f;
@@ -377,7 +377,7 @@ static void test_snap_length_cuts(void **state)
 	assert_memory_equal(s.payload, payload, 5);
 	/* Cut inside the headers: skipped as truncated. */
 	assert_int_equal(mp_cap_frame_decode(DLT_EN10MB, f.b, hdrs - 1, f.n, &s),
-			 MP_FRAME_TRUNCATED);
+	                 MP_FRAME_TRUNCATED);
 	assert_int_equal(mp_cap_frame_decode(DLT_EN10MB, f.b, 20, f.n, &s), MP_FRAME_TRUNCATED);
 	assert_int_equal(mp_cap_frame_decode(DLT_EN10MB, f.b, 3, f.n, &s), MP_FRAME_TRUNCATED);
 }
@@ -599,21 +599,21 @@ static void test_open_errors_say_why(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ethernet_ipv4),
-		cmocka_unit_test(test_ethernet_vlan_tags),
-		cmocka_unit_test(test_linux_cooked_v1_v2),
-		cmocka_unit_test(test_bsd_loopback_both_orders),
-		cmocka_unit_test(test_raw_ip),
-		cmocka_unit_test(test_ipv6_extension_headers),
-		cmocka_unit_test(test_ipv4_fragments_and_other_protocols),
-		cmocka_unit_test(test_ipv4_total_length_zero_uses_frame),
-		cmocka_unit_test(test_malformed_headers),
-		cmocka_unit_test(test_snap_length_cuts),
-		cmocka_unit_test(test_every_cut_stays_in_bounds),
-		cmocka_unit_test(test_pcap_file_micro_and_nano),
-		cmocka_unit_test(test_pcapng_file),
-		cmocka_unit_test(test_truncated_file_reports_the_end),
-		cmocka_unit_test(test_open_errors_say_why),
+	    cmocka_unit_test(test_ethernet_ipv4),
+	    cmocka_unit_test(test_ethernet_vlan_tags),
+	    cmocka_unit_test(test_linux_cooked_v1_v2),
+	    cmocka_unit_test(test_bsd_loopback_both_orders),
+	    cmocka_unit_test(test_raw_ip),
+	    cmocka_unit_test(test_ipv6_extension_headers),
+	    cmocka_unit_test(test_ipv4_fragments_and_other_protocols),
+	    cmocka_unit_test(test_ipv4_total_length_zero_uses_frame),
+	    cmocka_unit_test(test_malformed_headers),
+	    cmocka_unit_test(test_snap_length_cuts),
+	    cmocka_unit_test(test_every_cut_stays_in_bounds),
+	    cmocka_unit_test(test_pcap_file_micro_and_nano),
+	    cmocka_unit_test(test_pcapng_file),
+	    cmocka_unit_test(test_truncated_file_reports_the_end),
+	    cmocka_unit_test(test_open_errors_say_why),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,7 +108,7 @@ static void on_event(void *arg, struct mp_tcp_conn *c, const struct mp_tcp_event
 }
 
 static void rec_init(struct rec *rc, const struct mp_tcp_limits *lim, const uint16_t *ports,
-		     size_t n_ports)
+                     size_t n_ports)
 {
 	memset(rc, 0, sizeof(*rc));
 	rc->r = mp_tcp_reasm_new(lim, ports, n_ports, on_event, rc);
@@ -205,9 +205,9 @@ static void test_retransmission_and_overlap_once(void **state)
 	rec_init(&rc, NULL, NULL, 0);
 	handshake(&rc, 7, 9);
 	add(&rc, seg(0, 7, 0, 100, 0));
-	add(&rc, seg(0, 7, 0, 100, 0));	  /* exact retransmission */
-	add(&rc, seg(0, 7, 50, 100, 0));  /* overlaps 50, brings 50 new */
-	add(&rc, seg(0, 7, 20, 30, 0));	  /* entirely old */
+	add(&rc, seg(0, 7, 0, 100, 0));  /* exact retransmission */
+	add(&rc, seg(0, 7, 50, 100, 0)); /* overlaps 50, brings 50 new */
+	add(&rc, seg(0, 7, 20, 30, 0));  /* entirely old */
 	add(&rc, seg(0, 7, 150, 10, 0));
 	mp_tcp_reasm_finish(rc.r);
 	struct rec_conn *x = &rc.conns[0];
@@ -383,7 +383,8 @@ static void test_swap_from_the_callback(void **state)
 	struct rec_conn *x = &rc.conns[0];
 	assert_int_equal(x->cli_port, SRV_PORT); /* the roles are now the other way */
 	assert_int_equal(x->srv_port, CLI_PORT);
-	assert_int_equal(x->len[0], 20 + 10);	 /* first event before the swap, then the "new client" */
+	assert_int_equal(x->len[0],
+	                 20 + 10); /* first event before the swap, then the "new client" */
 	assert_int_equal(x->len[1], 5);
 	mp_tcp_reasm_free(rc.r);
 }
@@ -538,23 +539,23 @@ int main(void)
 {
 	fill_patterns();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_in_order_both_directions),
-		cmocka_unit_test(test_retransmission_and_overlap_once),
-		cmocka_unit_test(test_out_of_order_delivered_in_order),
-		cmocka_unit_test(test_missing_segment_is_a_gap_at_the_end),
-		cmocka_unit_test(test_queue_limit_gives_up_early),
-		cmocka_unit_test(test_queue_byte_limit),
-		cmocka_unit_test(test_snaplen_cut_payload),
-		cmocka_unit_test(test_sequence_wraparound),
-		cmocka_unit_test(test_roles_without_handshake),
-		cmocka_unit_test(test_swap_from_the_callback),
-		cmocka_unit_test(test_rst_flushes_and_closes),
-		cmocka_unit_test(test_new_syn_on_old_ports),
-		cmocka_unit_test(test_eviction_bounds_connections),
-		cmocka_unit_test(test_ignored_connection_is_silent),
-		cmocka_unit_test(test_pure_acks_open_nothing),
-		cmocka_unit_test(test_ipv6_and_ipv4_are_different_connections),
-		cmocka_unit_test(test_endpoint_strings),
+	    cmocka_unit_test(test_in_order_both_directions),
+	    cmocka_unit_test(test_retransmission_and_overlap_once),
+	    cmocka_unit_test(test_out_of_order_delivered_in_order),
+	    cmocka_unit_test(test_missing_segment_is_a_gap_at_the_end),
+	    cmocka_unit_test(test_queue_limit_gives_up_early),
+	    cmocka_unit_test(test_queue_byte_limit),
+	    cmocka_unit_test(test_snaplen_cut_payload),
+	    cmocka_unit_test(test_sequence_wraparound),
+	    cmocka_unit_test(test_roles_without_handshake),
+	    cmocka_unit_test(test_swap_from_the_callback),
+	    cmocka_unit_test(test_rst_flushes_and_closes),
+	    cmocka_unit_test(test_new_syn_on_old_ports),
+	    cmocka_unit_test(test_eviction_bounds_connections),
+	    cmocka_unit_test(test_ignored_connection_is_silent),
+	    cmocka_unit_test(test_pure_acks_open_nothing),
+	    cmocka_unit_test(test_ipv6_and_ipv4_are_different_connections),
+	    cmocka_unit_test(test_endpoint_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
