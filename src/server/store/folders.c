@@ -275,7 +275,7 @@ int st_mailbox_create(struct mp_store_txn *txn, uint32_t mbox, const uint8_t mai
 	if ((rc = st_mbox_write(txn, mbox, &h)))
 		return rc;
 
-	/* MS-OXOSFLD 2.2.3-2.2.4: the Outlook special folders' entry IDs on the
+	/* MS-OXOSFLD: the Outlook special folders' entry IDs on the
 	 * Inbox and the Root folder. */
 	static const struct {
 		uint32_t tag;
@@ -288,7 +288,7 @@ int st_mailbox_create(struct mp_store_txn *txn, uint32_t mbox, const uint8_t mai
 		{MP_TAG_IPM_TASK_ENTRYID, MP_STORE_SF_TASKS},
 		{MP_TAG_IPM_DRAFTS_ENTRYID, MP_STORE_SF_DRAFTS},
 	};
-	/* MS-OXCSTOR 2.2.2: the store object's folder entry IDs. */
+	/* MS-OXCSTOR: the store object's folder entry IDs. */
 	static const struct {
 		uint32_t tag;
 		int sf;

@@ -7,8 +7,9 @@
  * ---------------------------------------------------------------------------
  * Transactions and threads
  * ---------------------------------------------------------------------------
- * Everything but open/close, user_add and the import entry points works in a
- * transaction (struct mp_store_txn). LMDB allows any number of read
+ * Everything works in a transaction (struct mp_store_txn) but open/close,
+ * mp_store_user_add_simple, mp_store_import_path and mp_store_ntlm_lookup_cb,
+ * which run their own. LMDB allows any number of read
  * transactions next to one write transaction; a second writer waits in
  * mp_store_txn_begin until the first commits or aborts (also across
  * processes). Keep write transactions short: never across a network round
@@ -61,8 +62,8 @@
  *           "next_mid" -> u32 (next GAL minimal entry id).
  *  "users"  user id (u32) -> user record: u8 version (1), u8 flags, u16 0,
  *           u32 GAL MId, mailbox GUID[16], replica GUID[16], NT hash[16],
- *           u64 creation FILETIME, then name, display name, SMTP address and
- *           legacy DN, each u16 length + UTF-8 bytes.
+ *           u64 creation FILETIME, 12 reserved bytes, then name, display
+ *           name, SMTP address and legacy DN, each u16 length + UTF-8 bytes.
  *  "uidx"   'n' + lower-case name | 'd' + lower-case DN | 's' + lower-case
  *           SMTP | 'm' + MId (u32) -> user id (u32).
  *  "obj"    every object's records, key (19 bytes):
@@ -95,11 +96,13 @@
  *  "idx"    per-mailbox indexes, key mailbox id u32 | tag u8 | ...:
  *           'c' folder GLOBCNT | u8 associated | message GLOBCNT -> ""
  *           'h' parent GLOBCNT | child GLOBCNT -> ""
- *           'f' parent GLOBCNT | upper-case UTF-8 name -> child GLOBCNT
- *           'r' upper-case message class -> u64 folder GLOBCNT, u64
- *               FILETIME, original class
+ *           'f' parent GLOBCNT | name upper-cased (UTF-16 simple case
+ *               mapping of mp_ntlm_utf16le_upper), as UTF-8 -> child GLOBCNT
+ *           'r' upper-case (ASCII) message class -> u64 folder GLOBCNT,
+ *               u64 FILETIME of the last change, the class as set
  *           'N' GUID[16] | kind u8 | LID u32 or UTF-16LE name -> u16 id
- *           'I' prop id u16 -> kind u8, GUID[16], LID u32 or name
+ *           'I' prop id u16 -> kind u8, GUID[16], LID u32 or the name's
+ *               UTF-16LE bytes without terminator
  *           'p' message GLOBCNT -> "" (unsaved messages; purged at open)
  *
  * A later version bumps "version"; this code refuses a newer store.
@@ -248,7 +251,7 @@
 #define MP_MSGFLAG_FROMME 0x0020u
 #define MP_MSGFLAG_FAI 0x0040u
 
-/* PidTagFolderType values (MS-OXCFOLD 2.2.2.2.1.3). */
+/* PidTagFolderType values (MS-OXCFOLD). */
 #define MP_FOLDER_ROOT 0
 #define MP_FOLDER_GENERIC 1
 #define MP_FOLDER_SEARCH 2
@@ -514,7 +517,7 @@ struct mp_store_folder_info {
 
 #define MP_STORE_OPEN_IF_EXISTS 0x1u /* create: return the existing folder of that name */
 
-/* RopDeleteFolder DeleteFolderFlags (MS-OXCFOLD 2.2.1.3.1). */
+/* RopDeleteFolder DeleteFolderFlags (MS-OXCFOLD, MS-OXCROPS RopDeleteFolder). */
 #define MP_STORE_DEL_MESSAGES 0x01u
 #define MP_STORE_DEL_FOLDERS 0x04u
 
