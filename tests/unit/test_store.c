@@ -1037,7 +1037,48 @@ static void test_map_full(void **state)
 	assert_int_equal(n, made);
 	struct mp_store_mailbox mb;
 	CHECK(t, mp_store_mailbox_get(t, list[n - 1].id, &mb), MP_OK);
+	uint32_t mbox = list[0].id;
 	mp_store_txn_abort(t);
+
+	/* Within one transaction the call that hits the limit fails alone. The
+	 * commit itself needs pages too: it keeps everything before the failed
+	 * call, or (map too full for its bookkeeping) fails as a whole. */
+	t = wtxn(st);
+	CHECK(t, mp_store_user_delete(t, list[n - 1].id), MP_OK);
+	commit(t);
+	t = wtxn(st);
+	uint64_t fid, ipm = mb.special[MP_STORE_SF_IPM_SUBTREE];
+	unsigned folders = 0;
+	uint8_t *blob = talloc_zero_array(mem, uint8_t, 3000);
+	rc = MP_OK;
+	while (rc == MP_OK && folders < 10000) {
+		char name[32];
+		snprintf(name, sizeof(name), "f%u", folders);
+		rc = mp_store_folder_create(t, mbox, ipm, name, NULL, 1, 0, &fid, NULL);
+		if (rc == MP_OK) {
+			struct mp_store_obj fo = mp_store_obj_folder(mbox, fid);
+			rc = mp_store_prop_set_binary(t, &fo, 0x68000102, blob, 3000);
+			folders++;
+		}
+	}
+	assert_int_equal(rc, MP_ERR_LIMIT);
+	assert_int_equal(mp_store_txn_ec(t), MP_STORE_EC_DISK_FULL);
+	assert_true(folders > 2);
+	rc = mp_store_txn_commit(t);
+	assert_true(rc == MP_OK || rc == MP_ERR_LIMIT);
+	t = rtxn(st);
+	uint64_t *kids;
+	size_t nk;
+	CHECK(t, mp_store_folder_children(t, mbox, ipm, false, mem, &kids, &nk), MP_OK);
+	assert_int_equal(nk, rc == MP_OK ? 10 + folders : 10);
+	mp_store_txn_abort(t);
+	/* Either way the store goes on: deleting makes room for new writes. */
+	t = wtxn(st);
+	CHECK(t, mp_store_user_delete(t, list[1].id), MP_OK);
+	commit(t);
+	t = wtxn(st);
+	CHECK(t, mp_store_folder_create(t, mbox, ipm, "after", NULL, 1, 0, &fid, NULL), MP_OK);
+	commit(t);
 	talloc_free(mem);
 	mp_store_close(st);
 	rm_rf(dir);

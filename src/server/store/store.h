@@ -25,6 +25,9 @@
  * Every mutating call runs in a nested LMDB transaction: when it fails,
  * nothing it did remains and the enclosing transaction is still usable (so a
  * RopSetProperties handler can store the good values and report the bad).
+ * One exception: when the map is full (MP_ERR_LIMIT, ecDiskFull) the commit
+ * of the enclosing transaction may fail too, as LMDB needs pages for its own
+ * bookkeeping; the store stays consistent and usable, raise map_size.
  *
  * Values returned as pointers (struct mp_store_prop data) point into the
  * database map: in a read transaction they stay valid until it ends; in a
