@@ -11,6 +11,7 @@
 #include "dcerpc/iface.h"
 #include "dcerpc/sec.h"
 #include "mapi/call.h"
+#include "mapi/mapi_print.h"
 #include "util/printer.h"
 #include "util/status.h"
 
@@ -212,6 +213,8 @@ struct opstat {
 	unsigned long incomplete;
 };
 
+#define MAX_STATES 64
+
 struct mp_dump {
 	struct mp_dump_opts o;
 	struct mp_printer *p;
@@ -222,7 +225,26 @@ struct mp_dump {
 	struct opstat ops[MAX_OPSTATS];
 	size_t n_ops;
 	unsigned long ops_other;
+	/* ROP decoding state per connection (table columns, logons), as the
+	 * proxy keeps per session; the oldest is dropped past MAX_STATES. */
+	struct {
+		uint64_t conn;
+		struct mp_mapi_state *st;
+	} states[MAX_STATES];
+	size_t n_states, next_state;
 };
+
+static struct mp_mapi_state *conn_state(struct mp_dump *d, uint64_t conn)
+{
+	for (size_t i = 0; i < d->n_states; i++)
+		if (d->states[i].conn == conn)
+			return d->states[i].st;
+	size_t i = d->n_states < MAX_STATES ? d->n_states++ : d->next_state++ % MAX_STATES;
+	talloc_free(d->states[i].st);
+	d->states[i].conn = conn;
+	d->states[i].st = mp_mapi_state_new(d);
+	return d->states[i].st;
+}
 
 static int dump_free(struct mp_dump *d)
 {
@@ -482,37 +504,43 @@ static const char *undecodable(const struct mp_dce_call *k, const struct mp_dce_
 	return NULL;
 }
 
-static void print_stub(struct mp_dump *d, const struct mp_dce_call *k, const struct mp_dce_half *h,
-                       enum mp_call_dir dir)
+/* Decode one half down to ROPs; NULL with *why set when it cannot be. */
+static struct mp_mapi_view *decode_half(struct mp_dump *d, void *mem, const struct mp_dce_call *k,
+                                        const struct mp_dce_half *h, enum mp_call_dir dir,
+                                        const struct mp_mapi_view *request, char *buf,
+                                        size_t len, const char **why)
+{
+	*why = h->stub ? undecodable(k, h, buf, len) : "no stub";
+	if (*why)
+		return NULL;
+	const char *reason = NULL;
+	struct mp_mapi_call *mc = mp_mapi_decode(mem, (enum mp_mapi_iface)k->ctx->mapi, k->opnum,
+	                                         dir, h->stub, h->stub_kept, &reason);
+	if (!mc) {
+		if (reason && strcmp(reason, "unknown opnum") == 0)
+			snprintf(buf, len, "no codec for this operation yet");
+		else
+			snprintf(buf, len, "decoding failed: %s", reason ? reason : "?");
+		*why = buf;
+		return NULL;
+	}
+	return mp_mapi_view_new(mem, mc, request, conn_state(d, k->conn->id), true);
+}
+
+static void print_stub(struct mp_dump *d, const struct mp_dce_half *h,
+                       const struct mp_mapi_view *v, const char *why)
 {
 	struct mp_printer *p = d->p;
-	char buf[160];
-	const char *why = undecodable(k, h, buf, sizeof(buf));
-	if (!why) {
-		void *mem = talloc_new(NULL);
-		const char *reason = NULL;
-		struct mp_mapi_call *mc =
-		    mem ? mp_mapi_decode(mem, (enum mp_mapi_iface)k->ctx->mapi, k->opnum, dir,
-		                         h->stub, h->stub_kept, &reason)
-		        : NULL;
-		if (mc) {
-			mp_mapi_print(p, mc);
-			talloc_free(mem);
-			return;
-		}
-		talloc_free(mem);
-		if (reason && strcmp(reason, "unknown opnum") == 0)
-			snprintf(buf, sizeof(buf), "no codec for this operation yet");
-		else
-			snprintf(buf, sizeof(buf), "decoding failed: %s", reason ? reason : "?");
-		why = buf;
+	if (v) {
+		mp_mapi_view_print(p, v);
+		return;
 	}
 	mp_pr_str(p, "undecoded", why);
 	mp_pr_bytes(p, "stub", h->stub, h->stub_kept);
 }
 
-static void print_half(struct mp_dump *d, const struct mp_dce_call *k, const struct mp_dce_half *h,
-                       enum mp_call_dir dir)
+static void print_half(struct mp_dump *d, const struct mp_dce_half *h, enum mp_call_dir dir,
+                       const struct mp_mapi_view *v, const char *why)
 {
 	struct mp_printer *p = d->p;
 	const char *what = dir == MP_CALL_REQUEST ? "request" : "response";
@@ -542,7 +570,7 @@ static void print_half(struct mp_dump *d, const struct mp_dce_call *k, const str
 	if (h->why)
 		mp_pr_str(p, "problem", h->why);
 	if (h->stub)
-		print_stub(d, k, h, dir);
+		print_stub(d, h, v, why);
 	mp_pr_end(p);
 }
 
@@ -616,10 +644,22 @@ static void on_call(void *arg, const struct mp_dce_call *k)
 		mp_pr_bool(p, "did_not_execute", k->did_not_execute);
 		mp_pr_end(p);
 	}
+	/* Both halves decoded first: the response's ROPs need the request's. */
+	void *mem = talloc_new(NULL);
+	char bq[160], bs[160];
+	const char *wq = NULL, *ws = NULL;
+	struct mp_mapi_view *vq = NULL, *vs = NULL;
+	if (mem && k->req.seen)
+		vq = decode_half(d, mem, k, &k->req, MP_CALL_REQUEST, NULL, bq, sizeof(bq), &wq);
+	if (mem && k->rsp.seen && !k->fault)
+		vs = decode_half(d, mem, k, &k->rsp, MP_CALL_RESPONSE, vq, bs, sizeof(bs), &ws);
 	if (k->req.seen)
-		print_half(d, k, &k->req, MP_CALL_REQUEST);
+		print_half(d, &k->req, MP_CALL_REQUEST, vq, wq ? wq : "out of memory");
 	if (k->rsp.seen && !k->fault)
-		print_half(d, k, &k->rsp, MP_CALL_RESPONSE);
+		print_half(d, &k->rsp, MP_CALL_RESPONSE, vs, ws ? ws : "out of memory");
+	if (vq && k->ctx)
+		mp_mapi_state_update(conn_state(d, k->conn->id), vq, vs);
+	talloc_free(mem);
 	ev_end(d);
 }
 
