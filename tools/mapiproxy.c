@@ -2,6 +2,7 @@
 #include "dcerpc/iface.h"
 #include "proxy/conf.h"
 #include "proxy/proxy.h"
+#include "proxy/server.h"
 #include "util/config.h"
 #include "util/log.h"
 #include "util/status.h"
@@ -64,6 +65,9 @@ static int write_pid_file(const char *path)
 	return 0;
 }
 
+static int run(struct mp_proxy_conf *conf_in, const struct mp_config *cfg, const char *config,
+	       bool check, bool daemonize, const char *log_level, const char *log_file);
+
 int main(int argc, char **argv)
 {
 	enum { OPT_CHECK = 256, OPT_LIST };
@@ -108,13 +112,28 @@ int main(int argc, char **argv)
 	struct mp_config cfg;
 	struct mp_proxy_conf conf;
 	char err[512];
-	if (mp_config_load(&cfg, config, err, sizeof(err)) != MP_OK ||
-	    mp_proxy_conf_load(&conf, &cfg, err, sizeof(err)) != MP_OK) {
+	/* The server modules this program can answer with (server.h). */
+	mp_server_register(&mp_server_rfr);
+	if (mp_config_load(&cfg, config, err, sizeof(err)) != MP_OK) {
+		fprintf(stderr, "mapiproxy: %s\n", err);
+		return 1;
+	}
+	if (mp_proxy_conf_load(&conf, &cfg, err, sizeof(err)) != MP_OK) {
 		fprintf(stderr, "mapiproxy: %s\n", err);
 		mp_config_free(&cfg);
 		return 1;
 	}
+	int code = run(&conf, &cfg, config, check, daemonize, log_level, log_file);
 	mp_config_free(&cfg);
+	return code;
+}
+
+/* After the configuration is loaded: check it or run the daemon. */
+static int run(struct mp_proxy_conf *conf_in, const struct mp_config *cfg, const char *config,
+	       bool check, bool daemonize, const char *log_level, const char *log_file)
+{
+	struct mp_proxy_conf conf = *conf_in;
+	char err[512];
 	if (log_level) {
 		conf.log_level = mp_log_parse_level(log_level);
 		if (conf.log_level < 0) {
@@ -133,9 +152,16 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mapiproxy: mapiproxy:user db: %s\n", why);
 			return 1;
 		}
+		mp_userdb_free(users);
+		/* So are the server modules' own settings (data dirs, ...). */
+		if (mp_server_init_all(cfg, &conf, err, sizeof(err)) != MP_OK) {
+			fprintf(stderr, "mapiproxy: %s\n", err);
+			return 1;
+		}
+		mp_server_shutdown_all();
 		printf("%s: configuration is valid\n", config);
 		mp_proxy_conf_print(&conf);
-		if (users)
+		if (conf.user_db[0] && mp_userdb_load(&users, conf.user_db, why, sizeof(why)) == MP_OK)
 			printf("user db             %zu user(s)\n", mp_userdb_count(users));
 		mp_userdb_free(users);
 		return 0;
@@ -156,7 +182,17 @@ int main(int argc, char **argv)
 	}
 	if (conf.pid_file[0] && write_pid_file(conf.pid_file) < 0)
 		return 1;
+	/* After daemon(): a module's resources (an LMDB environment) must not
+	 * cross a fork. */
+	if (mp_server_init_all(cfg, &conf, err, sizeof(err)) != MP_OK) {
+		mp_err("%s", err);
+		fprintf(stderr, "mapiproxy: %s\n", err);
+		if (conf.pid_file[0])
+			unlink(conf.pid_file);
+		return 1;
+	}
 	int code = mp_proxy_run(&conf);
+	mp_server_shutdown_all();
 	if (conf.pid_file[0])
 		unlink(conf.pid_file);
 	mp_log_close();

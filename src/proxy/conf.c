@@ -291,8 +291,9 @@ static int load_servers(struct mp_proxy_conf *c, const struct mp_config *cfg, ch
 	int rc = mp_config_get_bool(cfg, "dcerpc_mapiproxy:server", false, &all, errbuf, errlen);
 	if (rc != MP_OK)
 		return rc;
-	for (size_t m = 0; mp_server_modules[m]; m++) {
-		const struct mp_server_module *mod = mp_server_modules[m];
+	const struct mp_server_module *const *mods = mp_server_modules();
+	for (size_t m = 0; mods[m]; m++) {
+		const struct mp_server_module *mod = mods[m];
 		bool on;
 		if ((rc = mp_config_get_bool(cfg, mod->option, all, &on, errbuf, errlen)) != MP_OK)
 			return rc;

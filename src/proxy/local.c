@@ -53,8 +53,28 @@ void mp_local_serve(struct mp_session *s, struct mp_call_slot *c)
 	mp_wb_init(&stub);
 	mp_wb_init(&out);
 	const struct mp_server_module *mod = server_of(s, c->req.ctx_id);
-	int rc = mod ? mod->serve(s, c->req.opnum, c->req_stub.data, c->req_stub.len, &stub, &fault)
-		     : serve_epm(s, c, &stub, &fault);
+	int rc;
+	if (mod) {
+		int idx = mp_server_index(mod);
+		struct mp_server_call call = {
+			.conf = &s->px->conf,
+			.session_id = s->id,
+			.user = s->cli_authed && mp_ntlm_user(s->cli_ntlm) ? mp_ntlm_user(s->cli_ntlm) : "",
+			.domain = s->cli_authed && mp_ntlm_domain(s->cli_ntlm) ? mp_ntlm_domain(s->cli_ntlm)
+									      : "",
+			.auth_level = s->cli_authed ? s->cli_sec.auth_level : MP_AUTH_LEVEL_NONE,
+			.global = mp_server_global(idx),
+			.session_state = &s->server_state[idx],
+			.opnum = c->req.opnum,
+			.stub = c->req_stub.data,
+			.len = c->req_stub.len,
+			.out = &stub,
+			.fault = &fault,
+		};
+		rc = mod->serve(&call);
+	} else {
+		rc = serve_epm(s, c, &stub, &fault);
+	}
 	if (rc == MP_OK && !stub.bad) {
 		mp_sec_encode_response_frags(mp_auth_cli_sec(s), &out, c->call_id, c->req.ctx_id,
 					     stub.data, stub.len, s->cli_max_xmit);
@@ -76,4 +96,14 @@ void mp_local_serve(struct mp_session *s, struct mp_call_slot *c)
 	}
 	mp_wb_free(&stub);
 	mp_wb_free(&out);
+}
+
+void mp_local_session_end(struct mp_session *s)
+{
+	const struct mp_server_module *const *mods = mp_server_modules();
+	for (size_t i = 0; mods[i]; i++) {
+		if (s->server_state[i] && mods[i]->session_end)
+			mods[i]->session_end(mp_server_global((int)i), s->server_state[i]);
+		s->server_state[i] = NULL;
+	}
 }

@@ -139,6 +139,9 @@ struct mp_session {
 	bool up_authed;
 	uint8_t up_level;
 
+	/* Server modules' per-session state (server.h), by registry index. */
+	void *server_state[8 /* MP_MAX_SERVER_MODULES */];
+
 	/* Call dump (dump.c): ROP state across the session's calls. */
 	struct mp_mapi_state *dump_state; /* talloc, lazily made */
 

@@ -111,7 +111,9 @@ void mp_dump_session_free(struct mp_session *s);
 
 /* ---- local_epm.c ---- */
 
-/* Answer a complete local call (the endpoint mapper) and finish it. */
+/* Answer a complete local call (the endpoint mapper, a server module) and finish it. */
 void mp_local_serve(struct mp_session *s, struct mp_call_slot *c);
+/* The association is gone: server modules free their per-session state. */
+void mp_local_session_end(struct mp_session *s);
 
 #endif

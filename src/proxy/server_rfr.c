@@ -4,7 +4,8 @@
  * that a client looking for its address book server is referred to us.
  */
 #include "mapi/rfr.h"
-#include "proxy/proxy.h"
+#include "mapi/call.h"
+#include "proxy/conf.h"
 #include "proxy/server.h"
 #include "dcerpc/pdu.h"
 #include "util/log.h"
@@ -13,21 +14,23 @@
 #include <string.h>
 #include <talloc.h>
 
-static int serve_rfr(struct mp_session *s, uint16_t opnum, const uint8_t *stub, size_t len,
-		     struct mp_wbuf *out, uint32_t *fault)
+static int serve_rfr(struct mp_server_call *c)
 {
 	const char *why = NULL;
 	void *mem = talloc_new(NULL);
+	uint16_t opnum = c->opnum;
+	struct mp_wbuf *out = c->out;
+	uint32_t *fault = c->fault;
 	struct mp_mapi_call *call =
-	    mp_mapi_decode(mem, MP_MAPI_RFR, opnum, MP_CALL_REQUEST, stub, len, &why);
+	    mp_mapi_decode(mem, MP_MAPI_RFR, opnum, MP_CALL_REQUEST, c->stub, c->len, &why);
 	int rc = MP_ERR_PROTO;
-	char *fqdn = s->px->conf.fqdn;
+	char *fqdn = (char *)c->conf->fqdn;
 	if (!call) {
 		/* Opnums we do not know, and stubs we cannot read, as Windows does. */
 		*fault = why && strcmp(why, "unknown opnum") == 0 ? MP_NCA_S_OP_RNG_ERROR
 								  : MP_NCA_S_PROTO_ERROR;
-		mp_warn("session %llu: RFR opnum %u refused: %s", (unsigned long long)s->id, opnum,
-			why);
+		mp_warn("session %llu: RFR opnum %u refused: %s", (unsigned long long)c->session_id,
+			opnum, why);
 	} else if (opnum == MP_RFR_GET_NEW_DSA) {
 		const struct mp_rfr_get_new_dsa_req *req = call->body;
 		struct mp_rfr_get_new_dsa_rsp rsp = {

@@ -38,6 +38,7 @@ void mp_session_free(struct mp_session *s)
 {
 	struct mp_proxy *px = s->px;
 	mp_upstream_free(s);
+	mp_local_session_end(s);
 	mp_auth_free(s);
 	mp_dump_session_free(s);
 	if (s->cli)
