@@ -97,3 +97,43 @@ def test_check_config_shows_served_interfaces(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "upstream            (none: every interface is served here)" in r.stdout
     assert "served here" in r.stdout
+
+
+def test_tshark_decodes_rfr_like_impacket(mapiproxy, tmp_path):
+    """A capture of impacket's RFR calls to our RFR server: Wireshark's RFR
+    dissector reads the same strings, with no malformed packet."""
+    import shutil
+    import subprocess
+    from test_auth_wire import LoCapture
+    tshark = shutil.which("tshark")
+    if not tshark:
+        pytest.skip("tshark not installed")
+    px = mapiproxy(interfaces="exchange_ds_rfr", binding="",
+                   options={"dcerpc_mapiproxy:server": "yes", "mapiproxy:fqdn": FQDN})
+    pcap = tmp_path / "rfr.pcap"
+    cap = LoCapture(pcap, f"tcp port {px.port}")
+    try:
+        d = rfr_session(px)
+        try:
+            oxabref.hRfrGetNewDSA(d, "/o=Org/cn=Recipients/cn=alice\0")
+            oxabref.hRfrGetFQDNFromServerDN(d, SERVER_DN + "\0")
+        finally:
+            d.disconnect()
+        assert cap.sync()
+    finally:
+        cap.stop()
+    r = subprocess.run([tshark, "-r", str(pcap), "-d", f"tcp.port=={px.port},dcerpc", "-T",
+                        "fields", "-E", "separator=|", "-e", "rfr.opnum",
+                        "-e", "rfr.RfrGetNewDSA.pUserDN", "-e", "rfr.RfrGetNewDSA.ppszServer",
+                        "-e", "rfr.RfrGetFQDNFromLegacyDN.szMailboxServerDN",
+                        "-e", "rfr.RfrGetFQDNFromLegacyDN.ppszServerFQDN",
+                        "-e", "_ws.malformed", "-Y", "rfr"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("|") for line in r.stdout.splitlines()]
+    assert len(rows) == 4, r.stdout  # two requests, two responses
+    assert all(row[5] == "" for row in rows), r.stdout  # nothing malformed
+    fields = " ".join(r.stdout.split("|"))
+    assert "/o=Org/cn=Recipients/cn=alice" in fields
+    assert fields.count(FQDN) == 2  # both answers carry our FQDN
+    assert SERVER_DN in fields
