@@ -70,15 +70,5 @@ const struct mp_call_codec *mp_asyncemsmdb_codec(uint16_t opnum)
 bool mp_asyncemsmdb_push(uint16_t opnum, enum mp_call_dir dir, const void *body,
 			 struct mp_wbuf *out)
 {
-	const struct mp_call_codec *c = mp_asyncemsmdb_codec(opnum);
-	if (!c || (unsigned)dir >= 2 || !body)
-		return false;
-	struct mp_ndr_push push;
-	mp_ndr_push_init(&push, NULL);
-	c->push[dir](&push, body);
-	bool ok = mp_ndr_push_ok(&push);
-	if (ok)
-		mp_wb_bytes(out, push.wb.data, push.wb.len);
-	mp_ndr_push_free(&push);
-	return ok && !out->bad;
+	return mp_call_codec_push(mp_asyncemsmdb_codec(opnum), dir, body, NULL, out);
 }

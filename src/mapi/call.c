@@ -69,18 +69,24 @@ struct mp_mapi_call *mp_mapi_decode(void *mem, enum mp_mapi_iface iface, uint16_
 	return call;
 }
 
-bool mp_mapi_encode(const struct mp_mapi_call *call, struct mp_wbuf *out)
+bool mp_call_codec_push(const struct mp_call_codec *codec, enum mp_call_dir dir, const void *body,
+			const struct mp_ndr_refs *replay, struct mp_wbuf *out)
 {
-	if (!call->codec->push[call->dir])
+	if (!codec || (unsigned)dir >= 2 || !codec->push[dir] || (!body && codec->size[dir]))
 		return false;
 	struct mp_ndr_push push;
-	mp_ndr_push_init(&push, &call->refs);
-	call->codec->push[call->dir](&push, call->body);
+	mp_ndr_push_init(&push, replay);
+	codec->push[dir](&push, body);
 	bool ok = mp_ndr_push_ok(&push);
 	if (ok)
 		mp_wb_bytes(out, push.wb.data, push.wb.len);
 	mp_ndr_push_free(&push);
 	return ok && !out->bad;
+}
+
+bool mp_mapi_encode(const struct mp_mapi_call *call, struct mp_wbuf *out)
+{
+	return mp_call_codec_push(call->codec, call->dir, call->body, &call->refs, out);
 }
 
 void mp_mapi_print(struct mp_printer *p, const struct mp_mapi_call *call)

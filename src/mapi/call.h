@@ -73,6 +73,14 @@ struct mp_mapi_call *mp_mapi_decode(void *mem, enum mp_mapi_iface iface, uint16_
 				    const char **why);
 /* Encode into `out` (initialised by the caller); false on failure. */
 bool mp_mapi_encode(const struct mp_mapi_call *call, struct mp_wbuf *out);
+/* Encode a structure with one codec: with `replay` (may be NULL) the referent
+ * IDs and padding of a decoded call, without them Samba's counting and zero
+ * padding (a call built from scratch). Appends to `out`; false when the
+ * codec has no push for `dir`, body is NULL where one is needed, or the
+ * structure cannot be encoded (then `out` is unchanged). The per-interface
+ * mp_*_push() functions are this with their codec. */
+bool mp_call_codec_push(const struct mp_call_codec *codec, enum mp_call_dir dir, const void *body,
+			const struct mp_ndr_refs *replay, struct mp_wbuf *out);
 /* "EMSMDB EcDoConnectEx request" header plus the body. */
 void mp_mapi_print(struct mp_printer *p, const struct mp_mapi_call *call);
 
