@@ -11,6 +11,7 @@ import pytest
 from impacket.dcerpc.v5 import oxabref, transport
 
 import rpc_clients as rc
+from test_dump import wait_for
 from test_daemon import conf_file, run
 
 FQDN = "mail.example.test"
@@ -41,7 +42,8 @@ def test_server_mode_answers_rfr(mapiproxy, tmp_path):
         d.disconnect()
     assert px.wait_log(f"mapiproxy ready: serving 1 interface(s) here as {FQDN}")
     assert "exchange_ds_rfr=served" in px.log_text()
-    # Served calls are dumped like relayed ones.
+    # Served calls are dumped like relayed ones (once answered: wait for both).
+    assert wait_for(lambda: jl.exists() and len(jl.read_text().splitlines()) >= 2)
     calls = [json.loads(x)["call"] for x in jl.read_text().splitlines()]
     assert [c["name"] for c in calls] == ["RfrGetNewDSA", "RfrGetFQDNFromServerDN"]
     assert all(c["outcome"] == "ok" for c in calls)
