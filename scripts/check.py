@@ -93,7 +93,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--asan", default="build-asan")
     ap.add_argument("--fuzz", default="build-fuzz")
-    ap.add_argument("--fuzz-seconds", type=int, default=15)
+    ap.add_argument("--fuzz-seconds", type=int, default=10)
     a = ap.parse_args()
 
     os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
