@@ -5,7 +5,9 @@ A throwaway Samba AD DC is the upstream on 127.0.0.2; mapiproxy listens on
 127.0.0.1 (endpoint mapper on 135, relayed interfaces on 6001); impacket, a
 real DCE/RPC client, does endpoint-mapper lookups and samr / dssetup calls
 through the proxy and directly, and the demo prints both results and the
-proxy's log of what passed through.
+proxy's log of what passed through. The proxy also answers RFR itself (a
+server module) with the dump on ([print]): the log shows that Exchange call
+decoded.
 """
 import os
 import subprocess
@@ -17,9 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 
 from samba_dc import SambaDC, ensure_loopback_ip, epm_lookup, free_ip, port_open  # noqa: E402
-from impacket.dcerpc.v5 import dssp, epm, samr, transport  # noqa: E402
+from impacket.dcerpc.v5 import dssp, epm, oxabref, samr, transport  # noqa: E402
 
 PROXY_PORT = 6001
+FQDN = "mapiproxy.demo.test"
 # 127.0.0.1 unless another process holds port 135 or 6001 there; the DC on
 # 127.0.0.2 unless another DC runs there.
 PROXY_IP = free_ip(1, ports=(135, PROXY_PORT))
@@ -58,6 +61,18 @@ def dssetup_info(host, port):
     return b["DomainNameFlat"], b["DomainNameDns"]
 
 
+def rfr_new_dsa(host, port):
+    t = transport.DCERPCTransportFactory(f"ncacn_ip_tcp:{host}[{port}]")
+    d = t.get_dce_rpc()
+    d.connect()
+    try:
+        d.bind(oxabref.MSRPC_UUID_OXABREF)
+        r = oxabref.hRfrGetNewDSA(d, "/o=Demo/ou=Exchange Administrative Group/cn=Recipients/cn=alice\0")
+        return r["ppszServer"].rstrip("\0")
+    finally:
+        d.disconnect()
+
+
 def main():
     binary = os.environ.get("MAPIPROXY_BIN", os.path.join(ROOT, "build", "mapiproxy"))
     if not os.path.exists(binary):
@@ -73,8 +88,10 @@ def main():
         log = os.path.join(work, "mapiproxy.log")
         with open(conf, "w") as f:
             f.write(f"""[global]
-\tdcerpc_mapiproxy:binding = ncacn_ip_tcp:{dc.ip}
+\tdcerpc_mapiproxy:binding = ncacn_ip_tcp:{dc.ip}[print]
 \tdcerpc_mapiproxy:interfaces = samr, lsarpc_ds, exchange_emsmdb, exchange_nsp, exchange_ds_rfr
+\tdcerpc_mapiproxy:rfr_server = yes
+\tmapiproxy:fqdn = {FQDN}
 \tmapiproxy:listen = {PROXY_IP}
 \tmapiproxy:port = {PROXY_PORT}
 \tmapiproxy:log level = debug
@@ -105,7 +122,10 @@ def main():
             d1 = dssetup_info(dc.ip, dc.tcp_port("3919286a-b10c-11d0-9ba8-00c04fd92ef5"))
             d2 = dssetup_info(PROXY_IP, PROXY_PORT)
             print(f"  direct  {d1}\n  proxied {d2}")
-            same = direct == proxied and d1 == d2
+            step("RFR RfrGetNewDSA: answered by the proxy itself, decoded by the dump")
+            fqdn = rfr_new_dsa(PROXY_IP, PROXY_PORT)
+            print(f"  the address book server is {fqdn!r} (the proxy's own name)")
+            same = direct == proxied and d1 == d2 and fqdn == FQDN
         finally:
             proxy.terminate()
             rc = proxy.wait(timeout=15)
