@@ -12,6 +12,7 @@
  */
 #include "auth/ntlm_crypto.h"
 #include "proxy/proxy.h"
+#include "proxy/server.h"
 #include "util/log.h"
 #include "util/status.h"
 
@@ -21,6 +22,21 @@
 #include <string.h>
 
 #define UP_AUTH_CTX_ID 0x4d50 /* "MP": any value, fixed for the association */
+
+/* The program's own user source (server.h), used without a user db. */
+static mp_ntlm_lookup_fn prog_lookup;
+static void *prog_lookup_arg;
+
+void mp_proxy_set_user_lookup(mp_ntlm_lookup_fn fn, void *arg)
+{
+	prog_lookup = fn;
+	prog_lookup_arg = arg;
+}
+
+bool mp_proxy_has_user_lookup(void)
+{
+	return prog_lookup != NULL;
+}
 
 /* The user a failed AUTHENTICATE claimed, for the log (names, never secrets). */
 static const char *claimed_user(const uint8_t *msg, size_t msg_len, char *buf, size_t len)
@@ -80,7 +96,7 @@ int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu)
 		mp_warn("session %llu: invalid auth level %u", (unsigned long long)s->id, a->level);
 		return MP_NAK_NOT_SPECIFIED;
 	}
-	if (!px->users) {
+	if (!px->users && !prog_lookup) {
 		mp_warn("session %llu: client authenticates but no mapiproxy:user db is configured",
 			(unsigned long long)s->id);
 		return MP_NAK_AUTH_TYPE_NOT_RECOGNIZED;
@@ -91,8 +107,8 @@ int mp_auth_client_bind(struct mp_session *s, const struct mp_pdu *pdu)
 		.dns_computer_name = px->conf.netbios_name,
 		.dns_domain_name = px->conf.netbios_domain,
 		.allow_ntlmv1 = px->conf.allow_ntlmv1,
-		.lookup = mp_userdb_lookup_cb,
-		.lookup_arg = px->users,
+		.lookup = px->users ? mp_userdb_lookup_cb : prog_lookup,
+		.lookup_arg = px->users ? (void *)px->users : prog_lookup_arg,
 	};
 	if (mp_ntlm_server_new(&cfg, &s->cli_ntlm) != MP_OK)
 		return MP_NAK_LOCAL_LIMIT_EXCEEDED;

@@ -226,7 +226,7 @@ static int load_auth(struct mp_proxy_conf *c, const struct mp_config *cfg, char 
 			    cfg->path, e->line, e->value);
 	snprintf(c->user_db, sizeof(c->user_db), "%s",
 		 mp_config_get_str(cfg, "mapiproxy:user db", ""));
-	if (c->auth_required && !c->user_db[0] && !c->auth_passthrough)
+	if (c->auth_required && !c->user_db[0] && !c->auth_passthrough && !mp_proxy_has_user_lookup())
 		return fail(errbuf, errlen,
 			    "%s: mapiproxy:auth required = yes needs mapiproxy:user db (create one "
 			    "with mapiproxy-user --db FILE add USER), or set mapiproxy:auth "

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/ntlmssp.h"
 #include "dcerpc/uuid.h"
 #include "util/config.h"
 #include "util/cursor.h"
@@ -72,6 +73,14 @@ int mp_server_init_all(const struct mp_config *cfg, const struct mp_proxy_conf *
 		       char *errbuf, size_t errlen);
 void mp_server_shutdown_all(void);
 void *mp_server_global(int index);
+
+/* Where client identities come from when no mapiproxy:user db is set: a
+ * program serving its own users (mapiserver: the store's, through
+ * mp_store_ntlm_lookup_cb) sets this before the configuration is loaded;
+ * then mapiproxy:auth required = yes needs no user db. The user db, when
+ * configured, still takes precedence. `fn` NULL unsets it. */
+void mp_proxy_set_user_lookup(mp_ntlm_lookup_fn fn, void *arg);
+bool mp_proxy_has_user_lookup(void);
 
 /* RFR (MS-OXABREF): refers clients to our own FQDN (server_rfr.c). */
 extern const struct mp_server_module mp_server_rfr;

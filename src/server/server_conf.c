@@ -1,16 +1,12 @@
 #include "server/server_conf.h"
 
+#include "server/server_store.h"
 #include "server/store/store.h"
 #include "util/status.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char *const known[] = {
-	"mapiserver:datadir", "mapiserver:organization", "mapiserver:admingroup",
-	"mapiserver:maildomain", "mapiserver:mapsize", NULL,
-};
 
 static int fail(char *errbuf, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -40,17 +36,6 @@ int mp_server_conf_load(struct mp_server_conf *sc, const struct mp_config *cfg, 
 			size_t errlen)
 {
 	memset(sc, 0, sizeof(*sc));
-	for (size_t i = 0; i < cfg->n_entries; i++) {
-		const struct mp_config_entry *e = &cfg->entries[i];
-		if (strncmp(e->key, "mapiserver:", 11) != 0)
-			continue;
-		bool ok = false;
-		for (const char *const *k = known; *k; k++)
-			ok = ok || strcmp(*k, e->key) == 0;
-		if (!ok)
-			return fail(errbuf, errlen, "%s:%d: unknown option '%s' (see docs/server.md)",
-				    cfg->path, e->line, e->key);
-	}
 	int rc;
 	if ((rc = copy_opt(cfg, "mapiserver:data dir", sc->data_dir, sizeof(sc->data_dir), errbuf,
 			   errlen)) != MP_OK ||
@@ -66,14 +51,16 @@ int mp_server_conf_load(struct mp_server_conf *sc, const struct mp_config *cfg, 
 			    "%s: mapiserver:data dir is not set (a directory for the mailbox store, "
 			    "e.g. mapiserver:data dir = /var/lib/mapiserver; it is created mode 0700)",
 			    cfg->path);
-	unsigned long mib;
-	rc = mp_config_get_uint(cfg, "mapiserver:map size", 0, 0, 1ul << 24, &mib, errbuf, errlen);
+	unsigned long bytes;
+	rc = mp_config_get_uint(cfg, "mapiserver:map size", 0, 0, ~0ul, &bytes, errbuf, errlen);
 	if (rc != MP_OK)
 		return rc;
-	if (mib && mib < 1)
-		return fail(errbuf, errlen, "%s: mapiserver:map size must be at least 1 (MiB)",
-			    cfg->path);
-	sc->map_size = (size_t)mib << 20;
+	if (bytes && bytes < MP_STORE_MIN_MAP_SIZE)
+		return fail(errbuf, errlen,
+			    "%s: mapiserver:map size is in bytes and must be at least %zu "
+			    "(default %zu)",
+			    cfg->path, MP_STORE_MIN_MAP_SIZE, MP_STORE_DEFAULT_MAP_SIZE);
+	sc->map_size = bytes;
 	return MP_OK;
 }
 
@@ -101,6 +88,12 @@ int mp_server_store_open(const struct mp_server_conf *sc, bool create, struct mp
 
 static struct mp_store *shared;
 static unsigned shared_refs;
+static bool shared_theirs; /* taken from emsmdb_server.c's shared store */
+
+/* emsmdb_server.c keeps the process's shared store too (server_store.h):
+ * when it is linked, both modules must hold the same one. */
+#pragma weak mp_server_store_get
+#pragma weak mp_server_store_put
 
 int mp_server_store_acquire(const struct mp_config *cfg, struct mp_store **out, char *errbuf,
 			    size_t errlen)
@@ -108,6 +101,16 @@ int mp_server_store_acquire(const struct mp_config *cfg, struct mp_store **out, 
 	if (shared) {
 		shared_refs++;
 		*out = shared;
+		return MP_OK;
+	}
+	if (mp_server_store_get) {
+		struct mp_store *st = mp_server_store_get(cfg, errbuf, errlen);
+		if (!st)
+			return MP_ERR_CONFIG;
+		shared = st;
+		shared_refs = 1;
+		shared_theirs = true;
+		*out = st;
 		return MP_OK;
 	}
 	struct mp_server_conf sc;
@@ -126,8 +129,12 @@ void mp_server_store_release(struct mp_store *st)
 	if (!st || st != shared || !shared_refs)
 		return;
 	if (--shared_refs == 0) {
-		mp_store_close(shared);
+		if (shared_theirs && mp_server_store_put)
+			mp_server_store_put(shared);
+		else
+			mp_store_close(shared);
 		shared = NULL;
+		shared_theirs = false;
 	}
 }
 

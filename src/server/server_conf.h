@@ -18,10 +18,10 @@ struct mp_server_conf {
 	char org[64];          /* mapiserver:organization ("" = store default) */
 	char admin_group[64];  /* mapiserver:admin group */
 	char mail_domain[254]; /* mapiserver:mail domain */
-	size_t map_size;       /* mapiserver:map size, in MiB in the file; 0 = default */
+	size_t map_size;       /* mapiserver:map size, bytes; 0 = default */
 };
 
-/* Read the mapiserver: options. Unknown mapiserver: keys are errors.
+/* Read the mapiserver: options.
  * MP_OK or MP_ERR_CONFIG with "file:line: what to do" in errbuf. */
 int mp_server_conf_load(struct mp_server_conf *sc, const struct mp_config *cfg, char *errbuf,
 			size_t errlen);
@@ -32,7 +32,9 @@ int mp_server_store_open(const struct mp_server_conf *sc, bool create, struct mp
 			 char *errbuf, size_t errlen);
 
 /* The process-wide store for server modules: the first call opens (and
- * creates) it, later calls add a reference. MP_OK or an error in errbuf. */
+ * creates) it, later calls add a reference. When emsmdb_server.c is linked
+ * its shared store (server_store.h) is the one taken, so that NSPI and
+ * EMSMDB hold the same LMDB environment. MP_OK or an error in errbuf. */
 int mp_server_store_acquire(const struct mp_config *cfg, struct mp_store **out, char *errbuf,
 			    size_t errlen);
 /* Drop a reference; the last one closes the store. */
