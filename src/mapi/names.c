@@ -5,6 +5,8 @@
  */
 #include "mapi/names.h"
 
+#include <string.h>
+
 #include <stddef.h>
 
 #include "mapi/names_tables.h"
@@ -183,6 +185,21 @@ const char *mp_proptag_name(uint32_t tag)
 	if (e && e->pidtag)
 		return e->pidtag;
 	return mp_propid_name((uint16_t)(tag >> 16));
+}
+
+bool mp_proptag_is_secret(uint32_t tag, bool address_book)
+{
+	uint16_t id = (uint16_t)(tag >> 16);
+	uint16_t type = (uint16_t)(tag & 0x0FFF); /* without the multi-value bit */
+	if (type != 0x001F && type != 0x001E && type != 0x0102) /* String, String8, Binary */
+		return false;
+	if (id < 0x8000) {
+		/* By the exact tag: some IDs name different properties by type. */
+		const char *name = mp_proptag_name(tag & ~0x1000u);
+		return name && strstr(name, "Password");
+	}
+	const char *pr = address_book ? mp_proptag_pr_name(tag & ~0x1000u) : NULL;
+	return pr && strstr(pr, "PASSWORD");
 }
 
 const char *mp_proptag_pr_name(uint32_t tag)

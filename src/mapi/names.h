@@ -16,6 +16,7 @@
 #ifndef MP_MAPI_NAMES_H
 #define MP_MAPI_NAMES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* ------------------------------------------------------------------ */
@@ -257,6 +258,12 @@ const char *mp_proptag_pr_name(uint32_t tag);
  * (0x0004: PidTagAutoForwardComment, PidTagScriptData), this is the first
  * in MS-OXPROPS order; mp_proptag_name() tells them apart by type. */
 const char *mp_propid_name(uint16_t id);
+/* True for a property whose values are secrets (a string or binary
+ * PidTag...Password..., or with `address_book` a PR_EMS_AB_..._PASSWORD...
+ * tag from 0x8000): every printer redacts them (mp_pr_secret). In a message
+ * store (address_book false) IDs from 0x8000 are the mailbox's own named
+ * properties and never secret here. */
+bool mp_proptag_is_secret(uint32_t tag, bool address_book);
 
 /* ------------------------------------------------------------------ */
 /* Error codes.                                                        */

@@ -1446,6 +1446,15 @@ void mp_nspi_print_propval(struct mp_printer *p, const char *name,
 	mp_pr_enum(p, "type", type, 4, mp_nspi_ptyp_name(type));
 	if (v->reserved)
 		mp_pr_hex(p, "ulReserved", v->reserved, 8);
+	if (mp_proptag_is_secret(v->proptag, true)) {
+		size_t n = type == MP_PTYP_BINARY	 ? u->bin.cb
+			   : type == MP_PTYP_STRING8 && u->lpszA ? strlen(u->lpszA)
+			   : type == MP_PTYP_STRING && u->lpszW	 ? strlen(u->lpszW)
+								 : 0;
+		mp_pr_secret(p, "value", n);
+		mp_pr_end(p);
+		return;
+	}
 	switch (type) {
 	case MP_PTYP_INTEGER16:
 		mp_pr_int(p, "i", u->i);

@@ -5,7 +5,6 @@
 #include <talloc.h>
 
 #include "mapi/names.h"
-#include "mapi/names_glue.h"
 #include "mapi/restriction.h"
 #include "mapi/rule_action.h"
 #include "util/status.h"
@@ -565,7 +564,7 @@ static size_t pv_wire_size_hint(const struct mp_propval *pv)
 
 void mp_pv_print(struct mp_printer *p, const char *name, uint32_t tag, const struct mp_propval *pv)
 {
-	if (tag && mp_glue_prop_is_secret(tag)) {
+	if (tag && mp_proptag_is_secret(tag, false)) {
 		mp_pr_secret(p, name, pv_wire_size_hint(pv));
 		return;
 	}
@@ -593,7 +592,7 @@ void mp_pv_print(struct mp_printer *p, const char *name, uint32_t tag, const str
 		print_float32(p, name, pv->v.i4);
 		break;
 	case MP_PT_ERRORCODE:
-		mp_pr_enum(p, name, pv->v.i4, 8, mp_glue_error_name(pv->v.i4));
+		mp_pr_enum(p, name, pv->v.i4, 8, mp_error_name(pv->v.i4));
 		break;
 	case MP_PT_FLOATING64:
 	case MP_PT_FLOATINGTIME:
@@ -633,7 +632,9 @@ void mp_pv_print(struct mp_printer *p, const char *name, uint32_t tag, const str
 
 void mp_prop_tag_print(struct mp_printer *p, const char *name, uint32_t tag)
 {
-	mp_pr_enum(p, name, tag, 8, mp_glue_prop_name(tag));
+	/* Tags from 0x8000 are named properties each mailbox maps itself: no
+	 * fixed name in a message store. */
+	mp_pr_enum(p, name, tag, 8, MP_PROP_ID(tag) < 0x8000 ? mp_proptag_name(tag) : NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -825,7 +826,7 @@ void mp_prop_row_print(struct mp_printer *p, const char *name, const uint32_t *c
 			mp_pv_print(p, "Value", tag, &rv->val);
 		else if (rv->flag == MP_PV_FLAG_ERROR)
 			mp_pr_enum(p, "ErrorCode", rv->val.v.i4, 8,
-			           mp_glue_error_name(rv->val.v.i4));
+			           mp_error_name(rv->val.v.i4));
 		mp_pr_end(p);
 	}
 	mp_pr_end_array(p);
@@ -951,39 +952,7 @@ void mp_prop_problem_print(struct mp_printer *p, const char *name, const struct 
 	mp_pr_begin(p, name);
 	mp_pr_uint(p, "Index", pp->index);
 	mp_prop_tag_print(p, "PropertyTag", pp->tag);
-	mp_pr_enum(p, "ErrorCode", pp->err, 8, mp_glue_error_name(pp->err));
+	mp_pr_enum(p, "ErrorCode", pp->err, 8, mp_error_name(pp->err));
 	mp_pr_end(p);
 }
 
-/* ------------------------------------------------------------------ */
-/* Names (see names_glue.h)                                            */
-/* ------------------------------------------------------------------ */
-
-const char *mp_glue_error_name(uint32_t code)
-{
-	return mp_error_name(code);
-}
-
-/* Tags from 0x8000 are named properties each mailbox maps itself: no
- * fixed name in a message store. */
-const char *mp_glue_prop_name(uint32_t tag)
-{
-	return MP_PROP_ID(tag) < 0x8000 ? mp_proptag_name(tag) : NULL;
-}
-
-const char *mp_glue_rop_name(uint8_t id)
-{
-	return mp_rop_name(id);
-}
-
-/* Password-holding properties (PidTagPstPasswordSzOld, ...): string and
- * binary values are redacted. */
-bool mp_glue_prop_is_secret(uint32_t tag)
-{
-	uint16_t type = (uint16_t)(MP_PROP_TYPE(tag) & ~MP_PT_MV);
-	const char *name =
-	    MP_PROP_ID(tag) < 0x8000 ? mp_proptag_name(MP_PROP_TAG(MP_PROP_ID(tag), type)) : NULL;
-	if (!name || !strstr(name, "Password"))
-		return false;
-	return type == MP_PT_STRING || type == MP_PT_STRING8 || type == MP_PT_BINARY;
-}

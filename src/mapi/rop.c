@@ -10,7 +10,7 @@
 #include <string.h>
 #include <talloc.h>
 
-#include "mapi/names_glue.h"
+#include "mapi/names.h"
 #include "mapi/restriction.h"
 #include "mapi/rop_desc.h"
 #include "util/status.h"
@@ -48,7 +48,7 @@ const struct mp_rop_desc *mp_rop_desc_find(uint8_t id)
 const char *mp_rop_id_name(uint8_t id)
 {
 	const struct mp_rop_desc *d = mp_rop_desc_find(id);
-	return d ? d->name : mp_glue_rop_name(id);
+	return d ? d->name : mp_rop_name(id);
 }
 
 const char *mp_rop_get_name(const struct mp_rop *rop)
@@ -879,7 +879,7 @@ static void print_int(struct mp_printer *p, const struct mp_rop_field *f, uint64
 			mp_pr_uint(p, f->name, u);
 		break;
 	case MP_FMT_ERR:
-		mp_pr_enum(p, f->name, u, 8, mp_glue_error_name((uint32_t)u));
+		mp_pr_enum(p, f->name, u, 8, mp_error_name((uint32_t)u));
 		break;
 	case MP_FMT_TAG:
 		mp_prop_tag_print(p, f->name, (uint32_t)u);

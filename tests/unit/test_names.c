@@ -511,6 +511,22 @@ static void test_error_tables_shape(void **state)
 	}
 }
 
+/* Which values the printers must redact. */
+static void test_secret_properties(void **state)
+{
+	(void)state;
+	assert_true(mp_proptag_is_secret(0x6703001F, false));  /* PidTagPstPasswordSzOld */
+	assert_true(mp_proptag_is_secret(0x6704001E, false));  /* PidTagPstPasswordSzNew, String8 */
+	assert_true(mp_proptag_is_secret(0x67FC001F, false));  /* PidTagAutoConfigurationUserPassword */
+	assert_false(mp_proptag_is_secret(0x6701000B, false)); /* PidTagPstRememberPassword: a Boolean */
+	assert_false(mp_proptag_is_secret(0x0037001F, false)); /* PidTagSubject */
+	/* Address-book passwords only where 0x8000+ means the address book. */
+	assert_true(mp_proptag_is_secret(0x80550102, true));  /* PR_EMS_AB_AUTHORIZED_PASSWORD */
+	assert_true(mp_proptag_is_secret(0x808C001F, true));  /* PR_EMS_AB_DXA_PASSWORD_UNICODE */
+	assert_false(mp_proptag_is_secret(0x80550102, false)); /* a mailbox's named property */
+	assert_false(mp_proptag_is_secret(0x8006001E, true));  /* PR_EMS_AB_HOME_MDB */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_nspi_return_values),
 		cmocka_unit_test(test_rpc_status_names),
+		cmocka_unit_test(test_secret_properties),
 		cmocka_unit_test(test_proptag_table_shape),
 		cmocka_unit_test(test_error_tables_shape),
 	};

@@ -681,6 +681,29 @@ static void test_null_pointers(void **state)
 	talloc_free(mem);
 }
 
+/* An address-book password never reaches a dump or mapidump output. */
+static void test_password_values_redacted(void **state)
+{
+	(void)state;
+	char secret[] = "hunter2-Secret";
+	struct mp_nspi_propval v = {.proptag = 0x808C001F}; /* PR_EMS_AB_DXA_PASSWORD_UNICODE */
+	v.value.lpszW = secret;
+	struct mp_nspi_propval name = {.proptag = 0x3001001F}; /* PidTagDisplayName */
+	name.value.lpszW = secret;
+	for (int fmt = 0; fmt < 2; fmt++) {
+		struct mp_printer *p = mp_printer_new(fmt ? MP_PRINT_JSON : MP_PRINT_TEXT);
+		mp_nspi_print_propval(p, "secret", &v);
+		const char *out = mp_printer_output(p, NULL);
+		assert_null(strstr(out, "hunter2"));
+		assert_non_null(strstr(out, "redacted"));
+		mp_printer_reset(p);
+		/* The same text in an ordinary property is shown. */
+		mp_nspi_print_propval(p, "name", &name);
+		assert_non_null(strstr(mp_printer_output(p, NULL), "hunter2"));
+		mp_printer_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -695,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_huge_counts),
 		cmocka_unit_test(test_entryids),
 		cmocka_unit_test(test_null_pointers),
+		cmocka_unit_test(test_password_values_redacted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
