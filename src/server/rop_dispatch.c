@@ -298,8 +298,9 @@ static void buffer_too_small(struct mp_wbuf *wb, size_t needed, const struct mp_
 	size_t len = 0, off = 0;
 	mp_wb_u8(wb, MP_ROPID_BUFFERTOOSMALL);
 	mp_wb_u16(wb, (uint16_t)(needed > 0xFFFF ? 0xFFFF : needed));
-	if (mp_rop_bytes(rop, &bytes, &len, &off) && buf->rop_size >= 2 && off + 2 <= buf->rop_size)
-		mp_wb_bytes(wb, buf->data + off + 2, buf->rop_size - 2 - off);
+	/* `off` counts from the start of the buffer (RopSize included). */
+	if (mp_rop_bytes(rop, &bytes, &len, &off) && off >= 2 && off <= buf->rop_size)
+		mp_wb_bytes(wb, buf->data + off, buf->rop_size - off);
 }
 
 int mp_srv_rop_run(struct mp_emsmdb_sess *s, const uint8_t *in, size_t len, size_t max_out,
