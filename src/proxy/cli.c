@@ -122,6 +122,7 @@ int mp_cli_daemon_main(const struct mp_cli_opts *o, int argc, char **argv)
 		mp_server_register(o->modules[i]);
 	if (mp_config_load(&cfg, config, err, sizeof(err)) != MP_OK) {
 		fprintf(stderr, "%s: %s\n", prog, err);
+		mp_config_free(&cfg); /* a failed parse keeps its path */
 		return 1;
 	}
 	for (size_t i = 0; o->defaults && o->defaults[i]; i += 2) {

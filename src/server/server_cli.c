@@ -100,6 +100,7 @@ static int open_store(const char *prog, const char *config, bool create, struct 
 	}
 	if (mp_config_load(&cfg, config, err, sizeof(err)) != MP_OK) {
 		fprintf(stderr, "%s: %s\n", prog, err);
+		mp_config_free(&cfg);
 		return 1;
 	}
 	int rc = mp_server_conf_load(&sc, &cfg, err, sizeof(err));
