@@ -16,19 +16,34 @@
 #include <string.h>
 
 /* EMSMDB and AsyncEMSMDB are written separately: registered when linked.
- * The weak declarations keep the link working without them; when their
- * source exists the table below references them strongly, which pulls
- * their objects out of the static server library. */
-#pragma weak mp_server_emsmdb
-#pragma weak mp_server_asyncemsmdb
+ * When their source is in the tree the references below are strong, which
+ * pulls their objects out of the static server library; without it they
+ * are weak and NULL, and the link still works. (A build directory made
+ * before those files appeared needs tools/mapiserver.c recompiled.) */
 #if defined(__has_include)
 #if __has_include("server/emsmdb_server.c")
-static const void *const pull_emsmdb[] __attribute__((used)) = {&mp_server_emsmdb};
+#define HAVE_EMSMDB 1
 #endif
 #if __has_include("server/asyncemsmdb_server.c")
-static const void *const pull_async[] __attribute__((used)) = {&mp_server_asyncemsmdb};
+#define HAVE_ASYNCEMSMDB 1
 #endif
 #endif
+#ifndef HAVE_EMSMDB
+#pragma weak mp_server_emsmdb
+#endif
+#ifndef HAVE_ASYNCEMSMDB
+#pragma weak mp_server_asyncemsmdb
+#endif
+
+static const struct mp_server_module *emsmdb_module(void)
+{
+	return &mp_server_emsmdb;
+}
+
+static const struct mp_server_module *asyncemsmdb_module(void)
+{
+	return &mp_server_asyncemsmdb;
+}
 
 static void usage(FILE *fp)
 {
@@ -81,12 +96,12 @@ int main(int argc, char **argv)
 	const struct mp_server_module *modules[5];
 	size_t n = 0;
 	char ifaces[160] = "";
-	if (&mp_server_emsmdb) {
-		modules[n++] = &mp_server_emsmdb;
+	if (emsmdb_module()) {
+		modules[n++] = emsmdb_module();
 		strcat(ifaces, "exchange_emsmdb, ");
 	}
-	if (&mp_server_asyncemsmdb) {
-		modules[n++] = &mp_server_asyncemsmdb;
+	if (asyncemsmdb_module()) {
+		modules[n++] = asyncemsmdb_module();
 		strcat(ifaces, "exchange_async_emsmdb, ");
 	}
 	modules[n++] = &mp_server_nspi;
