@@ -47,35 +47,35 @@ static const struct mp_server_module *asyncemsmdb_module(void)
 
 static void usage(FILE *fp)
 {
-	fprintf(fp,
-		"Usage: mapiserver -c FILE [options]\n"
-		"       mapiserver SUBCOMMAND -c FILE ...\n"
-		"\n"
-		"Serve Exchange RPC (EMSMDB, AsyncEMSMDB, NSPI, RFR) from the mailbox store in\n"
-		"mapiserver:data dir. Clients authenticate (NTLMSSP or SPNEGO/NTLMSSP) as the\n"
-		"store's users. Unless the file sets them: dcerpc_mapiproxy:server = yes and\n"
-		"dcerpc_mapiproxy:interfaces = exchange_emsmdb, exchange_async_emsmdb,\n"
-		"exchange_nsp, exchange_ds_rfr (those whose modules are built).\n"
-		"\n"
-		"Options:\n"
-		"  -c, --config FILE      configuration file (smb.conf syntax); required\n"
-		"  -D, --daemon           detach and run in the background (default: foreground)\n"
-		"      --check-config     parse the configuration, open the store, print the\n"
-		"                         effective settings, exit 0 if valid and 1 otherwise\n"
-		"  -d, --log-level LEVEL  error, warn, info, debug or trace (overrides the file)\n"
-		"  -l, --log-file FILE    log to FILE instead of stderr (overrides the file)\n"
-		"      --list-interfaces  print the interface names dcerpc_mapiproxy:interfaces knows\n"
-		"  -V, --version          print the version and exit\n"
-		"  -h, --help             print this help and exit\n"
-		"\n");
+	fprintf(
+	    fp,
+	    "Usage: mapiserver -c FILE [options]\n"
+	    "       mapiserver SUBCOMMAND -c FILE ...\n"
+	    "\n"
+	    "Serve Exchange RPC (EMSMDB, AsyncEMSMDB, NSPI, RFR) from the mailbox store in\n"
+	    "mapiserver:data dir. Clients authenticate (NTLMSSP or SPNEGO/NTLMSSP) as the\n"
+	    "store's users. Unless the file sets them: dcerpc_mapiproxy:server = yes and\n"
+	    "dcerpc_mapiproxy:interfaces = exchange_emsmdb, exchange_async_emsmdb,\n"
+	    "exchange_nsp, exchange_ds_rfr (those whose modules are built).\n"
+	    "\n"
+	    "Options:\n"
+	    "  -c, --config FILE      configuration file (smb.conf syntax); required\n"
+	    "  -D, --daemon           detach and run in the background (default: foreground)\n"
+	    "      --check-config     parse the configuration, open the store, print the\n"
+	    "                         effective settings, exit 0 if valid and 1 otherwise\n"
+	    "  -d, --log-level LEVEL  error, warn, info, debug or trace (overrides the file)\n"
+	    "  -l, --log-file FILE    log to FILE instead of stderr (overrides the file)\n"
+	    "      --list-interfaces  print the interface names dcerpc_mapiproxy:interfaces knows\n"
+	    "  -V, --version          print the version and exit\n"
+	    "  -h, --help             print this help and exit\n"
+	    "\n");
 	mp_server_cli_usage(fp);
-	fprintf(fp,
-		"\n"
-		"Signals: SIGTERM/SIGINT stop accepting, let calls in flight finish (up to\n"
-		"mapiproxy:drain timeout) and exit 0; SIGHUP reopens the log file.\n"
-		"\n"
-		"The mapiserver: options are described in docs/server.md, the others in\n"
-		"docs/configuration.md.\n");
+	fprintf(fp, "\n"
+	            "Signals: SIGTERM/SIGINT stop accepting, let calls in flight finish (up to\n"
+	            "mapiproxy:drain timeout) and exit 0; SIGHUP reopens the log file.\n"
+	            "\n"
+	            "The mapiserver: options are described in docs/server.md, the others in\n"
+	            "docs/configuration.md.\n");
 }
 
 /* Client identities: the store's users (mp_store_ntlm_lookup_cb) once the
@@ -109,16 +109,14 @@ int main(int argc, char **argv)
 	modules[n] = NULL;
 	strcat(ifaces, "exchange_nsp, exchange_ds_rfr");
 	const char *const defaults[] = {
-		"dcerpc_mapiproxy:server", "yes",
-		"dcerpc_mapiproxy:interfaces", ifaces,
-		NULL,
+	    "dcerpc_mapiproxy:server", "yes", "dcerpc_mapiproxy:interfaces", ifaces, NULL,
 	};
 	mp_proxy_set_user_lookup(lookup_user, NULL);
 	const struct mp_cli_opts o = {
-		.prog = "mapiserver",
-		.usage = usage,
-		.modules = modules,
-		.defaults = defaults,
+	    .prog = "mapiserver",
+	    .usage = usage,
+	    .modules = modules,
+	    .defaults = defaults,
 	};
 	return mp_cli_daemon_main(&o, argc, argv);
 }

@@ -69,22 +69,22 @@ static int add_default(struct mp_config *cfg, const char *key, const char *value
 }
 
 static int run(const char *prog, struct mp_proxy_conf *conf_in, const struct mp_config *cfg,
-	       const char *config, bool check, bool daemonize, const char *log_level,
-	       const char *log_file);
+               const char *config, bool check, bool daemonize, const char *log_level,
+               const char *log_file);
 
 int mp_cli_daemon_main(const struct mp_cli_opts *o, int argc, char **argv)
 {
 	enum { OPT_CHECK = 256, OPT_LIST };
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"daemon", no_argument, NULL, 'D'},
-		{"check-config", no_argument, NULL, OPT_CHECK},
-		{"log-level", required_argument, NULL, 'd'},
-		{"log-file", required_argument, NULL, 'l'},
-		{"list-interfaces", no_argument, NULL, OPT_LIST},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"daemon", no_argument, NULL, 'D'},
+	    {"check-config", no_argument, NULL, OPT_CHECK},
+	    {"log-level", required_argument, NULL, 'd'},
+	    {"log-file", required_argument, NULL, 'l'},
+	    {"list-interfaces", no_argument, NULL, OPT_LIST},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *log_level = NULL, *log_file = NULL;
 	const char *prog = o->prog;
@@ -93,15 +93,33 @@ int mp_cli_daemon_main(const struct mp_cli_opts *o, int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "c:Dd:l:Vh", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': config = optarg; break;
-		case 'D': daemonize = true; break;
-		case 'd': log_level = optarg; break;
-		case 'l': log_file = optarg; break;
-		case OPT_CHECK: check = true; break;
-		case OPT_LIST: list_interfaces(); return 0;
-		case 'V': printf("%s %s\n", prog, MP_VERSION); return 0;
-		case 'h': o->usage(stdout); return 0;
-		default: o->usage(stderr); return 2;
+		case 'c':
+			config = optarg;
+			break;
+		case 'D':
+			daemonize = true;
+			break;
+		case 'd':
+			log_level = optarg;
+			break;
+		case 'l':
+			log_file = optarg;
+			break;
+		case OPT_CHECK:
+			check = true;
+			break;
+		case OPT_LIST:
+			list_interfaces();
+			return 0;
+		case 'V':
+			printf("%s %s\n", prog, MP_VERSION);
+			return 0;
+		case 'h':
+			o->usage(stdout);
+			return 0;
+		default:
+			o->usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -144,16 +162,18 @@ int mp_cli_daemon_main(const struct mp_cli_opts *o, int argc, char **argv)
 
 /* After the configuration is loaded: check it or run the daemon. */
 static int run(const char *prog, struct mp_proxy_conf *conf_in, const struct mp_config *cfg,
-	       const char *config, bool check, bool daemonize, const char *log_level,
-	       const char *log_file)
+               const char *config, bool check, bool daemonize, const char *log_level,
+               const char *log_file)
 {
 	struct mp_proxy_conf conf = *conf_in;
 	char err[512];
 	if (log_level) {
 		conf.log_level = mp_log_parse_level(log_level);
 		if (conf.log_level < 0) {
-			fprintf(stderr, "%s: --log-level: expected error, warn, info, debug, "
-					"trace or 0-4\n", prog);
+			fprintf(stderr,
+			        "%s: --log-level: expected error, warn, info, debug, "
+			        "trace or 0-4\n",
+			        prog);
 			return 2;
 		}
 	}
@@ -163,7 +183,8 @@ static int run(const char *prog, struct mp_proxy_conf *conf_in, const struct mp_
 		/* The user db is part of the configuration: open it as the daemon would. */
 		struct mp_userdb *users = NULL;
 		char why[512];
-		if (conf.user_db[0] && mp_userdb_load(&users, conf.user_db, why, sizeof(why)) != MP_OK) {
+		if (conf.user_db[0] &&
+		    mp_userdb_load(&users, conf.user_db, why, sizeof(why)) != MP_OK) {
 			fprintf(stderr, "%s: mapiproxy:user db: %s\n", prog, why);
 			return 1;
 		}
@@ -176,7 +197,8 @@ static int run(const char *prog, struct mp_proxy_conf *conf_in, const struct mp_
 		mp_server_shutdown_all();
 		printf("%s: configuration is valid\n", config);
 		mp_proxy_conf_print(&conf);
-		if (conf.user_db[0] && mp_userdb_load(&users, conf.user_db, why, sizeof(why)) == MP_OK)
+		if (conf.user_db[0] &&
+		    mp_userdb_load(&users, conf.user_db, why, sizeof(why)) == MP_OK)
 			printf("user db             %zu user(s)\n", mp_userdb_count(users));
 		mp_userdb_free(users);
 		return 0;
@@ -187,7 +209,7 @@ static int run(const char *prog, struct mp_proxy_conf *conf_in, const struct mp_
 		int rc = mp_log_open(conf.log_file);
 		if (rc < 0) {
 			fprintf(stderr, "%s: cannot open log file %s: %s\n", prog, conf.log_file,
-				strerror(-rc));
+			        strerror(-rc));
 			return 1;
 		}
 	}

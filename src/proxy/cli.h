@@ -12,8 +12,8 @@
 struct mp_server_module;
 
 struct mp_cli_opts {
-	const char *prog;          /* "mapiproxy": messages and --version */
-	void (*usage)(FILE *fp);   /* the whole --help text */
+	const char *prog;        /* "mapiproxy": messages and --version */
+	void (*usage)(FILE *fp); /* the whole --help text */
 	/* Server modules the program links, NULL-terminated (may be NULL);
 	 * registered before the configuration is read. */
 	const struct mp_server_module *const *modules;

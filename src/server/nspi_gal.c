@@ -13,8 +13,8 @@
 #include <strings.h>
 #include <talloc.h>
 
-#define PT(tag) ((uint16_t)((tag) & 0xFFFF))
-#define PID(tag) ((tag) & 0xFFFF0000u)
+#define PT(tag) ((uint16_t)((tag)&0xFFFF))
+#define PID(tag) ((tag)&0xFFFF0000u)
 #define DT_MAILUSER 0u
 #define DT_CONTAINER 0x100u
 #define MAPI_MAILUSER 6
@@ -23,21 +23,41 @@
 #define AB_UNMODIFIABLE 0x8
 
 static const uint32_t user_tags[] = {
-	MP_PR_EMS_AB_CONTAINERID, MP_PR_OBJECT_TYPE, MP_PR_DISPLAY_TYPE, MP_PR_DISPLAY_TYPE_EX,
-	MP_PR_ENTRYID, MP_PR_RECORD_KEY, MP_PR_SEARCH_KEY, MP_PR_INSTANCE_KEY,
-	MP_PR_MAPPING_SIGNATURE, MP_PR_TEMPLATEID, MP_PR_DISPLAY_NAME,
-	MP_PR_TRANSMITABLE_DISPLAY_NAME, MP_PR_EMS_AB_DISPLAY_NAME_PRINTABLE, MP_PR_ADDRTYPE,
-	MP_PR_EMAIL_ADDRESS, MP_PR_SMTP_ADDRESS, MP_PR_ACCOUNT, MP_PR_SEND_RICH_INFO,
-	MP_PR_EMS_AB_HOME_MDB, MP_PR_EMS_AB_PROXY_ADDRESSES, MP_PR_EMS_AB_NETWORK_ADDRESS,
-	MP_PR_EMS_AB_OBJECT_GUID,
+    MP_PR_EMS_AB_CONTAINERID,
+    MP_PR_OBJECT_TYPE,
+    MP_PR_DISPLAY_TYPE,
+    MP_PR_DISPLAY_TYPE_EX,
+    MP_PR_ENTRYID,
+    MP_PR_RECORD_KEY,
+    MP_PR_SEARCH_KEY,
+    MP_PR_INSTANCE_KEY,
+    MP_PR_MAPPING_SIGNATURE,
+    MP_PR_TEMPLATEID,
+    MP_PR_DISPLAY_NAME,
+    MP_PR_TRANSMITABLE_DISPLAY_NAME,
+    MP_PR_EMS_AB_DISPLAY_NAME_PRINTABLE,
+    MP_PR_ADDRTYPE,
+    MP_PR_EMAIL_ADDRESS,
+    MP_PR_SMTP_ADDRESS,
+    MP_PR_ACCOUNT,
+    MP_PR_SEND_RICH_INFO,
+    MP_PR_EMS_AB_HOME_MDB,
+    MP_PR_EMS_AB_PROXY_ADDRESSES,
+    MP_PR_EMS_AB_NETWORK_ADDRESS,
+    MP_PR_EMS_AB_OBJECT_GUID,
 };
 
 /* PidTagAddressBookContainerId, PidTagObjectType, PidTagDisplayType,
  * PidTagDisplayName, PidTagPrimaryTelephoneNumber, PidTagDepartmentName,
  * PidTagOfficeLocation: MS-OXNSPI 3.1.4.1.8 (a NULL pPropTags). */
 static const uint32_t default_cols[] = {
-	MP_PR_EMS_AB_CONTAINERID, MP_PR_OBJECT_TYPE, MP_PR_DISPLAY_TYPE, MP_PR_DISPLAY_NAME,
-	0x3A08001Fu, 0x3A18001Fu, 0x3A19001Fu,
+    MP_PR_EMS_AB_CONTAINERID,
+    MP_PR_OBJECT_TYPE,
+    MP_PR_DISPLAY_TYPE,
+    MP_PR_DISPLAY_NAME,
+    0x3A08001Fu,
+    0x3A18001Fu,
+    0x3A19001Fu,
 };
 
 const uint32_t *mp_gal_tags(size_t *n)
@@ -138,7 +158,10 @@ static bool utf8_next(const unsigned char **p, uint32_t *cp)
 		*p = s + 1;
 		return true;
 	}
-	int n = (s[0] & 0xE0) == 0xC0 ? 1 : (s[0] & 0xF0) == 0xE0 ? 2 : (s[0] & 0xF8) == 0xF0 ? 3 : -1;
+	int n = (s[0] & 0xE0) == 0xC0   ? 1
+	        : (s[0] & 0xF0) == 0xE0 ? 2
+	        : (s[0] & 0xF8) == 0xF0 ? 3
+	                                : -1;
 	if (n < 0)
 		return false;
 	uint32_t v = s[0] & (0x3F >> n);
@@ -256,15 +279,15 @@ static int set_bin(void *mem, struct mp_nspi_propval *v, uint32_t tag, const voi
 }
 
 static int set_entryid(void *mem, const struct mp_gal *g, struct mp_nspi_propval *v, uint32_t tag,
-		       const char *dn, uint32_t mid, uint32_t dt, bool eph)
+                       const char *dn, uint32_t mid, uint32_t dt, bool eph)
 {
 	struct mp_nspi_entryid e = {
-		.kind = eph ? MP_NSPI_ENTRYID_EPHEMERAL : MP_NSPI_ENTRYID_PERMANENT,
-		.id_type = eph ? 0x87 : 0x00,
-		.r4 = 1,
-		.display_type = dt,
-		.mid = mid,
-		.dn = dn,
+	    .kind = eph ? MP_NSPI_ENTRYID_EPHEMERAL : MP_NSPI_ENTRYID_PERMANENT,
+	    .id_type = eph ? 0x87 : 0x00,
+	    .r4 = 1,
+	    .display_type = dt,
+	    .mid = mid,
+	    .dn = dn,
 	};
 	/* Ephemeral IDs carry the server's GUID, permanent ones GUID_NSPI. */
 	if (eph && g)
@@ -285,13 +308,14 @@ static char *home_mdb(void *mem, const struct mp_gal *g)
 	char *dot = strchr(host, '.');
 	if (dot)
 		*dot = 0;
-	return talloc_asprintf(mem, "/o=%s/ou=%s/cn=Configuration/cn=Servers/cn=%s/cn=Microsoft "
-				    "Private MDB",
-			       g->org, g->admin_group, host);
+	return talloc_asprintf(mem,
+	                       "/o=%s/ou=%s/cn=Configuration/cn=Servers/cn=%s/cn=Microsoft "
+	                       "Private MDB",
+	                       g->org, g->admin_group, host);
 }
 
 int mp_gal_prop(void *mem, const struct mp_gal *g, size_t idx, uint32_t tag, uint32_t flags,
-		uint32_t cp, struct mp_nspi_propval *v)
+                uint32_t cp, struct mp_nspi_propval *v)
 {
 	const struct mp_gal_entry *e = &g->e[idx];
 	memset(v, 0, sizeof(*v));
@@ -306,7 +330,7 @@ int mp_gal_prop(void *mem, const struct mp_gal *g, size_t idx, uint32_t tag, uin
 		return set_long(v, tag, DT_MAILUSER);
 	case PID(MP_PR_ENTRYID):
 		return set_entryid(mem, g, v, tag, e->dn, e->mid, DT_MAILUSER,
-				   (flags & MP_NSPI_F_EPH_ID) != 0);
+		                   (flags & MP_NSPI_F_EPH_ID) != 0);
 	case PID(MP_PR_RECORD_KEY):
 	case PID(MP_PR_TEMPLATEID):
 		return set_entryid(mem, g, v, tag, e->dn, e->mid, DT_MAILUSER, false);
@@ -319,7 +343,7 @@ int mp_gal_prop(void *mem, const struct mp_gal *g, size_t idx, uint32_t tag, uin
 		return set_bin(mem, v, tag, s, strlen(s) + 1);
 	case PID(MP_PR_INSTANCE_KEY): {
 		uint8_t k[4] = {(uint8_t)e->mid, (uint8_t)(e->mid >> 8), (uint8_t)(e->mid >> 16),
-				(uint8_t)(e->mid >> 24)};
+		                (uint8_t)(e->mid >> 24)};
 		return set_bin(mem, v, tag, k, 4);
 	}
 	case PID(MP_PR_MAPPING_SIGNATURE):
@@ -362,7 +386,7 @@ int mp_gal_prop(void *mem, const struct mp_gal *g, size_t idx, uint32_t tag, uin
 }
 
 int mp_gal_row(void *mem, const struct mp_gal *g, size_t idx, const struct mp_nspi_proptags *tags,
-	       uint32_t flags, uint32_t cp, struct mp_nspi_row *out, size_t *errors)
+               uint32_t flags, uint32_t cp, struct mp_nspi_row *out, size_t *errors)
 {
 	out->reserved = 0;
 	out->count = tags->count;
@@ -443,7 +467,7 @@ static bool anr_match(const struct mp_gal_entry *e, const char *s)
 }
 
 static int match(void *mem, const struct mp_gal *g, size_t idx, const struct mp_nspi_restriction *r,
-		 uint32_t cp, int depth, bool *hit)
+                 uint32_t cp, int depth, bool *hit)
 {
 	int rc;
 	bool h;
@@ -457,11 +481,12 @@ static int match(void *mem, const struct mp_gal *g, size_t idx, const struct mp_
 		for (uint32_t i = 0; i < r->res.and_or.count; i++) {
 			if (!r->res.and_or.res)
 				return MP_ERR_UNSUPPORTED;
-			if ((rc = match(mem, g, idx, &r->res.and_or.res[i], cp, depth + 1, &h)) != MP_OK)
+			if ((rc = match(mem, g, idx, &r->res.and_or.res[i], cp, depth + 1, &h)) !=
+			    MP_OK)
 				return rc;
-			if (and && !h)
+			if (and&&!h)
 				*hit = false;
-			if (!and && h)
+			if (!and&&h)
 				*hit = true;
 		}
 		return MP_OK;
@@ -480,12 +505,14 @@ static int match(void *mem, const struct mp_gal *g, size_t idx, const struct mp_
 		if (!have) {
 			*hit = false;
 		} else if ((fl & 0xF) == 1) { /* FL_SUBSTRING */
-			*hit = (fl & 0x10000) ? strcasestr(have, want) != NULL : strstr(have, want) != NULL;
+			*hit = (fl & 0x10000) ? strcasestr(have, want) != NULL
+			                      : strstr(have, want) != NULL;
 		} else if ((fl & 0xF) == 2) { /* FL_PREFIX */
 			*hit = (fl & 0x10000) ? prefix_ci(have, want)
-					      : strncmp(have, want, strlen(want)) == 0;
+			                      : strncmp(have, want, strlen(want)) == 0;
 		} else { /* FL_FULLSTRING */
-			*hit = (fl & 0x10000) ? strcasecmp(have, want) == 0 : strcmp(have, want) == 0;
+			*hit =
+			    (fl & 0x10000) ? strcasecmp(have, want) == 0 : strcmp(have, want) == 0;
 		}
 		return MP_OK;
 	}
@@ -510,7 +537,8 @@ static int match(void *mem, const struct mp_gal *g, size_t idx, const struct mp_
 			c = strcasecmp(have, want);
 		} else if (p && PT(p->proptag) == MP_PTYP_INTEGER32) {
 			struct mp_nspi_propval v;
-			if (mp_gal_prop(mem, g, idx, PID(tag) | MP_PTYP_INTEGER32, 0, cp, &v) != MP_OK) {
+			if (mp_gal_prop(mem, g, idx, PID(tag) | MP_PTYP_INTEGER32, 0, cp, &v) !=
+			    MP_OK) {
 				*hit = false;
 				return MP_OK;
 			}
@@ -519,13 +547,26 @@ static int match(void *mem, const struct mp_gal *g, size_t idx, const struct mp_
 			return MP_ERR_UNSUPPORTED;
 		}
 		switch (r->res.property.relop) {
-		case 0: *hit = c < 0; break;  /* RELOP_LT */
-		case 1: *hit = c <= 0; break; /* RELOP_LE */
-		case 2: *hit = c > 0; break;  /* RELOP_GT */
-		case 3: *hit = c >= 0; break; /* RELOP_GE */
-		case 4: *hit = c == 0; break; /* RELOP_EQ */
-		case 5: *hit = c != 0; break; /* RELOP_NE */
-		default: return MP_ERR_UNSUPPORTED;
+		case 0:
+			*hit = c < 0;
+			break; /* RELOP_LT */
+		case 1:
+			*hit = c <= 0;
+			break; /* RELOP_LE */
+		case 2:
+			*hit = c > 0;
+			break; /* RELOP_GT */
+		case 3:
+			*hit = c >= 0;
+			break; /* RELOP_GE */
+		case 4:
+			*hit = c == 0;
+			break; /* RELOP_EQ */
+		case 5:
+			*hit = c != 0;
+			break; /* RELOP_NE */
+		default:
+			return MP_ERR_UNSUPPORTED;
 		}
 		return MP_OK;
 	}
@@ -537,7 +578,7 @@ static int match(void *mem, const struct mp_gal *g, size_t idx, const struct mp_
 	case MP_NSPI_RES_BITMASK: {
 		struct mp_nspi_propval v;
 		if (mp_gal_prop(mem, g, idx, PID(r->res.bitmask.proptag) | MP_PTYP_INTEGER32, 0, cp,
-				&v) != MP_OK) {
+		                &v) != MP_OK) {
 			*hit = false;
 			return MP_OK;
 		}
@@ -551,7 +592,7 @@ static int match(void *mem, const struct mp_gal *g, size_t idx, const struct mp_
 }
 
 int mp_gal_match(const struct mp_gal *g, size_t idx, const struct mp_nspi_restriction *r,
-		 uint32_t cp, bool *hit)
+                 uint32_t cp, bool *hit)
 {
 	void *mem = talloc_new(NULL);
 	if (!mem)

@@ -43,8 +43,8 @@ struct mp_store;
 #define MP_NSPI_F_SKIP_OBJECTS 0x1u
 #define MP_NSPI_F_EPH_ID 0x2u
 #define MP_NSPI_F_UNICODE_PROPTYPES 0x80000000u
-#define MP_NSPI_F_UNICODE_STRINGS 0x4u   /* NspiGetSpecialTable */
-#define MP_NSPI_F_ADDR_TEMPLATES 0x2u    /* NspiGetSpecialTable */
+#define MP_NSPI_F_UNICODE_STRINGS 0x4u /* NspiGetSpecialTable */
+#define MP_NSPI_F_ADDR_TEMPLATES 0x2u  /* NspiGetSpecialTable */
 
 /* Property tags the GAL answers. */
 #define MP_PR_OBJECT_TYPE 0x0FFE0003u
@@ -88,7 +88,7 @@ struct mp_gal {
 	size_t n;
 	const char *org;
 	const char *admin_group;
-	const char *fqdn; /* our name: network address and home server */
+	const char *fqdn;        /* our name: network address and home server */
 	uint8_t server_guid[16]; /* ProviderUID of ephemeral entry IDs (NspiBind's) */
 };
 
@@ -103,11 +103,11 @@ size_t mp_gal_seek(const struct mp_gal *g, const char *s);
  * PtypErrorCode value (MAPI_E_NOT_FOUND). `tag` PtypString8 gets the value
  * in code page `cp`, PtypUnspecified (0) strings as PtypString. */
 int mp_gal_prop(void *mem, const struct mp_gal *g, size_t idx, uint32_t tag, uint32_t flags,
-		uint32_t cp, struct mp_nspi_propval *out);
+                uint32_t cp, struct mp_nspi_propval *out);
 /* A row with these tags (each value or an error value). *errors counts the
  * missing ones. */
 int mp_gal_row(void *mem, const struct mp_gal *g, size_t idx, const struct mp_nspi_proptags *tags,
-	       uint32_t flags, uint32_t cp, struct mp_nspi_row *out, size_t *errors);
+               uint32_t flags, uint32_t cp, struct mp_nspi_row *out, size_t *errors);
 /* The tags every user has, with string types for `cp` (unicode: PtypString). */
 const uint32_t *mp_gal_tags(size_t *n);
 uint32_t mp_gal_tag_for_cp(uint32_t tag, bool unicode);
@@ -119,7 +119,7 @@ int mp_gal_hierarchy_row(void *mem, bool unicode, uint32_t cp, struct mp_nspi_ro
 /* Does row `idx` satisfy the restriction? MP_OK (match in *hit),
  * MP_ERR_UNSUPPORTED for restrictions we cannot evaluate (too complex). */
 int mp_gal_match(const struct mp_gal *g, size_t idx, const struct mp_nspi_restriction *r,
-		 uint32_t cp, bool *hit);
+                 uint32_t cp, bool *hit);
 /* Ambiguous name resolution of `s`: exact account/SMTP/DN/display name
  * first, else prefixes of display name, its words, account and SMTP.
  * Returns the number of matches (0, 1: *idx, more). */

@@ -5,6 +5,7 @@
  * MAPI_E_NO_ACCESS. Templates do not exist here: NspiGetTemplateInfo
  * answers MAPI_E_NOT_FOUND and the address-creation table is empty.
  */
+#include "dcerpc/pdu.h"
 #include "mapi/call.h"
 #include "mapi/nspi.h"
 #include "proxy/conf.h"
@@ -12,7 +13,6 @@
 #include "server/server_conf.h"
 #include "server/server_modules.h"
 #include "server/store/store.h"
-#include "dcerpc/pdu.h"
 #include "util/log.h"
 #include "util/status.h"
 
@@ -113,7 +113,7 @@ static void set_position(const struct mp_gal *g, struct mp_nspi_stat *st, size_t
 
 /* pPropTags, or a default list for the code page when NULL. */
 static struct mp_nspi_proptags *columns(struct ctx *x, struct mp_nspi_proptags *given,
-					const uint32_t *def, size_t ndef, bool unicode)
+                                        const uint32_t *def, size_t ndef, bool unicode)
 {
 	if (given)
 		return given;
@@ -194,7 +194,7 @@ static int do_bind(struct ctx *x, const struct mp_nspi_bind_req *q, struct mp_ns
 }
 
 static int do_update_stat(struct ctx *x, const struct mp_nspi_update_stat_req *q,
-			  struct mp_nspi_update_stat_rsp *r)
+                          struct mp_nspi_update_stat_rsp *r)
 {
 	size_t pos;
 	r->stat = q->stat;
@@ -214,7 +214,7 @@ static int do_update_stat(struct ctx *x, const struct mp_nspi_update_stat_req *q
 }
 
 static int do_query_rows(struct ctx *x, const struct mp_nspi_query_rows_req *q,
-			 struct mp_nspi_query_rows_rsp *r)
+                         struct mp_nspi_query_rows_rsp *r)
 {
 	size_t nd, pos;
 	const uint32_t *def = mp_gal_default_columns(&nd);
@@ -231,8 +231,8 @@ static int do_query_rows(struct ctx *x, const struct mp_nspi_query_rows_req *q,
 		for (uint32_t i = 0; i < q->etable_count; i++) {
 			long k = mp_gal_index(x->gal, q->etable[i]);
 			int rc = k < 0 ? error_row(x->mem, tags, &r->rows->rows[i])
-				       : mp_gal_row(x->mem, x->gal, (size_t)k, tags, q->flags, cp,
-						    &r->rows->rows[i], NULL);
+			               : mp_gal_row(x->mem, x->gal, (size_t)k, tags, q->flags, cp,
+			                            &r->rows->rows[i], NULL);
 			if (rc != MP_OK)
 				return rc;
 		}
@@ -253,7 +253,7 @@ static int do_query_rows(struct ctx *x, const struct mp_nspi_query_rows_req *q,
 		return MP_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
 		int rc = mp_gal_row(x->mem, x->gal, pos + i, tags, q->flags, cp, &r->rows->rows[i],
-				    NULL);
+		                    NULL);
 		if (rc != MP_OK)
 			return rc;
 	}
@@ -263,7 +263,7 @@ static int do_query_rows(struct ctx *x, const struct mp_nspi_query_rows_req *q,
 }
 
 static int do_seek_entries(struct ctx *x, const struct mp_nspi_seek_entries_req *q,
-			   struct mp_nspi_seek_entries_rsp *r)
+                           struct mp_nspi_seek_entries_rsp *r)
 {
 	uint32_t cp = q->stat.code_page;
 	uint16_t t = MP_NSPI_PROP_TYPE(q->target.proptag);
@@ -273,8 +273,10 @@ static int do_seek_entries(struct ctx *x, const struct mp_nspi_seek_entries_req 
 		r->result = MP_NSPI_E_NO_SUPPORT; /* only the display-name sort exists */
 		return MP_OK;
 	}
-	const char *want = t == MP_PTYP_STRING ? q->target.value.lpszW
-					       : mp_gal_from_cp(x->mem, q->target.value.lpszA ? q->target.value.lpszA : "", cp);
+	const char *want =
+	    t == MP_PTYP_STRING
+	        ? q->target.value.lpszW
+	        : mp_gal_from_cp(x->mem, q->target.value.lpszA ? q->target.value.lpszA : "", cp);
 	if (!want)
 		want = "";
 	size_t pos = mp_gal_seek(x->gal, want);
@@ -301,8 +303,8 @@ static int do_seek_entries(struct ctx *x, const struct mp_nspi_seek_entries_req 
 			for (uint32_t j = 0; j < n; j++) {
 				long k = mp_gal_index(x->gal, q->etable->tags[i + j]);
 				int rc = k < 0 ? error_row(x->mem, q->prop_tags, &r->rows->rows[j])
-					       : mp_gal_row(x->mem, x->gal, (size_t)k, q->prop_tags, 0,
-							    cp, &r->rows->rows[j], NULL);
+				               : mp_gal_row(x->mem, x->gal, (size_t)k, q->prop_tags,
+				                            0, cp, &r->rows->rows[j], NULL);
 				if (rc != MP_OK)
 					return rc;
 			}
@@ -320,7 +322,8 @@ static int do_seek_entries(struct ctx *x, const struct mp_nspi_seek_entries_req 
 	if (q->prop_tags) {
 		if (!(r->rows = rowset_new(x->mem, 1)))
 			return MP_ERR_NOMEM;
-		int rc = mp_gal_row(x->mem, x->gal, pos, q->prop_tags, 0, cp, &r->rows->rows[0], NULL);
+		int rc =
+		    mp_gal_row(x->mem, x->gal, pos, q->prop_tags, 0, cp, &r->rows->rows[0], NULL);
 		if (rc != MP_OK)
 			return rc;
 		r->rows->count = 1;
@@ -330,7 +333,7 @@ static int do_seek_entries(struct ctx *x, const struct mp_nspi_seek_entries_req 
 }
 
 static int do_get_matches(struct ctx *x, const struct mp_nspi_get_matches_req *q,
-			  struct mp_nspi_get_matches_rsp *r)
+                          struct mp_nspi_get_matches_rsp *r)
 {
 	uint32_t cp = q->stat.code_page;
 	r->stat = q->stat;
@@ -374,7 +377,7 @@ static int do_get_matches(struct ctx *x, const struct mp_nspi_get_matches_req *q
 		for (uint32_t i = 0; i < r->mids->count; i++) {
 			long k = mp_gal_index(x->gal, r->mids->tags[i]);
 			int rc = mp_gal_row(x->mem, x->gal, (size_t)k, q->prop_tags, 0, cp,
-					    &r->rows->rows[i], NULL);
+			                    &r->rows->rows[i], NULL);
 			if (rc != MP_OK)
 				return rc;
 		}
@@ -390,7 +393,7 @@ static int do_get_matches(struct ctx *x, const struct mp_nspi_get_matches_req *q
 }
 
 static int do_resort(struct ctx *x, const struct mp_nspi_resort_restriction_req *q,
-		     struct mp_nspi_resort_restriction_rsp *r)
+                     struct mp_nspi_resort_restriction_rsp *r)
 {
 	r->stat = q->stat;
 	size_t n = q->in_mids.count;
@@ -413,7 +416,7 @@ static int do_resort(struct ctx *x, const struct mp_nspi_resort_restriction_req 
 }
 
 static int do_dn_to_mid(struct ctx *x, const struct mp_nspi_dn_to_mid_req *q,
-			struct mp_nspi_dn_to_mid_rsp *r)
+                        struct mp_nspi_dn_to_mid_rsp *r)
 {
 	if (!(r->mids = mids_new(x->mem, q->names.count)))
 		return MP_ERR_NOMEM;
@@ -445,7 +448,7 @@ static int all_tags(struct ctx *x, bool unicode, struct mp_nspi_proptags **out)
 }
 
 static int do_get_prop_list(struct ctx *x, const struct mp_nspi_get_prop_list_req *q,
-			    struct mp_nspi_get_prop_list_rsp *r)
+                            struct mp_nspi_get_prop_list_rsp *r)
 {
 	if (mp_gal_index(x->gal, q->mid) < 0) {
 		r->result = MP_NSPI_E_NOT_FOUND;
@@ -456,7 +459,7 @@ static int do_get_prop_list(struct ctx *x, const struct mp_nspi_get_prop_list_re
 }
 
 static int do_get_props(struct ctx *x, const struct mp_nspi_get_props_req *q,
-			struct mp_nspi_get_props_rsp *r)
+                        struct mp_nspi_get_props_rsp *r)
 {
 	long k = mp_gal_index(x->gal, q->stat.cur_rec);
 	if (k < 0) {
@@ -473,7 +476,7 @@ static int do_get_props(struct ctx *x, const struct mp_nspi_get_props_req *q,
 	if (!(r->row = talloc_zero(x->mem, struct mp_nspi_row)))
 		return MP_ERR_NOMEM;
 	int rc = mp_gal_row(x->mem, x->gal, (size_t)k, tags, q->flags, q->stat.code_page, r->row,
-			    &errors);
+	                    &errors);
 	r->result = errors ? MP_NSPI_WARN_WITH_ERRORS : MP_NSPI_SUCCESS;
 	return rc;
 }
@@ -489,7 +492,7 @@ static long mid_pos(const struct mp_gal *g, uint32_t mid)
 }
 
 static int do_compare(struct ctx *x, const struct mp_nspi_compare_mids_req *q,
-		      struct mp_nspi_compare_mids_rsp *r)
+                      struct mp_nspi_compare_mids_rsp *r)
 {
 	long a = mid_pos(x->gal, q->mid1), b = mid_pos(x->gal, q->mid2);
 	if (a == -2 || b == -2) {
@@ -502,7 +505,7 @@ static int do_compare(struct ctx *x, const struct mp_nspi_compare_mids_req *q,
 }
 
 static int do_special_table(struct ctx *x, const struct mp_nspi_get_special_table_req *q,
-			    struct mp_nspi_get_special_table_rsp *r)
+                            struct mp_nspi_get_special_table_rsp *r)
 {
 	r->version = HIERARCHY_VERSION;
 	r->result = MP_NSPI_SUCCESS;
@@ -515,18 +518,18 @@ static int do_special_table(struct ctx *x, const struct mp_nspi_get_special_tabl
 		return MP_ERR_NOMEM;
 	r->rows->count = 1;
 	return mp_gal_hierarchy_row(x->mem, (q->flags & MP_NSPI_F_UNICODE_STRINGS) != 0,
-				    q->stat.code_page, &r->rows->rows[0]);
+	                            q->stat.code_page, &r->rows->rows[0]);
 }
 
 static int do_query_columns(struct ctx *x, const struct mp_nspi_query_columns_req *q,
-			    struct mp_nspi_query_columns_rsp *r)
+                            struct mp_nspi_query_columns_rsp *r)
 {
 	r->result = MP_NSPI_SUCCESS;
 	return all_tags(x, (q->flags & MP_NSPI_F_UNICODE_PROPTYPES) != 0, &r->columns);
 }
 
 static int do_names_from_ids(struct ctx *x, const struct mp_nspi_get_names_from_ids_req *q,
-			     struct mp_nspi_get_names_from_ids_rsp *r)
+                             struct mp_nspi_get_names_from_ids_rsp *r)
 {
 	/* The GAL has no named properties: every id is unknown. */
 	uint32_t n = q->prop_tags ? q->prop_tags->count : 0;
@@ -548,7 +551,7 @@ static int do_names_from_ids(struct ctx *x, const struct mp_nspi_get_names_from_
 }
 
 static int do_ids_from_names(struct ctx *x, const struct mp_nspi_get_ids_from_names_req *q,
-			     struct mp_nspi_get_ids_from_names_rsp *r)
+                             struct mp_nspi_get_ids_from_names_rsp *r)
 {
 	/* Unknown names map to PT_ERROR with id 0 (MS-OXNSPI 3.1.4.1.12); the
 	 * GAL is read-only, so none is created either. */
@@ -562,7 +565,7 @@ static int do_ids_from_names(struct ctx *x, const struct mp_nspi_get_ids_from_na
 }
 
 static int do_resolve(struct ctx *x, const struct mp_nspi_resolve_names_req *q, bool wide,
-		      struct mp_nspi_resolve_names_rsp *r)
+                      struct mp_nspi_resolve_names_rsp *r)
 {
 	uint32_t cp = q->stat.code_page;
 	uint32_t n = q->names.count;
@@ -577,12 +580,12 @@ static int do_resolve(struct ctx *x, const struct mp_nspi_resolve_names_req *q, 
 		if (s && !wide)
 			s = mp_gal_from_cp(x->mem, s, cp);
 		size_t k = 0, m = s ? mp_gal_resolve(x->gal, s, &k) : 0;
-		r->mids->tags[i] = m == 0 ? MP_NSPI_MID_UNRESOLVED
-				 : m > 1  ? MP_NSPI_MID_AMBIGUOUS
-					  : x->gal->e[k].mid;
+		r->mids->tags[i] = m == 0  ? MP_NSPI_MID_UNRESOLVED
+		                   : m > 1 ? MP_NSPI_MID_AMBIGUOUS
+		                           : x->gal->e[k].mid;
 		if (m == 1) {
 			int rc = mp_gal_row(x->mem, x->gal, k, tags, 0, cp,
-					    &r->rows->rows[r->rows->count++], NULL);
+			                    &r->rows->rows[r->rows->count++], NULL);
 			if (rc != MP_OK)
 				return rc;
 		}
@@ -610,7 +613,7 @@ static int dispatch(struct ctx *x, struct mp_mapi_call *call, void *rsp)
 		struct mp_nspi_unbind_rsp *r = rsp;
 		x->s->h[slot].used = false;
 		memset(&r->handle, 0, sizeof(r->handle)); /* the handle is closed */
-		r->result = 1; /* 3.1.4.1.2: the server returns 1 */
+		r->result = 1;                            /* 3.1.4.1.2: the server returns 1 */
 		return MP_OK;
 	}
 	if (op == MP_NSPI_MOD_PROPS || op == MP_NSPI_MOD_LINK_ATT) {
@@ -626,21 +629,36 @@ static int dispatch(struct ctx *x, struct mp_mapi_call *call, void *rsp)
 	if (rc != MP_OK)
 		return rc;
 	switch (op) {
-	case MP_NSPI_UPDATE_STAT: return do_update_stat(x, call->body, rsp);
-	case MP_NSPI_QUERY_ROWS: return do_query_rows(x, call->body, rsp);
-	case MP_NSPI_SEEK_ENTRIES: return do_seek_entries(x, call->body, rsp);
-	case MP_NSPI_GET_MATCHES: return do_get_matches(x, call->body, rsp);
-	case MP_NSPI_RESORT_RESTRICTION: return do_resort(x, call->body, rsp);
-	case MP_NSPI_DN_TO_MID: return do_dn_to_mid(x, call->body, rsp);
-	case MP_NSPI_GET_PROP_LIST: return do_get_prop_list(x, call->body, rsp);
-	case MP_NSPI_GET_PROPS: return do_get_props(x, call->body, rsp);
-	case MP_NSPI_COMPARE_MIDS: return do_compare(x, call->body, rsp);
-	case MP_NSPI_GET_SPECIAL_TABLE: return do_special_table(x, call->body, rsp);
-	case MP_NSPI_QUERY_COLUMNS: return do_query_columns(x, call->body, rsp);
-	case MP_NSPI_GET_NAMES_FROM_IDS: return do_names_from_ids(x, call->body, rsp);
-	case MP_NSPI_GET_IDS_FROM_NAMES: return do_ids_from_names(x, call->body, rsp);
-	case MP_NSPI_RESOLVE_NAMES: return do_resolve(x, call->body, false, rsp);
-	case MP_NSPI_RESOLVE_NAMES_W: return do_resolve(x, call->body, true, rsp);
+	case MP_NSPI_UPDATE_STAT:
+		return do_update_stat(x, call->body, rsp);
+	case MP_NSPI_QUERY_ROWS:
+		return do_query_rows(x, call->body, rsp);
+	case MP_NSPI_SEEK_ENTRIES:
+		return do_seek_entries(x, call->body, rsp);
+	case MP_NSPI_GET_MATCHES:
+		return do_get_matches(x, call->body, rsp);
+	case MP_NSPI_RESORT_RESTRICTION:
+		return do_resort(x, call->body, rsp);
+	case MP_NSPI_DN_TO_MID:
+		return do_dn_to_mid(x, call->body, rsp);
+	case MP_NSPI_GET_PROP_LIST:
+		return do_get_prop_list(x, call->body, rsp);
+	case MP_NSPI_GET_PROPS:
+		return do_get_props(x, call->body, rsp);
+	case MP_NSPI_COMPARE_MIDS:
+		return do_compare(x, call->body, rsp);
+	case MP_NSPI_GET_SPECIAL_TABLE:
+		return do_special_table(x, call->body, rsp);
+	case MP_NSPI_QUERY_COLUMNS:
+		return do_query_columns(x, call->body, rsp);
+	case MP_NSPI_GET_NAMES_FROM_IDS:
+		return do_names_from_ids(x, call->body, rsp);
+	case MP_NSPI_GET_IDS_FROM_NAMES:
+		return do_ids_from_names(x, call->body, rsp);
+	case MP_NSPI_RESOLVE_NAMES:
+		return do_resolve(x, call->body, false, rsp);
+	case MP_NSPI_RESOLVE_NAMES_W:
+		return do_resolve(x, call->body, true, rsp);
 	default:
 		*x->c->fault = MP_NCA_S_OP_RNG_ERROR;
 		return MP_ERR_PROTO;
@@ -686,16 +704,16 @@ static int serve_nspi(struct mp_server_call *c)
 	struct mp_mapi_call *call =
 	    mp_mapi_decode(x.mem, MP_MAPI_NSPI, c->opnum, MP_CALL_REQUEST, c->stub, c->len, &why);
 	if (!call) {
-		*c->fault = why && strcmp(why, "unknown opnum") == 0 ? MP_NCA_S_OP_RNG_ERROR
-								   : MP_FAULT_NDR;
-		mp_warn("session %llu: NSPI opnum %u refused: %s", (unsigned long long)c->session_id,
-			c->opnum, why ? why : "?");
+		*c->fault =
+		    why && strcmp(why, "unknown opnum") == 0 ? MP_NCA_S_OP_RNG_ERROR : MP_FAULT_NDR;
+		mp_warn("session %llu: NSPI opnum %u refused: %s",
+		        (unsigned long long)c->session_id, c->opnum, why ? why : "?");
 		goto out;
 	}
 	rc = dispatch(&x, call, &rsp);
 	if (rc == MP_OK && !mp_nspi_push(c->opnum, MP_CALL_RESPONSE, &rsp, c->out)) {
 		mp_warn("session %llu: NSPI opnum %u: response cannot be encoded",
-			(unsigned long long)c->session_id, c->opnum);
+		        (unsigned long long)c->session_id, c->opnum);
 		rc = MP_ERR_PROTO;
 	}
 	if (rc != MP_OK && !*c->fault)
@@ -706,7 +724,7 @@ out:
 }
 
 static int init_nspi(const struct mp_config *cfg, const struct mp_proxy_conf *conf, void **global,
-		     char *errbuf, size_t errlen)
+                     char *errbuf, size_t errlen)
 {
 	struct nspi_global *g = calloc(1, sizeof(*g));
 	if (!g) {
@@ -742,10 +760,10 @@ static void session_end_nspi(void *global, void *state)
 }
 
 const struct mp_server_module mp_server_nspi = {
-	.iface = "exchange_nsp",
-	.option = "dcerpc_mapiproxy:nspi_server",
-	.init = init_nspi,
-	.shutdown = shutdown_nspi,
-	.serve = serve_nspi,
-	.session_end = session_end_nspi,
+    .iface = "exchange_nsp",
+    .option = "dcerpc_mapiproxy:nspi_server",
+    .init = init_nspi,
+    .shutdown = shutdown_nspi,
+    .serve = serve_nspi,
+    .session_end = session_end_nspi,
 };

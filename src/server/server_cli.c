@@ -30,19 +30,19 @@ bool mp_server_cli_is_subcommand(const char *arg)
 void mp_server_cli_usage(FILE *fp)
 {
 	fprintf(fp,
-		"Users and mail (the store in mapiserver:data dir; created by the first useradd):\n"
-		"  mapiserver useradd -c FILE NAME [--display-name D] [--email E]\n"
-		"                         create a user and its mailbox; the password is read\n"
-		"                         from the terminal (twice) or from stdin's first line\n"
-		"  mapiserver userdel -c FILE NAME      delete a user and its whole mailbox\n"
-		"  mapiserver passwd -c FILE NAME       set a user's password (as useradd)\n"
-		"  mapiserver list -c FILE              list the users (name, display name,\n"
-		"                                       SMTP address, legacy DN)\n"
-		"  mapiserver import -c FILE --user U [--folder PATH] PATH...\n"
-		"                         import .eml files, mbox files or directories of them\n"
-		"                         into U's Inbox (or the folder PATH below Top of\n"
-		"                         Information Store, e.g. Inbox/Archive); progress on\n"
-		"                         stderr\n");
+	        "Users and mail (the store in mapiserver:data dir; created by the first useradd):\n"
+	        "  mapiserver useradd -c FILE NAME [--display-name D] [--email E]\n"
+	        "                         create a user and its mailbox; the password is read\n"
+	        "                         from the terminal (twice) or from stdin's first line\n"
+	        "  mapiserver userdel -c FILE NAME      delete a user and its whole mailbox\n"
+	        "  mapiserver passwd -c FILE NAME       set a user's password (as useradd)\n"
+	        "  mapiserver list -c FILE              list the users (name, display name,\n"
+	        "                                       SMTP address, legacy DN)\n"
+	        "  mapiserver import -c FILE --user U [--folder PATH] PATH...\n"
+	        "                         import .eml files, mbox files or directories of them\n"
+	        "                         into U's Inbox (or the folder PATH below Top of\n"
+	        "                         Information Store, e.g. Inbox/Archive); progress on\n"
+	        "                         stderr\n");
 }
 
 /* A line without its newline; echo off on a terminal. */
@@ -95,7 +95,7 @@ static int open_store(const char *prog, const char *config, bool create, struct 
 	char err[600];
 	if (!config) {
 		fprintf(stderr, "%s: no configuration file; use -c FILE (see mapiserver --help)\n",
-			prog);
+		        prog);
 		return 2;
 	}
 	if (mp_config_load(&cfg, config, err, sizeof(err)) != MP_OK) {
@@ -116,7 +116,7 @@ static int open_store(const char *prog, const char *config, bool create, struct 
 
 /* Find a user by name in a write transaction. */
 static int user_txn(const char *prog, struct mp_store *st, const char *name, void *mem,
-		    struct mp_store_txn **txn, struct mp_store_user **u)
+                    struct mp_store_txn **txn, struct mp_store_user **u)
 {
 	if (mp_store_txn_begin(st, true, txn) != MP_OK) {
 		fprintf(stderr, "%s: cannot write the store\n", prog);
@@ -138,8 +138,10 @@ static int finish(const char *prog, struct mp_store_txn *txn, int rc, const char
 		return 1;
 	}
 	if (mp_store_txn_commit(txn) != MP_OK) {
-		fprintf(stderr, "%s: %s: the store could not be written (disk full? raise "
-				"mapiserver:map size)\n", prog, what);
+		fprintf(stderr,
+		        "%s: %s: the store could not be written (disk full? raise "
+		        "mapiserver:map size)\n",
+		        prog, what);
 		return 1;
 	}
 	return 0;
@@ -148,20 +150,20 @@ static int finish(const char *prog, struct mp_store_txn *txn, int rc, const char
 static int progress(void *arg, const struct mp_store_import_progress *p)
 {
 	fprintf(stderr, "\r%s: %llu imported, %llu skipped", p->path, (unsigned long long)p->done,
-		(unsigned long long)p->failed);
+	        (unsigned long long)p->failed);
 	return 0;
 }
 
 int mp_server_cli_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"display-name", required_argument, NULL, 'n'},
-		{"email", required_argument, NULL, 'e'},
-		{"user", required_argument, NULL, 'u'},
-		{"folder", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"display-name", required_argument, NULL, 'n'},
+	    {"email", required_argument, NULL, 'e'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"folder", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *cmd = argv[0];
 	char prog[64];
@@ -171,13 +173,27 @@ int mp_server_cli_main(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': config = optarg; break;
-		case 'n': display = optarg; break;
-		case 'e': email = optarg; break;
-		case 'u': user = optarg; break;
-		case 'f': folder = optarg; break;
-		case 'h': mp_server_cli_usage(stdout); return 0;
-		default: mp_server_cli_usage(stderr); return 2;
+		case 'c':
+			config = optarg;
+			break;
+		case 'n':
+			display = optarg;
+			break;
+		case 'e':
+			email = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'f':
+			folder = optarg;
+			break;
+		case 'h':
+			mp_server_cli_usage(stdout);
+			return 0;
+		default:
+			mp_server_cli_usage(stderr);
+			return 2;
 		}
 	}
 	bool is_import = strcmp(cmd, "import") == 0, is_list = strcmp(cmd, "list") == 0;
@@ -216,8 +232,10 @@ int mp_server_cli_main(int argc, char **argv)
 		if (read_password(prog, pw, sizeof(pw)) < 0) {
 			code = 1;
 		} else {
-			struct mp_store_user_new nu = {.name = argv[optind], .password = pw,
-						       .display_name = display, .smtp = email};
+			struct mp_store_user_new nu = {.name = argv[optind],
+			                               .password = pw,
+			                               .display_name = display,
+			                               .smtp = email};
 			if (mp_store_user_add_simple(st, &nu, &id, err, sizeof(err)) != MP_OK) {
 				fprintf(stderr, "%s: %s\n", prog, err);
 				code = 1;
@@ -238,7 +256,7 @@ int mp_server_cli_main(int argc, char **argv)
 			code = user_txn(prog, st, argv[optind], mem, &txn, &u);
 			if (!code)
 				code = finish(prog, txn, mp_store_user_set_password(txn, u->id, pw),
-					      "passwd");
+				              "passwd");
 			if (!code)
 				printf("password of %s changed\n", argv[optind]);
 		}
@@ -250,8 +268,9 @@ int mp_server_cli_main(int argc, char **argv)
 			code = 1;
 		} else {
 			for (size_t i = 0; i < n; i++)
-				printf("%s\t%s\t%s\t%s%s\n", u[i].name, u[i].display_name, u[i].smtp,
-				       u[i].dn, (u[i].flags & MP_STORE_USER_DISABLED) ? "\tdisabled" : "");
+				printf("%s\t%s\t%s\t%s%s\n", u[i].name, u[i].display_name,
+				       u[i].smtp, u[i].dn,
+				       (u[i].flags & MP_STORE_USER_DISABLED) ? "\tdisabled" : "");
 			mp_store_txn_abort(txn);
 		}
 	} else {
@@ -260,9 +279,10 @@ int mp_server_cli_main(int argc, char **argv)
 			code = user_txn(prog, st, user, mem, &txn, &u);
 			if (!code) {
 				if (mp_store_folder_by_path(txn, u->id, folder, &io.fid) != MP_OK) {
-					fprintf(stderr, "%s: no folder '%s' in %s's mailbox (a path "
-							"below Top of Information Store, e.g. Inbox)\n",
-						prog, folder, user);
+					fprintf(stderr,
+					        "%s: no folder '%s' in %s's mailbox (a path "
+					        "below Top of Information Store, e.g. Inbox)\n",
+					        prog, folder, user);
 					code = 1;
 				}
 				mp_store_txn_abort(txn);
@@ -272,13 +292,14 @@ int mp_server_cli_main(int argc, char **argv)
 		for (int i = optind; !code && i < argc; i++) {
 			struct mp_store_import_stats stats;
 			memset(&stats, 0, sizeof(stats));
-			int rc = mp_store_import_path(st, user, argv[i], &io, &stats, err, sizeof(err));
+			int rc =
+			    mp_store_import_path(st, user, argv[i], &io, &stats, err, sizeof(err));
 			if (io.progress)
 				fprintf(stderr, "\n");
-			fprintf(stderr, "%s: %llu message(s) imported, %llu skipped%s%s%s\n", argv[i],
-				(unsigned long long)stats.messages, (unsigned long long)stats.failed,
-				stats.failed ? " (first: " : "", stats.failed ? stats.first_error : "",
-				stats.failed ? ")" : "");
+			fprintf(stderr, "%s: %llu message(s) imported, %llu skipped%s%s%s\n",
+			        argv[i], (unsigned long long)stats.messages,
+			        (unsigned long long)stats.failed, stats.failed ? " (first: " : "",
+			        stats.failed ? stats.first_error : "", stats.failed ? ")" : "");
 			total += stats.messages;
 			failed += stats.failed;
 			if (rc != MP_OK) {

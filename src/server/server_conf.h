@@ -24,19 +24,19 @@ struct mp_server_conf {
 /* Read the mapiserver: options.
  * MP_OK or MP_ERR_CONFIG with "file:line: what to do" in errbuf. */
 int mp_server_conf_load(struct mp_server_conf *sc, const struct mp_config *cfg, char *errbuf,
-			size_t errlen);
+                        size_t errlen);
 
 /* Open the store the configuration names (created when missing if `create`),
  * standalone: for the CLI subcommands. mp_store_close() it. */
 int mp_server_store_open(const struct mp_server_conf *sc, bool create, struct mp_store **out,
-			 char *errbuf, size_t errlen);
+                         char *errbuf, size_t errlen);
 
 /* The process-wide store for server modules: the first call opens (and
  * creates) it, later calls add a reference. When emsmdb_server.c is linked
  * its shared store (server_store.h) is the one taken, so that NSPI and
  * EMSMDB hold the same LMDB environment. MP_OK or an error in errbuf. */
 int mp_server_store_acquire(const struct mp_config *cfg, struct mp_store **out, char *errbuf,
-			    size_t errlen);
+                            size_t errlen);
 /* Drop a reference; the last one closes the store. */
 void mp_server_store_release(struct mp_store *st);
 /* The shared store while some module holds it, else NULL. */

@@ -56,15 +56,24 @@ static int serve(uint16_t opnum, const uint8_t *stub, size_t len, void *mem, voi
 	uint32_t fault = 0;
 	mp_wb_init(&out);
 	struct mp_server_call c = {
-		.conf = &conf, .session_id = 1, .user = "alice", .domain = "", .auth_level = 6,
-		.global = global, .session_state = &sess, .opnum = opnum, .stub = stub, .len = len,
-		.out = &out, .fault = &fault,
+	    .conf = &conf,
+	    .session_id = 1,
+	    .user = "alice",
+	    .domain = "",
+	    .auth_level = 6,
+	    .global = global,
+	    .session_state = &sess,
+	    .opnum = opnum,
+	    .stub = stub,
+	    .len = len,
+	    .out = &out,
+	    .fault = &fault,
 	};
 	int rc = mp_server_nspi.serve(&c);
 	if (rc == MP_OK) {
 		const char *why;
-		struct mp_mapi_call *call = mp_mapi_decode(mem, MP_MAPI_NSPI, opnum, MP_CALL_RESPONSE,
-							   out.data, out.len, &why);
+		struct mp_mapi_call *call = mp_mapi_decode(
+		    mem, MP_MAPI_NSPI, opnum, MP_CALL_RESPONSE, out.data, out.len, &why);
 		check(call != NULL); /* what we answer must be well-formed */
 		if (rsp)
 			*rsp = call->body;
@@ -102,13 +111,15 @@ static void init(void)
 	check(mp_config_parse(&cfg, "fuzz.conf", text, strlen(text), err, sizeof(err)) == MP_OK);
 	snprintf(conf.fqdn, sizeof(conf.fqdn), "mail.example.com");
 	check(mp_server_nspi.init(&cfg, &conf, &global, err, sizeof(err)) == MP_OK);
-	static const char *const users[][2] = {
-		{"alice", "Alice Liddell"}, {"bob", "Bob Builder"}, {"zed", "Zed \xc3\x9c" "ber"}};
+	static const char *const users[][2] = {{"alice", "Alice Liddell"},
+	                                       {"bob", "Bob Builder"},
+	                                       {"zed", "Zed \xc3\x9c"
+	                                               "ber"}};
 	for (size_t i = 0; i < 3; i++) {
-		struct mp_store_user_new u = {.name = users[i][0], .password = "pw",
-					      .display_name = users[i][1]};
+		struct mp_store_user_new u = {
+		    .name = users[i][0], .password = "pw", .display_name = users[i][1]};
 		check(mp_store_user_add_simple(mp_server_store_current(), &u, NULL, err,
-					       sizeof(err)) == MP_OK);
+		                               sizeof(err)) == MP_OK);
 	}
 	do_bind();
 	atexit(cleanup);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <ftw.h>
@@ -54,15 +55,18 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(text, sizeof(text), "[global]\nmapiserver:data dir = %s/data\n", f->dir);
 	assert_int_equal(mp_config_parse(&f->cfg, "t.conf", text, strlen(text), err, sizeof(err)),
-			 MP_OK);
+	                 MP_OK);
 	snprintf(f->conf.fqdn, sizeof(f->conf.fqdn), "mail.example.com");
 	if (mp_server_nspi.init(&f->cfg, &f->conf, &f->global, err, sizeof(err)) != MP_OK)
 		fail_msg("init: %s", err);
 	struct mp_store *st = mp_server_store_current();
 	assert_non_null(st);
-	struct mp_store_user_new a = {.name = "alice", .password = "pw", .display_name = "Alice Liddell"};
-	struct mp_store_user_new b = {.name = "bob", .password = "pw", .display_name = "Bob Builder",
-				      .smtp = "bob@example.org"};
+	struct mp_store_user_new a = {
+	    .name = "alice", .password = "pw", .display_name = "Alice Liddell"};
+	struct mp_store_user_new b = {.name = "bob",
+	                              .password = "pw",
+	                              .display_name = "Bob Builder",
+	                              .smtp = "bob@example.org"};
 	struct mp_store_user_new c = {.name = "zed", .password = "pw", .display_name = "Zed Zulu"};
 	uint32_t id;
 	assert_int_equal(mp_store_user_add_simple(st, &b, &id, err, sizeof(err)), MP_OK);
@@ -95,21 +99,30 @@ static int teardown(void **state)
 
 /* Serve raw stub bytes: MP_OK and *rsp decoded, or the error with *fault. */
 static int serve_raw(struct fx *f, uint16_t opnum, const uint8_t *stub, size_t len, void **rsp,
-		     uint32_t *fault)
+                     uint32_t *fault)
 {
 	struct mp_wbuf out;
 	mp_wb_init(&out);
 	*fault = 0;
 	struct mp_server_call c = {
-		.conf = &f->conf, .session_id = 1, .user = "alice", .domain = "",
-		.auth_level = 6, .global = f->global, .session_state = &f->state,
-		.opnum = opnum, .stub = stub, .len = len, .out = &out, .fault = fault,
+	    .conf = &f->conf,
+	    .session_id = 1,
+	    .user = "alice",
+	    .domain = "",
+	    .auth_level = 6,
+	    .global = f->global,
+	    .session_state = &f->state,
+	    .opnum = opnum,
+	    .stub = stub,
+	    .len = len,
+	    .out = &out,
+	    .fault = fault,
 	};
 	int rc = mp_server_nspi.serve(&c);
 	if (rc == MP_OK && rsp) {
 		const char *why = NULL;
-		struct mp_mapi_call *call = mp_mapi_decode(f->mem, MP_MAPI_NSPI, opnum,
-							   MP_CALL_RESPONSE, out.data, out.len, &why);
+		struct mp_mapi_call *call = mp_mapi_decode(
+		    f->mem, MP_MAPI_NSPI, opnum, MP_CALL_RESPONSE, out.data, out.len, &why);
 		if (!call)
 			fail_msg("opnum %u: response does not decode: %s", opnum, why);
 		*rsp = call->body;
@@ -145,8 +158,8 @@ static uint32_t call_fault(struct fx *f, uint16_t opnum, const void *req)
 
 static struct mp_nspi_stat stat_at(uint32_t cur)
 {
-	return (struct mp_nspi_stat){.cur_rec = cur, .code_page = 1252, .template_locale = 0x409,
-				     .sort_locale = 0x409};
+	return (struct mp_nspi_stat){
+	    .cur_rec = cur, .code_page = 1252, .template_locale = 0x409, .sort_locale = 0x409};
 }
 
 static void bind(struct fx *f)
@@ -180,8 +193,10 @@ static void test_bind_query_rows(void **state)
 	struct fx *f = *state;
 	bind(f);
 	struct mp_nspi_query_rows_req q = {
-		.handle = f->h, .stat = stat_at(MP_NSPI_MID_BEGINNING), .count = 2,
-		.prop_tags = tags(f, 3, MP_PR_DISPLAY_NAME, 0x39FE001Eu, MP_PR_OBJECT_TYPE),
+	    .handle = f->h,
+	    .stat = stat_at(MP_NSPI_MID_BEGINNING),
+	    .count = 2,
+	    .prop_tags = tags(f, 3, MP_PR_DISPLAY_NAME, 0x39FE001Eu, MP_PR_OBJECT_TYPE),
 	};
 	struct mp_nspi_query_rows_rsp *r = call(f, MP_NSPI_QUERY_ROWS, &q);
 	assert_int_equal(r->result, 0);
@@ -203,9 +218,12 @@ static void test_bind_query_rows(void **state)
 	assert_int_equal(r->stat.cur_rec, MP_NSPI_MID_END);
 	/* An explicit table: these MIds in this order, unknown ones as errors. */
 	uint32_t et[3] = {f->bob_mid, 0x7777, f->alice_mid};
-	struct mp_nspi_query_rows_req e = {.handle = f->h, .stat = stat_at(0), .etable_count = 3,
-					   .etable = et, .count = 3,
-					   .prop_tags = tags(f, 1, MP_PR_ACCOUNT)};
+	struct mp_nspi_query_rows_req e = {.handle = f->h,
+	                                   .stat = stat_at(0),
+	                                   .etable_count = 3,
+	                                   .etable = et,
+	                                   .count = 3,
+	                                   .prop_tags = tags(f, 1, MP_PR_ACCOUNT)};
 	r = call(f, MP_NSPI_QUERY_ROWS, &e);
 	assert_int_equal(r->rows->count, 3);
 	assert_string_equal(r->rows->rows[0].props[0].value.lpszW, "bob");
@@ -237,18 +255,21 @@ static void test_dn_to_mid_and_get_props(void **state)
 	assert_int_equal(r->mids->tags[2], 0);
 
 	struct mp_nspi_get_props_req p = {
-		.handle = f->h, .flags = MP_NSPI_F_EPH_ID, .stat = stat_at(f->bob_mid),
-		.prop_tags = tags(f, 7, MP_PR_EMAIL_ADDRESS, MP_PR_EMS_AB_HOME_MDB,
-				  MP_PR_EMS_AB_NETWORK_ADDRESS, MP_PR_ENTRYID, MP_PR_INSTANCE_KEY,
-				  MP_PR_ADDRTYPE, 0x66660003u),
+	    .handle = f->h,
+	    .flags = MP_NSPI_F_EPH_ID,
+	    .stat = stat_at(f->bob_mid),
+	    .prop_tags =
+	        tags(f, 7, MP_PR_EMAIL_ADDRESS, MP_PR_EMS_AB_HOME_MDB, MP_PR_EMS_AB_NETWORK_ADDRESS,
+	             MP_PR_ENTRYID, MP_PR_INSTANCE_KEY, MP_PR_ADDRTYPE, 0x66660003u),
 	};
 	struct mp_nspi_get_props_rsp *g = call(f, MP_NSPI_GET_PROPS, &p);
 	assert_int_equal(g->result, MP_NSPI_WARN_WITH_ERRORS);
 	struct mp_nspi_propval *v = g->row->props;
 	assert_int_equal(g->row->count, 7);
 	assert_string_equal(v[0].value.lpszW, ORG "/cn=Recipients/cn=bob");
-	assert_string_equal(v[1].value.lpszW, ORG "/cn=Configuration/cn=Servers/cn=mail/cn=Microsoft "
-						"Private MDB");
+	assert_string_equal(v[1].value.lpszW,
+	                    ORG "/cn=Configuration/cn=Servers/cn=mail/cn=Microsoft "
+	                        "Private MDB");
 	assert_int_equal(v[2].value.MVszW.count, 1);
 	assert_string_equal(v[2].value.MVszW.strs[0], "ncacn_ip_tcp:mail.example.com");
 	struct mp_nspi_entryid e;
@@ -264,8 +285,8 @@ static void test_dn_to_mid_and_get_props(void **state)
 	p.prop_tags = tags(f, 1, MP_PR_ENTRYID);
 	g = call(f, MP_NSPI_GET_PROPS, &p);
 	assert_int_equal(g->result, 0);
-	assert_true(mp_nspi_entryid_parse(g->row->props[0].value.bin.lpb, g->row->props[0].value.bin.cb,
-					  &e));
+	assert_true(mp_nspi_entryid_parse(g->row->props[0].value.bin.lpb,
+	                                  g->row->props[0].value.bin.cb, &e));
 	assert_int_equal(e.kind, MP_NSPI_ENTRYID_PERMANENT);
 	assert_string_equal(e.dn, ORG "/cn=Recipients/cn=bob");
 	/* An unknown MId. */
@@ -280,16 +301,17 @@ static void test_resolve_names(void **state)
 	struct fx *f = *state;
 	bind(f);
 	char *names[5] = {"alice", "SMTP:bob@example.org", "nobody", "b", "l"};
-	struct mp_nspi_resolve_names_req q = {.handle = f->h, .stat = stat_at(0),
-					      .prop_tags = tags(f, 1, MP_PR_DISPLAY_NAME),
-					      .names = {.count = 5, .strs = names}};
+	struct mp_nspi_resolve_names_req q = {.handle = f->h,
+	                                      .stat = stat_at(0),
+	                                      .prop_tags = tags(f, 1, MP_PR_DISPLAY_NAME),
+	                                      .names = {.count = 5, .strs = names}};
 	struct mp_nspi_resolve_names_rsp *r = call(f, MP_NSPI_RESOLVE_NAMES_W, &q);
 	assert_int_equal(r->result, 0);
 	assert_int_equal(r->mids->count, 5);
 	assert_int_equal(r->mids->tags[0], f->alice_mid);
 	assert_int_equal(r->mids->tags[1], f->bob_mid);
 	assert_int_equal(r->mids->tags[2], MP_NSPI_MID_UNRESOLVED);
-	assert_int_equal(r->mids->tags[3], f->bob_mid); /* "b": bob's name prefix, Bob Builder */
+	assert_int_equal(r->mids->tags[3], f->bob_mid);   /* "b": bob's name prefix, Bob Builder */
 	assert_int_equal(r->mids->tags[4], f->alice_mid); /* "l": Liddell, a word of the name */
 	assert_int_equal(r->rows->count, 4);
 	/* 8-bit names in the code page; ambiguous prefix "Z"/"B"? "a" hits alice only. */
@@ -308,21 +330,23 @@ static void test_get_matches(void **state)
 	struct fx *f = *state;
 	bind(f);
 	struct mp_nspi_propval anr = {.proptag = 0x360C001Fu, .value.lpszW = "zul"};
-	struct mp_nspi_restriction res = {.rt = MP_NSPI_RES_PROPERTY,
-					  .res.property = {.relop = 4, .proptag = 0x360C001Fu,
-							   .prop = &anr}};
-	struct mp_nspi_get_matches_req q = {.handle = f->h, .stat = stat_at(0), .filter = &res,
-					    .requested = 10,
-					    .prop_tags = tags(f, 1, MP_PR_DISPLAY_NAME)};
+	struct mp_nspi_restriction res = {
+	    .rt = MP_NSPI_RES_PROPERTY,
+	    .res.property = {.relop = 4, .proptag = 0x360C001Fu, .prop = &anr}};
+	struct mp_nspi_get_matches_req q = {.handle = f->h,
+	                                    .stat = stat_at(0),
+	                                    .filter = &res,
+	                                    .requested = 10,
+	                                    .prop_tags = tags(f, 1, MP_PR_DISPLAY_NAME)};
 	struct mp_nspi_get_matches_rsp *r = call(f, MP_NSPI_GET_MATCHES, &q);
 	assert_int_equal(r->result, 0);
 	assert_int_equal(r->mids->count, 1);
 	assert_string_equal(r->rows->rows[0].props[0].value.lpszW, "Zed Zulu");
 	/* Prefix content restriction, case-insensitive: "a" and "b"? no: "Bo". */
 	struct mp_nspi_propval pre = {.proptag = MP_PR_DISPLAY_NAME, .value.lpszW = "bo"};
-	struct mp_nspi_restriction c = {.rt = MP_NSPI_RES_CONTENT,
-					.res.content = {.fuzzy_level = 0x10002,
-							.proptag = MP_PR_DISPLAY_NAME, .prop = &pre}};
+	struct mp_nspi_restriction c = {
+	    .rt = MP_NSPI_RES_CONTENT,
+	    .res.content = {.fuzzy_level = 0x10002, .proptag = MP_PR_DISPLAY_NAME, .prop = &pre}};
 	struct mp_nspi_restriction n = {.rt = MP_NSPI_RES_NOT, .res.not_.res = &c};
 	q.filter = &n;
 	r = call(f, MP_NSPI_GET_MATCHES, &q);
@@ -346,17 +370,18 @@ static void test_stat_seek_compare_resort(void **state)
 	struct fx *f = *state;
 	bind(f);
 	int32_t delta = 0;
-	struct mp_nspi_update_stat_req u = {.handle = f->h, .stat = stat_at(f->alice_mid),
-					    .delta = &delta};
+	struct mp_nspi_update_stat_req u = {
+	    .handle = f->h, .stat = stat_at(f->alice_mid), .delta = &delta};
 	u.stat.delta = 5;
 	struct mp_nspi_update_stat_rsp *ur = call(f, MP_NSPI_UPDATE_STAT, &u);
 	assert_int_equal(ur->stat.cur_rec, MP_NSPI_MID_END); /* clamped at the end */
 	assert_int_equal(ur->stat.num_pos, 3);
 	assert_int_equal(*ur->delta, 3);
 
-	struct mp_nspi_seek_entries_req s = {.handle = f->h, .stat = stat_at(0),
-					     .target = {.proptag = MP_PR_DISPLAY_NAME,
-							.value.lpszW = "bz"}};
+	struct mp_nspi_seek_entries_req s = {
+	    .handle = f->h,
+	    .stat = stat_at(0),
+	    .target = {.proptag = MP_PR_DISPLAY_NAME, .value.lpszW = "bz"}};
 	struct mp_nspi_seek_entries_rsp *sr = call(f, MP_NSPI_SEEK_ENTRIES, &s);
 	assert_int_equal(sr->result, 0);
 	assert_int_equal(sr->stat.num_pos, 2); /* first name >= "bz": Zed Zulu */
@@ -364,8 +389,8 @@ static void test_stat_seek_compare_resort(void **state)
 	sr = call(f, MP_NSPI_SEEK_ENTRIES, &s);
 	assert_int_equal(sr->result, MP_NSPI_E_NOT_FOUND);
 
-	struct mp_nspi_compare_mids_req c = {.handle = f->h, .stat = stat_at(0),
-					     .mid1 = f->bob_mid, .mid2 = f->alice_mid};
+	struct mp_nspi_compare_mids_req c = {
+	    .handle = f->h, .stat = stat_at(0), .mid1 = f->bob_mid, .mid2 = f->alice_mid};
 	struct mp_nspi_compare_mids_rsp *cr = call(f, MP_NSPI_COMPARE_MIDS, &c);
 	assert_int_equal(cr->result, 0);
 	assert_true(cr->cmp > 0);
@@ -374,8 +399,8 @@ static void test_stat_seek_compare_resort(void **state)
 	assert_int_equal(cr->result, MP_NSPI_E_NOT_FOUND);
 
 	uint32_t in[3] = {f->bob_mid, 0x4242, f->alice_mid};
-	struct mp_nspi_resort_restriction_req rr = {.handle = f->h, .stat = stat_at(f->bob_mid),
-						    .in_mids = {.count = 3, .tags = in}};
+	struct mp_nspi_resort_restriction_req rr = {
+	    .handle = f->h, .stat = stat_at(f->bob_mid), .in_mids = {.count = 3, .tags = in}};
 	struct mp_nspi_resort_restriction_rsp *rs = call(f, MP_NSPI_RESORT_RESTRICTION, &rr);
 	assert_int_equal(rs->out_mids->count, 2);
 	assert_int_equal(rs->out_mids->tags[0], f->alice_mid);
@@ -387,8 +412,8 @@ static void test_tables_and_read_only(void **state)
 {
 	struct fx *f = *state;
 	bind(f);
-	struct mp_nspi_get_special_table_req st = {.handle = f->h, .flags = MP_NSPI_F_UNICODE_STRINGS,
-						   .stat = stat_at(0)};
+	struct mp_nspi_get_special_table_req st = {
+	    .handle = f->h, .flags = MP_NSPI_F_UNICODE_STRINGS, .stat = stat_at(0)};
 	struct mp_nspi_get_special_table_rsp *sr = call(f, MP_NSPI_GET_SPECIAL_TABLE, &st);
 	assert_int_equal(sr->result, 0);
 	assert_int_equal(sr->rows->count, 1);
@@ -399,13 +424,15 @@ static void test_tables_and_read_only(void **state)
 	sr = call(f, MP_NSPI_GET_SPECIAL_TABLE, &st);
 	assert_int_equal(sr->rows->count, 0);
 
-	struct mp_nspi_query_columns_req qc = {.handle = f->h, .flags = MP_NSPI_F_UNICODE_PROPTYPES};
+	struct mp_nspi_query_columns_req qc = {.handle = f->h,
+	                                       .flags = MP_NSPI_F_UNICODE_PROPTYPES};
 	struct mp_nspi_query_columns_rsp *cr = call(f, MP_NSPI_QUERY_COLUMNS, &qc);
 	bool has = false;
 	for (uint32_t i = 0; i < cr->columns->count; i++)
 		has = has || cr->columns->tags[i] == MP_PR_SMTP_ADDRESS;
 	assert_true(has);
-	struct mp_nspi_get_prop_list_req pl = {.handle = f->h, .mid = f->alice_mid, .code_page = 1252};
+	struct mp_nspi_get_prop_list_req pl = {
+	    .handle = f->h, .mid = f->alice_mid, .code_page = 1252};
 	struct mp_nspi_get_prop_list_rsp *pr = call(f, MP_NSPI_GET_PROP_LIST, &pl);
 	has = false;
 	for (uint32_t i = 0; i < pr->prop_tags->count; i++)
@@ -461,8 +488,10 @@ static void test_malformed_stubs_refused(void **state)
 	assert_int_not_equal(serve_raw(f, 21, junk, 20, NULL, &fault), MP_OK);
 	assert_int_equal(fault, MP_NCA_S_OP_RNG_ERROR);
 	/* The session survives: its handle still works. */
-	struct mp_nspi_query_rows_req q = {.handle = f->h, .stat = stat_at(0), .count = 1,
-					   .prop_tags = tags(f, 1, MP_PR_DISPLAY_NAME)};
+	struct mp_nspi_query_rows_req q = {.handle = f->h,
+	                                   .stat = stat_at(0),
+	                                   .count = 1,
+	                                   .prop_tags = tags(f, 1, MP_PR_DISPLAY_NAME)};
 	struct mp_nspi_query_rows_rsp *r = call(f, MP_NSPI_QUERY_ROWS, &q);
 	assert_int_equal(r->rows->count, 1);
 }
@@ -470,15 +499,15 @@ static void test_malformed_stubs_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_bind_query_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bind_unicode_code_page_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dn_to_mid_and_get_props, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_get_matches, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stat_seek_compare_resort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tables_and_read_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_handles, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_stubs_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bind_query_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bind_unicode_code_page_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dn_to_mid_and_get_props, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_get_matches, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stat_seek_compare_resort, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tables_and_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_handles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_stubs_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
