@@ -272,8 +272,11 @@ def test_nspi_direct_and_through_mapiproxy(mapiserver, mapiproxy, tmp_path):
     relayed = gal_walk(nspi_session(px.binding(), "carol", "Carol-Pw-3!"))
     check_gal(relayed)
     assert relayed == direct
-    assert srv.wait_log("client authenticated as bob")
-    assert srv.wait_log("pkt_privacy") or "privacy" in srv.log_text().lower()
+    # Sealed on both legs: carol to the proxy, the proxy to mapiserver as bob.
+    assert px.wait_log("client authenticated as carol (ntlmssp, pkt_privacy)")
+    assert px.wait_log("authenticating upstream as \\bob (pkt_privacy)")
+    assert srv.wait_log("client authenticated as alice (ntlmssp, pkt_privacy)")
+    assert srv.wait_log("client authenticated as bob (ntlmssp, pkt_privacy)")
 
 
 def test_nspi_wrong_password_refused(mapiserver):
