@@ -18,9 +18,9 @@
 
 #include "client/nspi_client.h"
 #include "client/rpc_conn.h"
+#include "dcerpc/pdu.h" /* MP_NCA_S_OP_RNG_ERROR */
 #include "mapi/emsmdb.h"
 
-#define MP_NCA_S_OP_RNG_ERROR 0x1c010002u
 
 struct mp_emsmdb_client {
 	struct mp_rpc_conn *conn; /* borrowed */

@@ -193,6 +193,18 @@ void mp_rop_add_read_stream(struct mp_rop_req *r, uint8_t in, uint16_t count)
 	mp_wb_u16(&r->rops, count);
 }
 
+void mp_rop_add_write_stream(struct mp_rop_req *r, uint8_t in, const uint8_t *data, uint16_t n)
+{
+	hdr(r, 0x2D, in);
+	mp_wb_u16(&r->rops, n);
+	mp_wb_bytes(&r->rops, data, n);
+}
+
+void mp_rop_add_commit_stream(struct mp_rop_req *r, uint8_t in)
+{
+	hdr(r, 0x5D, in);
+}
+
 /* 2.2.6.2: OutputHandleIndex, CodePageId, FolderId, AssociatedFlag. */
 void mp_rop_add_create_message(struct mp_rop_req *r, uint8_t in, uint8_t out, uint64_t fid)
 {

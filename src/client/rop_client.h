@@ -73,6 +73,9 @@ void mp_rop_add_open_attachment(struct mp_rop_req *r, uint8_t in, uint8_t out, u
 void mp_rop_add_open_stream(struct mp_rop_req *r, uint8_t in, uint8_t out, uint32_t tag,
 			    uint8_t mode);
 void mp_rop_add_read_stream(struct mp_rop_req *r, uint8_t in, uint16_t count);
+/* 2.2.9.3 WriteStream (DataSize u16, Data) and 2.2.9.4 CommitStream. */
+void mp_rop_add_write_stream(struct mp_rop_req *r, uint8_t in, const uint8_t *data, uint16_t n);
+void mp_rop_add_commit_stream(struct mp_rop_req *r, uint8_t in);
 void mp_rop_add_create_message(struct mp_rop_req *r, uint8_t in, uint8_t out, uint64_t fid);
 /* Values are written with mp_tagged_pvs_write (ROP context). */
 void mp_rop_add_set_properties(struct mp_rop_req *r, uint8_t in, const struct mp_tagged_pv *v,

@@ -1,0 +1,1042 @@
+/*
+ * mapiclient's subcommands (see commands.h).
+ */
+#include "client/commands.h"
+
+#include "util/printer.h"
+#include "util/status.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <talloc.h>
+#include <time.h>
+
+/* Property tags (MS-OXPROPS). */
+#define T_DISPLAY_NAME 0x3001001Fu
+#define T_EMAIL_ADDRESS 0x3003001Fu
+#define T_SMTP_ADDRESS 0x39FE001Fu
+#define T_ACCOUNT 0x3A00001Fu
+#define T_DISPLAY_TYPE 0x39000003u
+#define T_FOLDER_ID 0x67480014u
+#define T_MID 0x674A0014u
+#define T_CONTENT_COUNT 0x36020003u
+#define T_UNREAD_COUNT 0x36030003u
+#define T_SUBFOLDERS 0x360A000Bu
+#define T_SUBJECT 0x0037001Fu
+#define T_SENDER_NAME 0x0C1A001Fu
+#define T_SENDER_EMAIL 0x0C1F001Fu
+#define T_DISPLAY_TO 0x0E04001Fu
+#define T_DISPLAY_CC 0x0E03001Fu
+#define T_DELIVERY_TIME 0x0E060040u
+#define T_SUBMIT_TIME 0x00390040u
+#define T_MESSAGE_SIZE 0x0E080003u
+#define T_HAS_ATTACH 0x0E1B000Bu
+#define T_BODY 0x1000001Fu
+#define T_MESSAGE_CLASS 0x001A001Fu
+#define T_INTERNET_MSGID 0x1035001Fu
+#define T_ATTACH_NUM 0x0E210003u
+#define T_ATTACH_SIZE 0x0E200003u
+#define T_ATTACH_LONG_FILENAME 0x3707001Fu
+#define T_ATTACH_FILENAME 0x3704001Fu
+#define T_ATTACH_METHOD 0x37050003u
+#define T_ATTACH_DATA 0x37010102u
+
+#define MAX_FOLDERS 2000
+#define MAX_DEPTH 32
+#define MAX_STREAM (64u << 20)
+#define READ_CHUNK 0x7000
+#define WRITE_CHUNK 0x7000
+
+static int err1(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int err1(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("mapiclient: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
+/* Print a JSON printer's output and free it. */
+static int json_done(const struct mp_cmd_out *o, struct mp_printer *p)
+{
+	size_t n = 0;
+	const char *s = mp_printer_output(p, &n);
+	fwrite(s, 1, n, o->out);
+	fputc('\n', o->out);
+	mp_printer_free(p);
+	return 0;
+}
+
+void mp_cmd_format_time(uint64_t ft, char *buf, size_t len)
+{
+	/* 100 ns ticks since 1601-01-01. */
+	if (ft < 116444736000000000ull) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	time_t t = (time_t)((ft - 116444736000000000ull) / 10000000ull);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+bool mp_cmd_parse_msgid(const char *s, uint64_t *fid, uint64_t *mid)
+{
+	char *end;
+	errno = 0;
+	unsigned long long a = strtoull(s, &end, 16);
+	if (errno || end == s || *end != '/')
+		return false;
+	const char *m = end + 1;
+	unsigned long long b = strtoull(m, &end, 16);
+	if (errno || end == m || *end)
+		return false;
+	*fid = a;
+	*mid = b;
+	return true;
+}
+
+/* ---- address book ---- */
+
+static const char *nz(const char *s)
+{
+	return s ? s : "";
+}
+
+int mp_cmd_whoami(struct mp_session *s, const struct mp_cmd_out *o)
+{
+	if (o->json) {
+		struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
+		mp_pr_str(p, "display_name", nz(s->display_name));
+		mp_pr_str(p, "smtp", nz(s->smtp));
+		mp_pr_str(p, "dn", nz(s->user_dn));
+		mp_pr_str(p, "home_mdb", nz(s->home_mdb));
+		mp_pr_str(p, "rfr_server", nz(s->rfr_server));
+		mp_pr_begin_array(p, "network_addresses", s->n_net_addrs);
+		for (uint32_t i = 0; i < s->n_net_addrs; i++)
+			mp_pr_str(p, NULL, nz(s->net_addrs[i]));
+		mp_pr_end_array(p);
+		return json_done(o, p);
+	}
+	fprintf(o->out, "Display name: %s\nSMTP:         %s\nDN:           %s\nHome MDB:     %s\n",
+		nz(s->display_name), nz(s->smtp), nz(s->user_dn), nz(s->home_mdb));
+	if (s->rfr_server)
+		fprintf(o->out, "RFR referral: %s\n", s->rfr_server);
+	for (uint32_t i = 0; i < s->n_net_addrs; i++)
+		fprintf(o->out, "Net address:  %s\n", nz(s->net_addrs[i]));
+	return 0;
+}
+
+int mp_cmd_resolve(struct mp_session *s, const struct mp_cmd_out *o, const char *name)
+{
+	static const uint32_t tags[] = {T_DISPLAY_NAME, T_SMTP_ADDRESS, T_EMAIL_ADDRESS,
+					T_ACCOUNT, T_DISPLAY_TYPE};
+	const char *names[1] = {name};
+	struct mp_nspi_proptags *mids = NULL;
+	struct mp_nspi_rowset *rows = NULL;
+	void *mem = talloc_new(s);
+	int rc = mp_nspi_client_resolve_names(&s->nspi, mem, names, 1, tags, 5, &mids, &rows);
+	if (rc != MP_OK) {
+		err1("resolve %s: %s", name, s->nspi.err);
+		talloc_free(mem);
+		return 1;
+	}
+	if (!mids || mids->count < 1 || mids->tags[0] == 0) {
+		talloc_free(mem);
+		return err1("%s: not found in the address book (try the SMTP address or the "
+			    "account name; `mapiclient gal` lists every entry)",
+			    name);
+	}
+	if (mids->tags[0] == 1) {
+		talloc_free(mem);
+		return err1("%s is ambiguous: more than one entry matches (give the full SMTP "
+			    "address)",
+			    name);
+	}
+	const struct mp_nspi_row *row = rows && rows->count >= 1 ? &rows->rows[0] : NULL;
+	const char *dn = mp_nspi_client_row_str(row, T_DISPLAY_NAME);
+	const char *smtp = mp_nspi_client_row_str(row, T_SMTP_ADDRESS);
+	const char *ex = mp_nspi_client_row_str(row, T_EMAIL_ADDRESS);
+	const char *acct = mp_nspi_client_row_str(row, T_ACCOUNT);
+	if (o->json) {
+		struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
+		mp_pr_uint(p, "mid", mids->tags[0]);
+		mp_pr_str(p, "display_name", nz(dn));
+		mp_pr_str(p, "smtp", nz(smtp));
+		mp_pr_str(p, "dn", nz(ex));
+		mp_pr_str(p, "account", nz(acct));
+		talloc_free(mem);
+		return json_done(o, p);
+	}
+	fprintf(o->out, "Display name: %s\nSMTP:         %s\nDN:           %s\n", nz(dn), nz(smtp),
+		nz(ex));
+	if (acct)
+		fprintf(o->out, "Account:      %s\n", acct);
+	talloc_free(mem);
+	return 0;
+}
+
+int mp_cmd_gal(struct mp_session *s, const struct mp_cmd_out *o, uint32_t max_rows)
+{
+	static const uint32_t tags[] = {T_DISPLAY_NAME, T_SMTP_ADDRESS, T_ACCOUNT,
+					T_EMAIL_ADDRESS};
+	struct mp_nspi_stat st;
+	mp_nspi_client_stat_init(&st);
+	void *mem = talloc_new(s);
+	struct mp_printer *p = o->json ? mp_printer_new(MP_PRINT_JSON) : NULL;
+	if (p)
+		mp_pr_begin_array(p, "entries", 0);
+	else
+		fprintf(o->out, "%-30s %-34s %s\n", "NAME", "SMTP", "ACCOUNT");
+	uint32_t total = 0;
+	/* One page per call; a server that does not advance ends the loop at
+	 * max_rows (or after 10000 pages). */
+	for (unsigned page = 0; page < 10000 && total < max_rows; page++) {
+		uint32_t want = max_rows - total < 100 ? max_rows - total : 100;
+		struct mp_nspi_rowset *rows = NULL;
+		int rc = mp_nspi_client_query_rows(&s->nspi, mem, &st, want, tags, 4, &rows);
+		if (rc != MP_OK) {
+			if (p)
+				mp_printer_free(p);
+			err1("gal: %s", s->nspi.err);
+			talloc_free(mem);
+			return 1;
+		}
+		uint32_t n = rows ? rows->count : 0;
+		for (uint32_t i = 0; i < n && total < max_rows; i++, total++) {
+			const struct mp_nspi_row *r = &rows->rows[i];
+			const char *dn = mp_nspi_client_row_str(r, T_DISPLAY_NAME);
+			const char *smtp = mp_nspi_client_row_str(r, T_SMTP_ADDRESS);
+			const char *acct = mp_nspi_client_row_str(r, T_ACCOUNT);
+			if (p) {
+				mp_pr_begin(p, NULL);
+				mp_pr_str(p, "display_name", nz(dn));
+				mp_pr_str(p, "smtp", nz(smtp));
+				mp_pr_str(p, "account", nz(acct));
+				mp_pr_str(p, "dn", nz(mp_nspi_client_row_str(r, T_EMAIL_ADDRESS)));
+				mp_pr_end(p);
+			} else {
+				fprintf(o->out, "%-30s %-34s %s\n", nz(dn), nz(smtp), nz(acct));
+			}
+		}
+		if (n < want || st.cur_rec == 2 /* BOOKMARK_END */)
+			break;
+		talloc_free_children(mem);
+	}
+	talloc_free(mem);
+	if (p) {
+		mp_pr_end_array(p);
+		mp_pr_uint(p, "count", total);
+		return json_done(o, p);
+	}
+	return 0;
+}
+
+/* ---- store helpers ---- */
+
+static int rop_fail(struct mp_session *s, const char *what)
+{
+	return err1("%s: %s", what, s->rop.err[0] ? s->rop.err : "failed");
+}
+
+static void release(struct mp_session *s, const uint32_t *h, unsigned n)
+{
+	void *mem = talloc_new(s);
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	for (unsigned i = 0; i < n; i++)
+		if (h[i] != MP_ROP_NO_HANDLE && h[i] != 0)
+			mp_rop_add_release(&r, mp_rop_req_handle(&r, h[i]));
+	struct mp_rop_buf *rsp;
+	if (r.n_rops)
+		(void)mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	mp_rop_req_free(&r);
+	talloc_free(mem);
+}
+
+/* Open a folder: its server handle. */
+static int open_folder(struct mp_session *s, void *mem, uint64_t fid, uint32_t *h)
+{
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	uint8_t in = mp_rop_req_handle(&r, s->logon_handle);
+	uint8_t out = mp_rop_req_slot(&r);
+	mp_rop_add_open_folder(&r, in, out, fid);
+	struct mp_rop_buf *rsp;
+	const struct mp_rop *rop;
+	int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 0, "RopOpenFolder", &rop);
+	if (rc == MP_OK)
+		*h = out < rsp->n_handles ? rsp->handles[out] : MP_ROP_NO_HANDLE;
+	mp_rop_req_free(&r);
+	return rc;
+}
+
+static int open_message(struct mp_session *s, void *mem, uint64_t fid, uint64_t mid, uint32_t *h)
+{
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	uint8_t in = mp_rop_req_handle(&r, s->logon_handle);
+	uint8_t out = mp_rop_req_slot(&r);
+	mp_rop_add_open_message(&r, in, out, fid, mid);
+	struct mp_rop_buf *rsp;
+	const struct mp_rop *rop;
+	int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 0, "RopOpenMessage", &rop);
+	if (rc == MP_OK)
+		*h = out < rsp->n_handles ? rsp->handles[out] : MP_ROP_NO_HANDLE;
+	mp_rop_req_free(&r);
+	return rc;
+}
+
+enum table_kind { TBL_HIERARCHY, TBL_CONTENTS, TBL_ATTACH };
+
+/* Rows of a table of `parent`, accumulated (at most max) under mem. */
+struct rowset {
+	uint32_t ncols;
+	const uint32_t *cols;
+	uint32_t count;
+	struct mp_prop_row *rows;
+};
+
+static int table_rows(struct mp_session *s, void *mem, uint32_t parent, enum table_kind kind,
+		      const uint32_t *cols, uint16_t ncols, uint32_t max, struct rowset *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ncols = ncols;
+	out->cols = cols;
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	uint8_t in = mp_rop_req_handle(&r, parent);
+	uint8_t t = mp_rop_req_slot(&r);
+	if (kind == TBL_HIERARCHY)
+		mp_rop_add_get_hierarchy_table(&r, in, t, 0);
+	else if (kind == TBL_CONTENTS)
+		mp_rop_add_get_contents_table(&r, in, t, 0);
+	else
+		mp_rop_add_get_attachment_table(&r, in, t);
+	mp_rop_add_set_columns(&r, t, cols, ncols);
+	uint16_t chunk = 50;
+	mp_rop_add_query_rows(&r, t, chunk);
+	struct mp_rop_buf *rsp;
+	const struct mp_rop *rop;
+	uint32_t table = MP_ROP_NO_HANDLE;
+	int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 0, "open table", &rop);
+	if (rc == MP_OK)
+		table = t < rsp->n_handles ? rsp->handles[t] : MP_ROP_NO_HANDLE;
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 1, "RopSetColumns", &rop);
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 2, "RopQueryRows", &rop);
+	mp_rop_req_free(&r);
+	for (unsigned round = 0; rc == MP_OK && round < 100000; round++) {
+		struct mp_rop_rows_view v;
+		if (!mp_rop_client_rows(rop, &v)) {
+			snprintf(s->rop.err, sizeof(s->rop.err),
+				 "RopQueryRows: the rows could not be decoded");
+			rc = MP_ERR_PARSE;
+			break;
+		}
+		if (v.count) {
+			struct mp_prop_row *nr = talloc_realloc(mem, out->rows, struct mp_prop_row,
+								out->count + v.count);
+			if (!nr) {
+				rc = MP_ERR_NOMEM;
+				break;
+			}
+			memcpy(nr + out->count, v.rows, v.count * sizeof(*nr));
+			out->rows = nr;
+			out->count += v.count;
+		}
+		if (v.count < chunk || out->count >= max)
+			break;
+		mp_rop_req_init(&r);
+		mp_rop_add_query_rows(&r, mp_rop_req_handle(&r, table), chunk);
+		rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+		if (rc == MP_OK)
+			rc = mp_rop_client_result(&s->rop, rsp, 0, "RopQueryRows", &rop);
+		mp_rop_req_free(&r);
+	}
+	if (out->count > max)
+		out->count = max;
+	release(s, &table, 1);
+	return rc;
+}
+
+static const struct mp_propval *rs_val(const struct rowset *rs, uint32_t row, uint32_t tag)
+{
+	struct mp_rop_rows_view v = {rs->ncols, rs->cols, rs->count, rs->rows};
+	return mp_rop_row_value(&v, row, tag);
+}
+
+static char *pv_str(void *mem, const struct mp_propval *v)
+{
+	if (!v)
+		return NULL;
+	if (v->type == MP_PT_STRING)
+		return mp_client_utf16_to_utf8(mem, v->v.bin.data, v->v.bin.len);
+	if (v->type == MP_PT_STRING8)
+		return talloc_strndup(mem, (const char *)v->v.bin.data, v->v.bin.len);
+	return NULL;
+}
+
+static uint64_t pv_u(const struct mp_propval *v, uint64_t dflt)
+{
+	if (!v)
+		return dflt;
+	switch (v->type) {
+	case MP_PT_BOOLEAN:
+		return v->v.b;
+	case MP_PT_INTEGER16:
+		return v->v.i2;
+	case MP_PT_INTEGER32:
+		return v->v.i4;
+	case MP_PT_INTEGER64:
+	case MP_PT_TIME:
+		return v->v.i8;
+	default:
+		return dflt;
+	}
+}
+
+/* ---- folders ---- */
+
+static const uint32_t folder_cols[] = {T_FOLDER_ID, T_DISPLAY_NAME, T_CONTENT_COUNT,
+				       T_UNREAD_COUNT, T_SUBFOLDERS};
+
+static int walk(struct mp_session *s, const struct mp_cmd_out *o, struct mp_printer *p,
+		uint64_t fid, const char *path, unsigned depth, unsigned *seen)
+{
+	void *mem = talloc_new(s);
+	uint32_t h;
+	struct rowset rs;
+	int rc = open_folder(s, mem, fid, &h);
+	if (rc != MP_OK) {
+		talloc_free(mem);
+		return rop_fail(s, path[0] ? path : "IPM subtree");
+	}
+	rc = table_rows(s, mem, h, TBL_HIERARCHY, folder_cols, 5, MAX_FOLDERS, &rs);
+	release(s, &h, 1);
+	if (rc != MP_OK) {
+		talloc_free(mem);
+		return rop_fail(s, "hierarchy table");
+	}
+	for (uint32_t i = 0; i < rs.count && *seen < MAX_FOLDERS; i++) {
+		(*seen)++;
+		uint64_t id = pv_u(rs_val(&rs, i, T_FOLDER_ID), 0);
+		char *name = pv_str(mem, rs_val(&rs, i, T_DISPLAY_NAME));
+		uint64_t cnt = pv_u(rs_val(&rs, i, T_CONTENT_COUNT), 0);
+		uint64_t unread = pv_u(rs_val(&rs, i, T_UNREAD_COUNT), 0);
+		bool sub = pv_u(rs_val(&rs, i, T_SUBFOLDERS), 1) != 0;
+		char *full = talloc_asprintf(mem, "%s%s%s", path, path[0] ? "/" : "", nz(name));
+		if (p) {
+			mp_pr_begin(p, NULL);
+			mp_pr_str(p, "path", full);
+			mp_pr_str(p, "fid", talloc_asprintf(mem, "%" PRIx64, id));
+			mp_pr_uint(p, "messages", cnt);
+			mp_pr_uint(p, "unread", unread);
+			mp_pr_end(p);
+		} else {
+			fprintf(o->out, "%*s%-*s %6" PRIu64 " %6" PRIu64 "  %" PRIx64 "\n", depth * 2,
+				"", 40 - (int)(depth * 2 < 38 ? depth * 2 : 38), nz(name), cnt,
+				unread, id);
+		}
+		if (sub && id && depth + 1 < MAX_DEPTH) {
+			rc = walk(s, o, p, id, full, depth + 1, seen);
+			if (rc) {
+				talloc_free(mem);
+				return rc;
+			}
+		}
+	}
+	talloc_free(mem);
+	return 0;
+}
+
+int mp_cmd_folders(struct mp_session *s, const struct mp_cmd_out *o)
+{
+	struct mp_printer *p = o->json ? mp_printer_new(MP_PRINT_JSON) : NULL;
+	if (p)
+		mp_pr_begin_array(p, "folders", 0);
+	else
+		fprintf(o->out, "%-40s %6s %6s  %s\n", "FOLDER", "MSGS", "UNREAD", "FID");
+	unsigned seen = 0;
+	int rc = walk(s, o, p, s->folder_ids[MP_FID_IPM_SUBTREE], "", 0, &seen);
+	if (p) {
+		if (rc) {
+			mp_printer_free(p);
+			return rc;
+		}
+		mp_pr_end_array(p);
+		return json_done(o, p);
+	}
+	return rc;
+}
+
+/* A folder by name: a special folder, a path below the IPM subtree
+ * ("Inbox/Archive", case-insensitive) or a hex folder ID. */
+static int find_folder(struct mp_session *s, const char *name, uint64_t *fid)
+{
+	static const struct {
+		const char *n;
+		int idx;
+	} special[] = {{"inbox", MP_FID_INBOX},	     {"outbox", MP_FID_OUTBOX},
+		       {"sent", MP_FID_SENT},	     {"sent items", MP_FID_SENT},
+		       {"deleted", MP_FID_DELETED},  {"deleted items", MP_FID_DELETED},
+		       {"root", MP_FID_ROOT},	     {"ipm", MP_FID_IPM_SUBTREE}};
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (!strcasecmp(name, special[i].n)) {
+			*fid = s->folder_ids[special[i].idx];
+			return 0;
+		}
+	char *end;
+	unsigned long long v = strtoull(name, &end, 16);
+	if (*name && !*end && end - name >= 8) {
+		*fid = v;
+		return 0;
+	}
+	uint64_t cur = s->folder_ids[MP_FID_IPM_SUBTREE];
+	void *mem = talloc_new(s);
+	char *path = talloc_strdup(mem, name), *save = NULL;
+	for (char *part = strtok_r(path, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		uint32_t h;
+		struct rowset rs;
+		if (open_folder(s, mem, cur, &h) != MP_OK) {
+			talloc_free(mem);
+			return rop_fail(s, name);
+		}
+		int rc = table_rows(s, mem, h, TBL_HIERARCHY, folder_cols, 5, MAX_FOLDERS, &rs);
+		release(s, &h, 1);
+		if (rc != MP_OK) {
+			talloc_free(mem);
+			return rop_fail(s, name);
+		}
+		bool found = false;
+		for (uint32_t i = 0; i < rs.count && !found; i++) {
+			char *n = pv_str(mem, rs_val(&rs, i, T_DISPLAY_NAME));
+			if (n && !strcasecmp(n, part)) {
+				cur = pv_u(rs_val(&rs, i, T_FOLDER_ID), 0);
+				found = true;
+			}
+		}
+		if (!found) {
+			talloc_free(mem);
+			return err1("no folder %s (at %s); `mapiclient folders` lists them", name,
+				    part);
+		}
+	}
+	talloc_free(mem);
+	*fid = cur;
+	return 0;
+}
+
+/* ---- ls ---- */
+
+int mp_cmd_ls(struct mp_session *s, const struct mp_cmd_out *o, const char *folder,
+	      uint32_t max_rows)
+{
+	static const uint32_t cols[] = {T_MID,	       T_DELIVERY_TIME,	 T_SENDER_NAME,
+					T_SUBJECT,     T_MESSAGE_SIZE,	 T_HAS_ATTACH};
+	uint64_t fid = 0;
+	if (find_folder(s, folder ? folder : "Inbox", &fid))
+		return 1;
+	void *mem = talloc_new(s);
+	uint32_t h;
+	struct rowset rs;
+	int rc = open_folder(s, mem, fid, &h);
+	if (rc == MP_OK) {
+		rc = table_rows(s, mem, h, TBL_CONTENTS, cols, 6, max_rows, &rs);
+		release(s, &h, 1);
+	}
+	if (rc != MP_OK) {
+		talloc_free(mem);
+		return rop_fail(s, folder ? folder : "Inbox");
+	}
+	struct mp_printer *p = o->json ? mp_printer_new(MP_PRINT_JSON) : NULL;
+	if (p)
+		mp_pr_begin_array(p, "messages", rs.count);
+	else
+		fprintf(o->out, "%-34s %-16s %-24s %8s %s %s\n", "ID", "DATE", "FROM", "SIZE", "A",
+			"SUBJECT");
+	for (uint32_t i = 0; i < rs.count; i++) {
+		uint64_t mid = pv_u(rs_val(&rs, i, T_MID), 0);
+		char when[32];
+		mp_cmd_format_time(pv_u(rs_val(&rs, i, T_DELIVERY_TIME), 0), when, sizeof(when));
+		char *from = pv_str(mem, rs_val(&rs, i, T_SENDER_NAME));
+		char *subj = pv_str(mem, rs_val(&rs, i, T_SUBJECT));
+		uint64_t size = pv_u(rs_val(&rs, i, T_MESSAGE_SIZE), 0);
+		bool att = pv_u(rs_val(&rs, i, T_HAS_ATTACH), 0) != 0;
+		char *id = talloc_asprintf(mem, "%" PRIx64 "/%" PRIx64, fid, mid);
+		if (p) {
+			mp_pr_begin(p, NULL);
+			mp_pr_str(p, "id", id);
+			mp_pr_str(p, "date", when);
+			mp_pr_str(p, "from", nz(from));
+			mp_pr_str(p, "subject", nz(subj));
+			mp_pr_uint(p, "size", size);
+			mp_pr_bool(p, "attachments", att);
+			mp_pr_end(p);
+		} else {
+			fprintf(o->out, "%-34s %-16s %-24.24s %8" PRIu64 " %s %s\n", id, when,
+				nz(from), size, att ? "@" : " ", nz(subj));
+		}
+	}
+	talloc_free(mem);
+	if (p) {
+		mp_pr_end_array(p);
+		return json_done(o, p);
+	}
+	return 0;
+}
+
+/* ---- streams ---- */
+
+/* Read a whole property stream of object `h` into a talloc buffer. */
+static int read_stream(struct mp_session *s, void *mem, uint32_t h, uint32_t tag, uint8_t **data,
+		       size_t *len)
+{
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	uint8_t in = mp_rop_req_handle(&r, h);
+	uint8_t out = mp_rop_req_slot(&r);
+	mp_rop_add_open_stream(&r, in, out, tag, 0);
+	struct mp_rop_buf *rsp;
+	const struct mp_rop *rop;
+	int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 0, "RopOpenStream", &rop);
+	mp_rop_req_free(&r);
+	if (rc != MP_OK)
+		return rc;
+	uint32_t st = out < rsp->n_handles ? rsp->handles[out] : MP_ROP_NO_HANDLE;
+	uint64_t size = 0;
+	(void)mp_rop_get_uint(rop, "StreamSize", &size);
+	if (size > MAX_STREAM) {
+		release(s, &st, 1);
+		snprintf(s->rop.err, sizeof(s->rop.err), "stream of %" PRIu64 " bytes is too large",
+			 size);
+		return MP_ERR_LIMIT;
+	}
+	struct mp_wbuf acc;
+	mp_wb_init(&acc);
+	for (unsigned i = 0; i < MAX_STREAM / 512 && rc == MP_OK; i++) {
+		mp_rop_req_init(&r);
+		mp_rop_add_read_stream(&r, mp_rop_req_handle(&r, st), READ_CHUNK);
+		rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+		if (rc == MP_OK)
+			rc = mp_rop_client_result(&s->rop, rsp, 0, "RopReadStream", &rop);
+		mp_rop_req_free(&r);
+		if (rc != MP_OK)
+			break;
+		const struct mp_rop_val *d = mp_rop_field(rop, "Data");
+		size_t n = d ? d->n : 0;
+		if (n)
+			mp_wb_bytes(&acc, d->bytes, n);
+		if (acc.len > MAX_STREAM) {
+			rc = MP_ERR_LIMIT;
+			break;
+		}
+		if (n == 0 || (size && acc.len >= size))
+			break;
+	}
+	release(s, &st, 1);
+	if (rc == MP_OK && !acc.bad) {
+		*data = talloc_memdup(mem, acc.data ? acc.data : (uint8_t *)"", acc.len + 1);
+		*len = acc.len;
+	}
+	mp_wb_free(&acc);
+	return rc;
+}
+
+/* ---- show ---- */
+
+int mp_cmd_show(struct mp_session *s, const struct mp_cmd_out *o, const char *msgid)
+{
+	uint64_t fid, mid;
+	if (!mp_cmd_parse_msgid(msgid, &fid, &mid))
+		return err1("bad message ID %s: use the FID/MID form `mapiclient ls` prints",
+			    msgid);
+	static const uint32_t tags[] = {T_SUBJECT,	 T_SENDER_NAME,	 T_SENDER_EMAIL,
+					T_DISPLAY_TO,	 T_DISPLAY_CC,	 T_DELIVERY_TIME,
+					T_SUBMIT_TIME,	 T_MESSAGE_CLASS, T_INTERNET_MSGID,
+					T_BODY,		 T_HAS_ATTACH};
+	const uint16_t nt = sizeof(tags) / sizeof(tags[0]);
+	void *mem = talloc_new(s);
+	uint32_t h;
+	int rc = open_message(s, mem, fid, mid, &h);
+	if (rc != MP_OK) {
+		talloc_free(mem);
+		return rop_fail(s, msgid);
+	}
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	mp_rop_add_get_props_specific(&r, mp_rop_req_handle(&r, h), tags, nt);
+	struct mp_rop_buf *rsp;
+	const struct mp_rop *rop;
+	rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 0, "RopGetPropertiesSpecific", &rop);
+	mp_rop_req_free(&r);
+	struct mp_rop_rows_view v;
+	if (rc == MP_OK && !mp_rop_client_rows(rop, &v)) {
+		snprintf(s->rop.err, sizeof(s->rop.err), "the properties could not be decoded");
+		rc = MP_ERR_PARSE;
+	}
+	if (rc != MP_OK) {
+		release(s, &h, 1);
+		talloc_free(mem);
+		return rop_fail(s, msgid);
+	}
+	char *subj = pv_str(mem, mp_rop_row_value(&v, 0, T_SUBJECT));
+	char *from = pv_str(mem, mp_rop_row_value(&v, 0, T_SENDER_NAME));
+	char *from_addr = pv_str(mem, mp_rop_row_value(&v, 0, T_SENDER_EMAIL));
+	char *to = pv_str(mem, mp_rop_row_value(&v, 0, T_DISPLAY_TO));
+	char *cc = pv_str(mem, mp_rop_row_value(&v, 0, T_DISPLAY_CC));
+	char *cls = pv_str(mem, mp_rop_row_value(&v, 0, T_MESSAGE_CLASS));
+	char *imid = pv_str(mem, mp_rop_row_value(&v, 0, T_INTERNET_MSGID));
+	char date[32];
+	uint64_t t = pv_u(mp_rop_row_value(&v, 0, T_DELIVERY_TIME), 0);
+	if (!t)
+		t = pv_u(mp_rop_row_value(&v, 0, T_SUBMIT_TIME), 0);
+	mp_cmd_format_time(t, date, sizeof(date));
+	char *body = pv_str(mem, mp_rop_row_value(&v, 0, T_BODY));
+	bool has_att = pv_u(mp_rop_row_value(&v, 0, T_HAS_ATTACH), 0) != 0;
+	if (!body) {
+		/* Too large for GetPropertiesSpecific (or absent): read the stream. */
+		uint8_t *b = NULL;
+		size_t bl = 0;
+		if (read_stream(s, mem, h, T_BODY, &b, &bl) == MP_OK)
+			body = mp_client_utf16_to_utf8(mem, b, bl);
+	}
+	static const uint32_t acols[] = {T_ATTACH_NUM, T_ATTACH_LONG_FILENAME, T_ATTACH_FILENAME,
+					 T_ATTACH_SIZE};
+	struct rowset as = {0};
+	if (has_att && table_rows(s, mem, h, TBL_ATTACH, acols, 4, 1000, &as) != MP_OK)
+		fprintf(stderr, "mapiclient: attachment table: %s\n", s->rop.err);
+	release(s, &h, 1);
+
+	struct mp_printer *p = o->json ? mp_printer_new(MP_PRINT_JSON) : NULL;
+	if (p) {
+		mp_pr_str(p, "id", msgid);
+		mp_pr_str(p, "subject", nz(subj));
+		mp_pr_str(p, "from", nz(from));
+		mp_pr_str(p, "from_address", nz(from_addr));
+		mp_pr_str(p, "to", nz(to));
+		mp_pr_str(p, "cc", nz(cc));
+		mp_pr_str(p, "date", date);
+		mp_pr_str(p, "message_class", nz(cls));
+		mp_pr_str(p, "internet_message_id", nz(imid));
+		mp_pr_begin_array(p, "attachments", as.count);
+	} else {
+		fprintf(o->out, "Subject: %s\nFrom:    %s%s%s%s\nTo:      %s\n", nz(subj), nz(from),
+			from_addr ? " <" : "", nz(from_addr), from_addr ? ">" : "", nz(to));
+		if (cc && *cc)
+			fprintf(o->out, "Cc:      %s\n", cc);
+		fprintf(o->out, "Date:    %s\n", date);
+		if (cls)
+			fprintf(o->out, "Class:   %s\n", cls);
+	}
+	for (uint32_t i = 0; i < as.count; i++) {
+		uint64_t num = pv_u(rs_val(&as, i, T_ATTACH_NUM), i);
+		char *fn = pv_str(mem, rs_val(&as, i, T_ATTACH_LONG_FILENAME));
+		if (!fn)
+			fn = pv_str(mem, rs_val(&as, i, T_ATTACH_FILENAME));
+		uint64_t sz = pv_u(rs_val(&as, i, T_ATTACH_SIZE), 0);
+		if (p) {
+			mp_pr_begin(p, NULL);
+			mp_pr_uint(p, "number", num);
+			mp_pr_str(p, "filename", nz(fn));
+			mp_pr_uint(p, "size", sz);
+			mp_pr_end(p);
+		} else {
+			fprintf(o->out, "Attach:  [%" PRIu64 "] %s (%" PRIu64 " bytes)\n", num, nz(fn),
+				sz);
+		}
+	}
+	talloc_free(mem);
+	if (p) {
+		mp_pr_end_array(p);
+		mp_pr_str(p, "body", nz(body));
+		return json_done(o, p);
+	}
+	fprintf(o->out, "\n%s%s", nz(body), body && *body && body[strlen(body) - 1] == '\n' ? "" : "\n");
+	return 0;
+}
+
+/* ---- get-attachment ---- */
+
+int mp_cmd_get_attachment(struct mp_session *s, const struct mp_cmd_out *o, const char *msgid,
+			  uint32_t num, const char *file)
+{
+	uint64_t fid, mid;
+	if (!mp_cmd_parse_msgid(msgid, &fid, &mid))
+		return err1("bad message ID %s: use the FID/MID form `mapiclient ls` prints",
+			    msgid);
+	void *mem = talloc_new(s);
+	uint32_t h, a = MP_ROP_NO_HANDLE;
+	int rc = open_message(s, mem, fid, mid, &h);
+	if (rc != MP_OK) {
+		talloc_free(mem);
+		return rop_fail(s, msgid);
+	}
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	uint8_t in = mp_rop_req_handle(&r, h);
+	uint8_t out = mp_rop_req_slot(&r);
+	mp_rop_add_open_attachment(&r, in, out, num);
+	struct mp_rop_buf *rsp;
+	const struct mp_rop *rop;
+	rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 0, "RopOpenAttachment", &rop);
+	if (rc == MP_OK)
+		a = out < rsp->n_handles ? rsp->handles[out] : MP_ROP_NO_HANDLE;
+	mp_rop_req_free(&r);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	if (rc == MP_OK)
+		rc = read_stream(s, mem, a, T_ATTACH_DATA, &data, &len);
+	uint32_t hs[2] = {a, h};
+	release(s, hs, 2);
+	if (rc != MP_OK) {
+		talloc_free(mem);
+		return rop_fail(s, "get-attachment");
+	}
+	FILE *f = strcmp(file, "-") ? fopen(file, "wb") : stdout;
+	if (!f) {
+		talloc_free(mem);
+		return err1("cannot write %s: %s", file, strerror(errno));
+	}
+	bool ok = fwrite(data, 1, len, f) == len;
+	if (f != stdout)
+		ok = (fclose(f) == 0) && ok;
+	talloc_free(mem);
+	if (!ok)
+		return err1("cannot write %s: %s", file, strerror(errno));
+	if (o->json && f != stdout) {
+		struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
+		mp_pr_str(p, "file", file);
+		mp_pr_uint(p, "bytes", len);
+		return json_done(o, p);
+	}
+	if (f != stdout)
+		fprintf(o->out, "%s: %zu bytes\n", file, len);
+	return 0;
+}
+
+/* ---- send ---- */
+
+static struct mp_tagged_pv str_pv(void *mem, uint32_t tag, const char *s)
+{
+	size_t n = 0;
+	uint8_t *u = mp_client_utf8_to_utf16(mem, s, &n);
+	struct mp_tagged_pv v = {.tag = tag};
+	v.val.type = MP_PT_STRING;
+	v.val.v.bin.data = u;
+	v.val.v.bin.len = (uint32_t)n;
+	return v;
+}
+
+/* A recipient given as an SMTP address is used as is; anything else is
+ * resolved in the address book first. */
+static int recipient(struct mp_session *s, void *mem, const char *arg, uint8_t type,
+		     struct mp_rop_recipient *out)
+{
+	out->type = type;
+	if (strchr(arg, '@')) {
+		out->smtp = arg;
+		out->display_name = arg;
+		return 0;
+	}
+	static const uint32_t tags[] = {T_DISPLAY_NAME, T_SMTP_ADDRESS};
+	const char *names[1] = {arg};
+	struct mp_nspi_proptags *mids = NULL;
+	struct mp_nspi_rowset *rows = NULL;
+	if (mp_nspi_client_resolve_names(&s->nspi, mem, names, 1, tags, 2, &mids, &rows) != MP_OK)
+		return err1("recipient %s: %s", arg, s->nspi.err);
+	if (!mids || !mids->count || mids->tags[0] <= 1 || !rows || !rows->count)
+		return err1("recipient %s is %s in the address book: give an SMTP address", arg,
+			    mids && mids->count && mids->tags[0] == 1 ? "ambiguous" : "unknown");
+	out->smtp = mp_nspi_client_row_str(&rows->rows[0], T_SMTP_ADDRESS);
+	out->display_name = mp_nspi_client_row_str(&rows->rows[0], T_DISPLAY_NAME);
+	if (!out->smtp)
+		return err1("recipient %s has no SMTP address", arg);
+	return 0;
+}
+
+static int read_file(void *mem, const char *path, uint8_t **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return err1("cannot read %s: %s", path, strerror(errno));
+	struct mp_wbuf w;
+	mp_wb_init(&w);
+	uint8_t buf[8192];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && w.len <= MAX_STREAM)
+		mp_wb_bytes(&w, buf, n);
+	bool err = ferror(f);
+	fclose(f);
+	if (err || w.bad || w.len > MAX_STREAM) {
+		mp_wb_free(&w);
+		return err1("cannot read %s (larger than %u bytes?)", path, MAX_STREAM);
+	}
+	*data = talloc_memdup(mem, w.data ? w.data : buf, w.len ? w.len : 1);
+	*len = w.len;
+	mp_wb_free(&w);
+	return 0;
+}
+
+static int add_attachment(struct mp_session *s, void *mem, uint32_t msg, const char *path)
+{
+	uint8_t *data;
+	size_t len;
+	if (read_file(mem, path, &data, &len))
+		return 1;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	uint8_t m = mp_rop_req_handle(&r, msg);
+	uint8_t a = mp_rop_req_slot(&r);
+	uint8_t st = mp_rop_req_slot(&r);
+	mp_rop_add_create_attachment(&r, m, a);
+	struct mp_tagged_pv pv[3];
+	pv[0] = (struct mp_tagged_pv){.tag = T_ATTACH_METHOD};
+	pv[0].val.type = MP_PT_INTEGER32;
+	pv[0].val.v.i4 = 1; /* afByValue */
+	pv[1] = str_pv(mem, T_ATTACH_LONG_FILENAME, base);
+	pv[2] = str_pv(mem, T_DISPLAY_NAME, base);
+	mp_rop_add_set_properties(&r, a, pv, 3);
+	mp_rop_add_open_stream(&r, a, st, T_ATTACH_DATA, 2 /* create */);
+	struct mp_rop_buf *rsp;
+	const struct mp_rop *rop;
+	int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	for (size_t i = 0; rc == MP_OK && i < 3; i++)
+		rc = mp_rop_client_result(&s->rop, rsp, i, path, &rop);
+	uint32_t ha = rc == MP_OK && a < rsp->n_handles ? rsp->handles[a] : MP_ROP_NO_HANDLE;
+	uint32_t hs = rc == MP_OK && st < rsp->n_handles ? rsp->handles[st] : MP_ROP_NO_HANDLE;
+	mp_rop_req_free(&r);
+	for (size_t off = 0; rc == MP_OK && off < len; off += WRITE_CHUNK) {
+		size_t n = len - off < WRITE_CHUNK ? len - off : WRITE_CHUNK;
+		mp_rop_req_init(&r);
+		mp_rop_add_write_stream(&r, mp_rop_req_handle(&r, hs), data + off, (uint16_t)n);
+		rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+		if (rc == MP_OK)
+			rc = mp_rop_client_result(&s->rop, rsp, 0, path, &rop);
+		mp_rop_req_free(&r);
+	}
+	if (rc == MP_OK) {
+		mp_rop_req_init(&r);
+		uint8_t si = mp_rop_req_handle(&r, hs);
+		uint8_t ai = mp_rop_req_handle(&r, ha);
+		uint8_t mi = mp_rop_req_handle(&r, msg);
+		mp_rop_add_commit_stream(&r, si);
+		mp_rop_add_save_changes_attachment(&r, mi, ai, 0x02);
+		rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+		for (size_t i = 0; rc == MP_OK && i < 2; i++)
+			rc = mp_rop_client_result(&s->rop, rsp, i, path, &rop);
+		mp_rop_req_free(&r);
+	}
+	uint32_t hh[2] = {hs, ha};
+	release(s, hh, 2);
+	return rc == MP_OK ? 0 : rop_fail(s, "attachment");
+}
+
+int mp_cmd_send(struct mp_session *s, const struct mp_cmd_out *o, const struct mp_send_args *a)
+{
+	void *mem = talloc_new(s);
+	unsigned n = a->n_to + a->n_cc;
+	struct mp_rop_recipient *rc_list = talloc_zero_array(mem, struct mp_rop_recipient, n + 1);
+	for (unsigned i = 0; i < a->n_to; i++)
+		if (recipient(s, mem, a->to[i], 1, &rc_list[i])) {
+			talloc_free(mem);
+			return 1;
+		}
+	for (unsigned i = 0; i < a->n_cc; i++)
+		if (recipient(s, mem, a->cc[i], 2, &rc_list[a->n_to + i])) {
+			talloc_free(mem);
+			return 1;
+		}
+	struct mp_tagged_pv pv[3] = {
+		str_pv(mem, T_MESSAGE_CLASS, "IPM.Note"),
+		str_pv(mem, T_SUBJECT, a->subject ? a->subject : ""),
+		str_pv(mem, T_BODY, a->body ? a->body : ""),
+	};
+	if (!pv[1].val.v.bin.data || !pv[2].val.v.bin.data) {
+		talloc_free(mem);
+		return err1("subject and body must be UTF-8");
+	}
+	if (pv[2].val.v.bin.len > 24000) {
+		talloc_free(mem);
+		return err1("the body is too long for this client (at most about 12000 characters; "
+			    "send the text as an attachment)");
+	}
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	uint8_t lg = mp_rop_req_handle(&r, s->logon_handle);
+	uint8_t m = mp_rop_req_slot(&r);
+	mp_rop_add_create_message(&r, lg, m, s->folder_ids[MP_FID_OUTBOX]);
+	mp_rop_add_set_properties(&r, m, pv, 3);
+	mp_rop_add_modify_recipients(&r, m, rc_list, (uint16_t)n);
+	struct mp_rop_buf *rsp;
+	const struct mp_rop *rop;
+	int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	static const char *const what[] = {"RopCreateMessage", "RopSetProperties",
+					   "RopModifyRecipients"};
+	for (size_t i = 0; rc == MP_OK && i < 3; i++)
+		rc = mp_rop_client_result(&s->rop, rsp, i, what[i], &rop);
+	uint32_t msg = rc == MP_OK && m < rsp->n_handles ? rsp->handles[m] : MP_ROP_NO_HANDLE;
+	mp_rop_req_free(&r);
+	if (rc != MP_OK) {
+		talloc_free(mem);
+		return rop_fail(s, "send");
+	}
+	for (unsigned i = 0; i < a->n_attach; i++)
+		if (add_attachment(s, mem, msg, a->attach[i])) {
+			release(s, &msg, 1);
+			talloc_free(mem);
+			return 1;
+		}
+	mp_rop_req_init(&r);
+	uint8_t mi = mp_rop_req_handle(&r, msg);
+	mp_rop_add_save_changes_message(&r, mi, mi, 0x02);
+	mp_rop_add_submit_message(&r, mi);
+	rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	uint64_t saved = 0;
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 0, "RopSaveChangesMessage", &rop);
+	if (rc == MP_OK)
+		(void)mp_rop_get_uint(rop, "MessageId", &saved);
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 1, "RopSubmitMessage", &rop);
+	mp_rop_req_free(&r);
+	release(s, &msg, 1);
+	if (rc != MP_OK) {
+		talloc_free(mem);
+		return rop_fail(s, "send");
+	}
+	char *id = talloc_asprintf(mem, "%" PRIx64 "/%" PRIx64, s->folder_ids[MP_FID_OUTBOX], saved);
+	if (o->json) {
+		struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
+		mp_pr_str(p, "submitted", id);
+		mp_pr_uint(p, "recipients", n);
+		mp_pr_uint(p, "attachments", a->n_attach);
+		talloc_free(mem);
+		return json_done(o, p);
+	}
+	fprintf(o->out, "submitted %s to %u recipient%s\n", id, n, n == 1 ? "" : "s");
+	talloc_free(mem);
+	return 0;
+}

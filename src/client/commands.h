@@ -1,0 +1,48 @@
+/*
+ * mapiclient's subcommands over a session (mapi_session.h). Each prints
+ * its result on `out` (text, or one JSON object with `json`) and returns
+ * the process exit status: 0 success, 1 failure (a sentence on stderr
+ * saying what went wrong and what to do).
+ */
+#ifndef MP_CLIENT_COMMANDS_H
+#define MP_CLIENT_COMMANDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "client/mapi_session.h"
+
+struct mp_cmd_out {
+	FILE *out;
+	bool json;
+};
+
+int mp_cmd_whoami(struct mp_session *s, const struct mp_cmd_out *o);
+int mp_cmd_resolve(struct mp_session *s, const struct mp_cmd_out *o, const char *name);
+int mp_cmd_gal(struct mp_session *s, const struct mp_cmd_out *o, uint32_t max_rows);
+int mp_cmd_folders(struct mp_session *s, const struct mp_cmd_out *o);
+int mp_cmd_ls(struct mp_session *s, const struct mp_cmd_out *o, const char *folder,
+	      uint32_t max_rows);
+int mp_cmd_show(struct mp_session *s, const struct mp_cmd_out *o, const char *msgid);
+int mp_cmd_get_attachment(struct mp_session *s, const struct mp_cmd_out *o, const char *msgid,
+			  uint32_t num, const char *file);
+
+struct mp_send_args {
+	const char **to;
+	unsigned n_to;
+	const char **cc;
+	unsigned n_cc;
+	const char *subject;
+	const char *body;
+	const char **attach;
+	unsigned n_attach;
+};
+int mp_cmd_send(struct mp_session *s, const struct mp_cmd_out *o, const struct mp_send_args *a);
+
+/* "FID/MID" in hex, as ls prints and show takes. */
+bool mp_cmd_parse_msgid(const char *s, uint64_t *fid, uint64_t *mid);
+/* FILETIME as "YYYY-MM-DD HH:MM" (UTC) into buf. */
+void mp_cmd_format_time(uint64_t ft, char *buf, size_t len);
+
+#endif
