@@ -370,3 +370,45 @@ def test_help_and_check_config(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "exchange_nsp" in r.stdout and "served here" in r.stdout
     assert "upstream            (none: every interface is served here)" in r.stdout
+
+
+def _tty_run(args, answers, timeout=30.0):
+    """Run mapiserver on a pseudo-terminal, answering each prompt in turn;
+    returns (exit code, everything it printed)."""
+    import pty
+    import select
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.execv(MAPISERVER_BIN, [MAPISERVER_BIN, *args])
+    out = b""
+    pending = list(answers)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            # One answer per prompt, once the prompt is there (the echo is
+            # off by then; input typed earlier would be flushed).
+            prompts = out.count(b"Password:") + out.count(b"Again:")
+            if pending and prompts > len(answers) - len(pending) and out.endswith(b": "):
+                os.write(fd, pending.pop(0).encode() + b"\n")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def test_cli_password_prompt_on_tty(tmp_path):
+    conf = server_conf(tmp_path / "s.conf", tmp_path / "data")
+    code, out = _tty_run(["useradd", "-c", str(conf), "gina"], ["pw-one", "pw-two"])
+    assert code == 1 and "Password:" in out and "Again:" in out, out
+    assert "the passwords differ" in out and "pw-one" not in out  # not echoed
+    code, out = _tty_run(["useradd", "-c", str(conf), "gina"], ["pw-same", "pw-same"])
+    assert code == 0 and "user gina added" in out, out
+    assert "pw-same" not in out
