@@ -139,10 +139,18 @@ int mp_session_open_ab(struct mp_session *s)
 		return rc;
 	rc = mp_nspi_client_bind(&s->nspi, s->nspi_conn, 0);
 	if (rc != MP_OK) {
+		if (rc == MP_RPC_FAULT && s->nspi.fault == 5 &&
+		    s->o.auth_level < MP_AUTH_LEVEL_PKT_INTEGRITY)
+			return fail(s, rc,
+				    "NSPI bind refused: access denied at auth level %s (the server "
+				    "probably requires more: try --auth-level privacy; or a wrong "
+				    "password?)",
+				    mp_auth_level_name(s->o.auth_level));
 		if (rc == MP_RPC_FAULT && s->nspi.fault == 5)
 			return fail(s, rc,
-				    "NSPI bind refused: access denied (wrong password, or an auth "
-				    "level below what the server requires?)");
+				    "NSPI bind refused: access denied (wrong password or unknown "
+				    "user %s?)",
+				    s->o.user);
 		if (rc == MP_RPC_FAULT)
 			return fail(s, rc,
 				    "NSPI bind refused: %s (wrong password? a wrong password shows "
