@@ -327,12 +327,19 @@ int mp_srv_rop_run(struct mp_emsmdb_sess *s, const uint8_t *in, size_t len, size
 		return MP_ERR_PARSE;
 	}
 	c.nhandles = buf->n_handles;
-	c.handles = talloc_memdup(mem, buf->handles, (buf->n_handles ? buf->n_handles : 1) * 4);
-	rc = mp_store_txn_begin(s->st, true, &c.txn);
-	if (rc != MP_OK || !c.handles) {
+	c.handles = talloc_zero_array(mem, uint32_t, c.nhandles ? c.nhandles : 1);
+	if (!c.handles) {
 		*ec = MP_EC_ERROR;
 		talloc_free(mem);
-		return rc != MP_OK ? rc : MP_ERR_NOMEM;
+		return MP_ERR_NOMEM;
+	}
+	if (c.nhandles)
+		memcpy(c.handles, buf->handles, c.nhandles * 4);
+	rc = mp_store_txn_begin(s->st, true, &c.txn);
+	if (rc != MP_OK) {
+		*ec = MP_EC_ERROR;
+		talloc_free(mem);
+		return rc;
 	}
 	if (max_out > 0x8000)
 		max_out = 0x8000; /* one RPC_HEADER_EXT payload */
