@@ -15,6 +15,9 @@
  *     password is refused by the server (access denied at the first call);
  *   - ept_map against a fake endpoint mapper (mp_epm_serve) finds the port;
  *     an unknown interface is MP_ERR_NOTFOUND;
+ *   - EMSMDB: a server that faults EcDoConnectEx with nca_s_op_rng_error
+ *     gets EcDoConnect and EcDoRpc (XOR only); a current one EcDoConnectEx
+ *     and EcDoRpcExt2 (RPC_HEADER_EXT): the ROP bytes survive both ways;
  *   - NSPI: NspiBind's answer (built with mp_nspi_push) gives the handle;
  *     a non-zero result is MP_CLIENT_ERESULT; a truncated answer is refused.
  */
@@ -26,12 +29,15 @@
 
 #include "auth/ntlm_crypto.h"
 #include "auth/ntlmssp.h"
+#include "client/emsmdb_client.h"
 #include "client/nspi_client.h"
 #include "client/rpc_conn.h"
 #include "dcerpc/epm.h"
 #include "dcerpc/iface.h"
 #include "dcerpc/pdu.h"
 #include "dcerpc/sec.h"
+#include "mapi/emsmdb.h"
+#include "mapi/rpc_ext.h"
 #include "util/status.h"
 
 #include <arpa/inet.h>
@@ -43,7 +49,7 @@
 #include <talloc.h>
 #include <unistd.h>
 
-enum fs_mode { FS_PLAIN, FS_NAK, FS_SILENT, FS_NTLM, FS_EPM };
+enum fs_mode { FS_PLAIN, FS_NAK, FS_SILENT, FS_NTLM, FS_EPM, FS_EMSMDB_OLD, FS_EMSMDB_NEW };
 
 struct fake {
 	enum fs_mode mode;
@@ -107,6 +113,62 @@ static void bind_ack(struct mp_wbuf *w, uint32_t call_id)
 	a.res[0].ts = mp_syntax_ndr20;
 	mp_pdu_encode_bind_ack(w, MP_PDU_BIND_ACK, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, call_id,
 			       &a);
+}
+
+static const struct mp_ndr_handle fake_cxh = {.attributes = 0, .uuid = {0xc0, 0xff, 0xee, 1}};
+
+/* A fake EMSMDB: the old server faults EcDoConnectEx with nca_s_op_rng_error
+ * and serves EcDoConnect + EcDoRpc; the new one serves EcDoConnectEx +
+ * EcDoRpcExt2. ROP calls echo the request's buffer (already framed /
+ * obfuscated the right way), EcDoDisconnect zeroes the handle. */
+static void emsmdb_answer(struct fake *f, struct mp_wbuf *w, uint32_t call_id, uint16_t opnum,
+			  const uint8_t *stub, size_t sl)
+{
+	void *mem = talloc_new(NULL);
+	struct mp_wbuf st;
+	mp_wb_init(&st);
+	const char *why = NULL;
+	struct mp_mapi_call *req =
+		mp_mapi_decode(mem, MP_MAPI_EMSMDB, opnum, MP_CALL_REQUEST, stub, sl, &why);
+	bool old = f->mode == FS_EMSMDB_OLD;
+	if (!req || (old && (opnum == MP_EMSMDB_DO_CONNECT_EX || opnum == MP_EMSMDB_DO_RPC_EXT2)) ||
+	    (!old && (opnum == MP_EMSMDB_DO_CONNECT || opnum == MP_EMSMDB_DO_RPC))) {
+		mp_pdu_encode_fault(w, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, call_id, 0,
+				    req ? MP_NCA_S_OP_RNG_ERROR : MP_FAULT_NDR);
+		goto out;
+	}
+	if (opnum == MP_EMSMDB_DO_CONNECT || opnum == MP_EMSMDB_DO_CONNECT_EX) {
+		const struct mp_emsmdb_connect_ex_req *q = req->body;
+		snprintf((char *)f->seen, sizeof(f->seen), "%s", q->szUserDN);
+		struct mp_emsmdb_connect_ex_resp r = {.pcxh = fake_cxh, .pcmsPollsMax = 60000,
+						      .szDNPrefix = "/o=Org", .szDisplayName = "srv",
+						      .rgwServerVersion = {15, 1, 2}};
+		assert_true(mp_emsmdb_push(opnum, MP_CALL_RESPONSE, &r, &st));
+	} else if (opnum == MP_EMSMDB_DO_RPC) {
+		const struct mp_emsmdb_rpc_req *q = req->body;
+		f->canned[0] = q->rgb.len ? q->rgb.data[0] : 0; /* obfuscated? */
+		struct mp_emsmdb_rpc_resp r = {.pcxh = q->pcxh, .rgb = q->rgb};
+		r.rgb.max_count = 0;
+		assert_true(mp_emsmdb_push(opnum, MP_CALL_RESPONSE, &r, &st));
+	} else if (opnum == MP_EMSMDB_DO_RPC_EXT2) {
+		const struct mp_emsmdb_rpc_ext2_req *q = req->body;
+		/* RPC_HEADER_EXT flags, and the payload's first byte */
+		f->canned[0] = q->rgbIn.len > 8 ? q->rgbIn.data[8] : 0;
+		f->canned[1] = q->rgbIn.len > 8 ? q->rgbIn.data[2] : 0;
+		struct mp_emsmdb_rpc_ext2_resp r = {.pcxh = q->pcxh, .rgbOut = q->rgbIn};
+		assert_true(mp_emsmdb_push(opnum, MP_CALL_RESPONSE, &r, &st));
+	} else if (opnum == MP_EMSMDB_DO_DISCONNECT) {
+		struct mp_emsmdb_disconnect_resp r = {0};
+		assert_true(mp_emsmdb_push(opnum, MP_CALL_RESPONSE, &r, &st));
+	} else {
+		mp_pdu_encode_fault(w, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, call_id, 0,
+				    MP_NCA_S_OP_RNG_ERROR);
+		goto out;
+	}
+	mp_pdu_encode_response_frags(w, call_id, 0, st.data, st.len, 5840);
+out:
+	mp_wb_free(&st);
+	talloc_free(mem);
 }
 
 static void *serve(void *arg)
@@ -236,6 +298,11 @@ static void *serve(void *arg)
 			assert_int_equal(
 				mp_sec_encode_response_frags(&sec, &w, h.call_id, 0, stub, sl, 1024),
 				MP_OK);
+			wr(fd, &w);
+			continue;
+		}
+		if (f->mode == FS_EMSMDB_OLD || f->mode == FS_EMSMDB_NEW) {
+			emsmdb_answer(f, &w, h.call_id, opnum, stub, sl);
 			wr(fd, &w);
 			continue;
 		}
@@ -540,6 +607,51 @@ static void test_nspi_bind(void **state)
 	nspi_bind_with(&rsp, 6, MP_ERR_PARSE);
 }
 
+static void emsmdb_round(enum fs_mode mode)
+{
+	struct fake *f = fake_start(mode);
+	struct mp_rpc_conn_opts o = opts(f);
+	mp_iface_resolve("exchange_emsmdb", &o.iface);
+	struct mp_rpc_conn *c = NULL;
+	char err[300];
+	assert_int_equal(mp_rpc_conn_open(&o, &c, err, sizeof(err)), MP_OK);
+	struct mp_emsmdb_client em;
+	assert_int_equal(mp_emsmdb_client_connect(&em, c, "/o=Org/cn=alice"), MP_OK);
+	assert_int_equal(em.legacy, mode == FS_EMSMDB_OLD);
+	assert_memory_equal(em.cxh.uuid, fake_cxh.uuid, 16);
+	assert_string_equal((const char *)f->seen, "/o=Org/cn=alice");
+	assert_int_equal(em.server_version[0], 15);
+	assert_string_equal(em.dn_prefix, "/o=Org");
+	void *mem = talloc_new(NULL);
+	uint8_t rops[300];
+	for (size_t i = 0; i < sizeof(rops); i++)
+		rops[i] = (uint8_t)i;
+	uint8_t *out = NULL;
+	size_t n = 0;
+	assert_int_equal(mp_emsmdb_client_rpc(&em, mem, rops, sizeof(rops), &out, &n), MP_OK);
+	assert_int_equal(n, sizeof(rops));
+	assert_memory_equal(out, rops, n);
+	/* the ROP bytes went out XOR 0xA5 (rops[0] is 0) */
+	assert_int_equal(f->canned[0], 0xA5);
+	if (mode == FS_EMSMDB_NEW)
+		assert_int_equal(f->canned[1], MP_RHE_XORMAGIC | MP_RHE_LAST);
+	assert_int_equal(mp_emsmdb_client_disconnect(&em), MP_OK);
+	talloc_free(mem);
+	mp_rpc_conn_close(c);
+	fake_stop(f);
+}
+
+/* EcDoConnectEx faulted with nca_s_op_rng_error: EcDoConnect, then EcDoRpc. */
+static void test_emsmdb_legacy_fallback(void **state)
+{
+	emsmdb_round(FS_EMSMDB_OLD);
+}
+
+static void test_emsmdb_connect_ex(void **state)
+{
+	emsmdb_round(FS_EMSMDB_NEW);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +661,8 @@ int main(void)
 		cmocka_unit_test(test_ntlm_wrong_password), cmocka_unit_test(test_auth_needs_password),
 		cmocka_unit_test(test_ept_map),		    cmocka_unit_test(test_auth_level_parse),
 		cmocka_unit_test(test_nspi_bind),
+		cmocka_unit_test(test_emsmdb_legacy_fallback),
+		cmocka_unit_test(test_emsmdb_connect_ex),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
