@@ -47,6 +47,15 @@ static void usage(FILE *fp)
 		"                         create a message in the Outbox and submit it; ADDR\n"
 		"                         is an SMTP address or a name the address book\n"
 		"                         resolves\n"
+		"  watch [FOLDER] [--interval SEC] [--rounds N]\n"
+		"                         poll FOLDER (default Inbox) every SEC seconds\n"
+		"                         (default 10) and print messages that arrive; N rounds\n"
+		"                         (default: until interrupted). Polls the contents\n"
+		"                         table; Outlook's push notifications are not used\n"
+		"  bench [--op nspi|rop] [--calls N] [--warmup N]\n"
+		"                         latency of N calls (default 1000, warm-up 10):\n"
+		"                         NspiGetProps of your entry (nspi, default) or\n"
+		"                         RopGetPropertiesSpecific on the logon (rop)\n"
 		"\n"
 		"Options:\n"
 		"  -s, --server SERVER    host, host:port, [v6addr]:port, or a binding string\n"
@@ -271,24 +280,31 @@ int main(int argc, char **argv)
 
 	/* Subcommand arguments. */
 	static const char *const cmds[] = {"whoami", "resolve", "gal", "folders", "ls",
-					   "show",   "get-attachment", "send", NULL};
+					   "show",   "get-attachment", "send", "watch", "bench", NULL};
 	bool known = false;
 	for (int i = 0; cmds[i]; i++)
 		known |= !strcmp(cmd, cmds[i]);
 	if (!known)
 		return usage_err("unknown command %s", cmd);
-	enum { S_TO = 300, S_CC, S_SUBJECT, S_BODY, S_BODYFILE, S_ATTACH, S_MAX };
+	enum { S_TO = 300, S_CC, S_SUBJECT, S_BODY, S_BODYFILE, S_ATTACH, S_MAX, S_OP, S_CALLS,
+	       S_WARMUP, S_INTERVAL, S_ROUNDS };
 	static const struct option so[] = {
 		{"to", required_argument, 0, S_TO},	       {"cc", required_argument, 0, S_CC},
 		{"subject", required_argument, 0, S_SUBJECT}, {"body", required_argument, 0, S_BODY},
 		{"body-file", required_argument, 0, S_BODYFILE},
 		{"attach", required_argument, 0, S_ATTACH},   {"max", required_argument, 0, S_MAX},
 		{"output", required_argument, 0, 'o'},	       {"help", no_argument, 0, 'h'},
+		{"op", required_argument, 0, S_OP},	       {"calls", required_argument, 0, S_CALLS},
+		{"warmup", required_argument, 0, S_WARMUP},
+		{"interval", required_argument, 0, S_INTERVAL},
+		{"rounds", required_argument, 0, S_ROUNDS},
 		{0, 0, 0, 0},
 	};
 	struct mp_send_args sa = {0};
 	const char *outfile = NULL, *bodyfile = NULL;
-	uint32_t max = 10000;
+	uint32_t max = 10000, calls = 1000, warmup = 10, interval = 10, rounds = 0;
+	const char *bench_op = "nspi";
+	bool bench_opts = false, watch_opts = false;
 	optind = 0; /* 0: GNU getopt reinitialises (permutation for the new argv) */
 	while ((ch = getopt_long(sargc, sargv, "o:h", so, NULL)) != -1) {
 		switch (ch) {
@@ -318,6 +334,32 @@ int main(int argc, char **argv)
 		case 'o':
 			outfile = optarg;
 			break;
+		case S_OP:
+			if (strcmp(optarg, "nspi") && strcmp(optarg, "rop"))
+				return usage_err("--op must be nspi or rop, not %s", optarg);
+			bench_op = optarg;
+			bench_opts = true;
+			break;
+		case S_CALLS:
+			if (!parse_count(optarg, &calls))
+				return usage_err("bad --calls %s", optarg);
+			bench_opts = true;
+			break;
+		case S_WARMUP:
+			if (!parse_count(optarg, &warmup))
+				return usage_err("bad --warmup %s", optarg);
+			bench_opts = true;
+			break;
+		case S_INTERVAL:
+			if (!parse_count(optarg, &interval) || interval > 86400)
+				return usage_err("bad --interval %s", optarg);
+			watch_opts = true;
+			break;
+		case S_ROUNDS:
+			if (!parse_count(optarg, &rounds))
+				return usage_err("bad --rounds %s", optarg);
+			watch_opts = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -331,14 +373,18 @@ int main(int argc, char **argv)
 	if (!is_send && (sa.n_to || sa.n_cc || sa.subject || sa.body || bodyfile || sa.n_attach))
 		return usage_err("--to, --cc, --subject, --body and --attach are for send, not %s",
 				 cmd);
+	if (bench_opts && strcmp(cmd, "bench"))
+		return usage_err("--op, --calls and --warmup are for bench, not %s", cmd);
+	if (watch_opts && strcmp(cmd, "watch"))
+		return usage_err("--interval and --rounds are for watch, not %s", cmd);
 	if (outfile && strcmp(cmd, "get-attachment"))
 		return usage_err("-o is for get-attachment, not %s", cmd);
 	if ((!strcmp(cmd, "resolve") || !strcmp(cmd, "show")) && npos != 1)
 		return usage_err("%s takes one argument", cmd);
-	if (!strcmp(cmd, "ls") && npos > 1)
-		return usage_err("%s", "ls takes at most one folder");
+	if ((!strcmp(cmd, "ls") || !strcmp(cmd, "watch")) && npos > 1)
+		return usage_err("%s takes at most one folder", cmd);
 	if ((!strcmp(cmd, "gal") || !strcmp(cmd, "folders") || !strcmp(cmd, "whoami") ||
-	     is_send) &&
+	     is_send || !strcmp(cmd, "bench")) &&
 	    npos != 0)
 		return usage_err("unexpected argument %s", pos[0]);
 	uint32_t att_num = 0;
@@ -425,6 +471,10 @@ int main(int argc, char **argv)
 		rc = mp_cmd_gal(s, &out, max);
 		goto done;
 	}
+	if (!strcmp(cmd, "bench") && !strcmp(bench_op, "nspi")) {
+		rc = mp_cmd_bench(s, &out, bench_op, calls, warmup);
+		goto done;
+	}
 	if (mp_session_open_store(s) != MP_OK) {
 		fprintf(stderr, "mapiclient: %s\n", s->err);
 		goto done;
@@ -439,6 +489,10 @@ int main(int argc, char **argv)
 		rc = mp_cmd_get_attachment(s, &out, pos[0], att_num, outfile);
 	else if (is_send)
 		rc = mp_cmd_send(s, &out, &sa);
+	else if (!strcmp(cmd, "bench"))
+		rc = mp_cmd_bench(s, &out, bench_op, calls, warmup);
+	else if (!strcmp(cmd, "watch"))
+		rc = mp_cmd_watch(s, &out, npos ? pos[0] : NULL, interval, rounds);
 done:
 	mp_session_close(s);
 	fflush(stdout);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <talloc.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Property tags (MS-OXPROPS). */
 #define T_DISPLAY_NAME 0x3001001Fu
@@ -1038,5 +1039,148 @@ int mp_cmd_send(struct mp_session *s, const struct mp_cmd_out *o, const struct m
 	}
 	fprintf(o->out, "submitted %s to %u recipient%s\n", id, n, n == 1 ? "" : "s");
 	talloc_free(mem);
+	return 0;
+}
+
+/* ---- bench ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static int bench_one(struct mp_session *s, void *mem, bool rop)
+{
+	static const uint32_t tags[] = {T_DISPLAY_NAME, T_SMTP_ADDRESS};
+	if (!rop) {
+		struct mp_nspi_row *row;
+		return mp_nspi_client_get_props(&s->nspi, mem, s->mid, tags, 2, &row);
+	}
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	mp_rop_add_get_props_specific(&r, mp_rop_req_handle(&r, s->logon_handle), tags, 1);
+	struct mp_rop_buf *rsp;
+	const struct mp_rop *x;
+	int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 0, "RopGetPropertiesSpecific", &x);
+	mp_rop_req_free(&r);
+	return rc;
+}
+
+int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *op,
+		 uint32_t calls, uint32_t warmup)
+{
+	bool rop = !strcmp(op, "rop");
+	uint64_t *lat = talloc_array(s, uint64_t, calls);
+	if (!lat)
+		return err1("out of memory");
+	void *mem = talloc_new(s);
+	for (uint32_t i = 0; i < warmup + calls; i++) {
+		uint64_t t0 = now_ns();
+		int rc = bench_one(s, mem, rop);
+		uint64_t t1 = now_ns();
+		talloc_free_children(mem);
+		if (rc != MP_OK) {
+			talloc_free(mem);
+			return err1("bench: call %u failed: %s", i,
+				    rop ? s->rop.err : s->nspi.err);
+		}
+		if (i >= warmup)
+			lat[i - warmup] = t1 - t0;
+	}
+	talloc_free(mem);
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < calls; i++)
+		total += lat[i];
+	qsort(lat, calls, sizeof(*lat), cmp_u64);
+	double secs = (double)total / 1e9;
+	double p50 = (double)lat[(calls - 1) * 50 / 100] / 1e3;
+	double p99 = (double)lat[(calls - 1) * 99 / 100] / 1e3;
+	if (o->json) {
+		struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
+		mp_pr_str(p, "op", rop ? "RopGetPropertiesSpecific" : "NspiGetProps");
+		mp_pr_uint(p, "calls", calls);
+		mp_pr_double(p, "seconds", secs);
+		mp_pr_double(p, "calls_per_s", secs > 0 ? calls / secs : 0);
+		mp_pr_double(p, "p50_us", p50);
+		mp_pr_double(p, "p99_us", p99);
+		return json_done(o, p);
+	}
+	fprintf(o->out, "%s: calls=%u seconds=%.3f calls_per_s=%.1f p50_us=%.1f p99_us=%.1f\n",
+		rop ? "RopGetPropertiesSpecific" : "NspiGetProps", calls, secs,
+		secs > 0 ? calls / secs : 0.0, p50, p99);
+	return 0;
+}
+
+/* ---- watch ---- */
+
+int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const char *folder,
+		 unsigned interval_s, unsigned rounds)
+{
+	static const uint32_t cols[] = {T_MID, T_DELIVERY_TIME, T_SENDER_NAME, T_SUBJECT};
+	uint64_t fid = 0;
+	if (find_folder(s, folder ? folder : "Inbox", &fid))
+		return 1;
+	uint64_t *known = NULL;
+	uint32_t n_known = 0;
+	void *keep = talloc_new(s);
+	for (unsigned round = 0; rounds == 0 || round < rounds; round++) {
+		if (round)
+			sleep(interval_s);
+		void *mem = talloc_new(s);
+		uint32_t h;
+		struct rowset rs;
+		int rc = open_folder(s, mem, fid, &h);
+		if (rc == MP_OK) {
+			rc = table_rows(s, mem, h, TBL_CONTENTS, cols, 4, 100000, &rs);
+			release(s, &h, 1);
+		}
+		if (rc != MP_OK) {
+			talloc_free(mem);
+			talloc_free(keep);
+			return rop_fail(s, "watch");
+		}
+		uint64_t *now = talloc_array(keep, uint64_t, rs.count ? rs.count : 1);
+		for (uint32_t i = 0; i < rs.count; i++) {
+			uint64_t mid = pv_u(rs_val(&rs, i, T_MID), 0);
+			now[i] = mid;
+			bool seen = false;
+			for (uint32_t k = 0; k < n_known && !seen; k++)
+				seen = known[k] == mid;
+			if (seen || round == 0)
+				continue;
+			char when[32];
+			mp_cmd_format_time(pv_u(rs_val(&rs, i, T_DELIVERY_TIME), 0), when,
+					   sizeof(when));
+			char *from = pv_str(mem, rs_val(&rs, i, T_SENDER_NAME));
+			char *subj = pv_str(mem, rs_val(&rs, i, T_SUBJECT));
+			char *id = talloc_asprintf(mem, "%" PRIx64 "/%" PRIx64, fid, mid);
+			if (o->json) {
+				struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
+				mp_pr_str(p, "new", id);
+				mp_pr_str(p, "date", when);
+				mp_pr_str(p, "from", nz(from));
+				mp_pr_str(p, "subject", nz(subj));
+				json_done(o, p);
+			} else {
+				fprintf(o->out, "new %s %s %s: %s\n", id, when, nz(from), nz(subj));
+			}
+			fflush(o->out);
+		}
+		talloc_free(known);
+		known = now;
+		n_known = rs.count;
+		talloc_free(mem);
+	}
+	talloc_free(keep);
 	return 0;
 }

@@ -40,6 +40,16 @@ struct mp_send_args {
 };
 int mp_cmd_send(struct mp_session *s, const struct mp_cmd_out *o, const struct mp_send_args *a);
 
+/* Latency of `calls` calls back to back after `warmup`: NspiGetProps of
+ * the user's entry ("nspi") or RopGetPropertiesSpecific on the logon
+ * object ("rop", needs the store open). */
+int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *op,
+		 uint32_t calls, uint32_t warmup);
+/* Poll FOLDER's contents table every `interval_s` seconds, `rounds` times
+ * (0: until interrupted), printing messages that were not there before. */
+int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const char *folder,
+		 unsigned interval_s, unsigned rounds);
+
 /* "FID/MID" in hex, as ls prints and show takes. */
 bool mp_cmd_parse_msgid(const char *s, uint64_t *fid, uint64_t *mid);
 /* FILETIME as "YYYY-MM-DD HH:MM" (UTC) into buf. */

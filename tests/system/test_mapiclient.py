@@ -337,3 +337,34 @@ def test_store_through_mapiproxy(srv, mapiproxy, tmp_path):
     a = jsn(client(direct(srv), "--json", "ls"))
     b = jsn(client(via, "--json", "ls"))
     assert a == b and len(a["messages"]) == 1
+
+
+def test_bench_nspi(srv):
+    j = jsn(client(direct(srv), "--json", "bench", "--calls", "50", "--warmup", "2"))
+    assert j["op"] == "NspiGetProps" and j["calls"] == 50
+    assert 0 < j["p50_us"] <= j["p99_us"]
+
+
+def test_bench_rop_and_watch(srv):
+    need_emsmdb(srv)
+    j = jsn(client(direct(srv), "--json", "bench", "--op", "rop", "--calls", "50"))
+    assert j["op"] == "RopGetPropertiesSpecific" and j["calls"] == 50
+    # watch prints what arrives between its polls
+    env = _env()
+    env["MAPICLIENT_PASSWORD"] = PASSWORDS["bob"]
+    w = subprocess.Popen([MAPICLIENT_BIN, "-s", direct(srv), "-u", "bob", "--json", "watch",
+                          "--interval", "1", "--rounds", "4"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        import time
+        time.sleep(1.2)
+        ok(client(direct(srv), "send", "--to", "bob", "--subject", "arrives later",
+                  "--body", "x"))
+        out, err = w.communicate(timeout=30)
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+    assert w.returncode == 0, err
+    lines = [json.loads(x) for x in out.decode().splitlines()]
+    assert [x["subject"] for x in lines] == ["arrives later"]
