@@ -10,6 +10,7 @@
 #include "server_fixture.h"
 
 #include "server/rop_server.h"
+#include "mapi/propval.h"
 
 #include <talloc.h>
 
@@ -520,6 +521,420 @@ static void test_huge_row_count_and_small_buffer(void **state)
 	mp_wb_free(&out);
 }
 
+
+/* Expect a response header (RopId, index, ReturnValue) at the cursor. */
+static void expect(struct mp_rcursor *rc, uint8_t id, uint8_t idx, uint32_t ec)
+{
+	assert_int_equal(mp_rc_u8(rc), id);
+	assert_int_equal(mp_rc_u8(rc), idx);
+	assert_int_equal(mp_rc_u32(rc), ec);
+}
+
+static void test_folders_hierarchy_restrict(void **state)
+{
+	struct ctx *c = *state;
+	uint32_t lh = logon(c);
+	struct mp_wbuf rq, out, res;
+	struct mp_rcursor rc;
+	uint32_t ec, h[4] = {lh, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu};
+	uint32_t col = 0x3001001Fu; /* PidTagDisplayName */
+	char name[64];
+
+	rq_begin(&rq);
+	rq_hdr(&rq, 0x27, 0); /* RopGetReceiveFolder IPM.Note */
+	mp_wb_bytes(&rq, "IPM.Note", 9);
+	rq_open_folder(&rq, 0, 1, c->mb.special[MP_STORE_SF_IPM_SUBTREE]);
+	rq_hdr(&rq, 0x1C, 1); /* RopCreateFolder "Projects" -> 2 */
+	mp_wb_u8(&rq, 2);
+	mp_wb_u8(&rq, 1); /* FOLDER_GENERIC */
+	mp_wb_u8(&rq, 1); /* Unicode */
+	mp_wb_u8(&rq, 0);
+	mp_wb_u8(&rq, 0);
+	put_utf16z(&rq, "Projects");
+	put_utf16z(&rq, "");
+	rq_hdr(&rq, 0x04, 1); /* RopGetHierarchyTable -> 3 */
+	mp_wb_u8(&rq, 3);
+	mp_wb_u8(&rq, 0);
+	rq_set_columns(&rq, 3, &col, 1);
+	/* RopRestrict: DisplayName contains "proj", ignoring case. */
+	mp_wb_init(&res);
+	mp_wb_u8(&res, 0x03);
+	mp_wb_u16(&res, 0x0001); /* FL_SUBSTRING */
+	mp_wb_u16(&res, 0x0001); /* FL_IGNORECASE */
+	mp_wb_u32(&res, col);
+	mp_wb_u32(&res, col);
+	put_utf16z(&res, "proj");
+	rq_hdr(&rq, 0x14, 3);
+	mp_wb_u8(&rq, 0);
+	mp_wb_u16(&rq, (uint16_t)res.len);
+	mp_wb_bytes(&rq, res.data, res.len);
+	mp_wb_free(&res);
+	rq_query_rows(&rq, 3, 50);
+	rq_end(&rq, h, 4);
+	assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
+	assert_true(rs_begin(&rc, &out));
+	expect(&rc, 0x27, 0, 0);
+	assert_true(rs_u64(&rc) == c->mb.special[MP_STORE_SF_INBOX]);
+	size_t cls_len = 0;
+	assert_non_null(mp_pv_take_str8(&rc, &cls_len)); /* ExplicitMessageClass */
+	expect(&rc, 0x02, 1, 0);
+	mp_rc_skip(&rc, 2);
+	expect(&rc, 0x1C, 2, 0);
+	uint64_t fid = rs_u64(&rc);
+	assert_int_equal(mp_rc_u8(&rc), 0); /* IsExistingFolder */
+	expect(&rc, 0x04, 3, 0);
+	assert_true(mp_rc_u32(&rc) >= 1);
+	expect(&rc, 0x12, 3, 0);
+	mp_rc_skip(&rc, 1);
+	expect(&rc, 0x14, 3, 0);
+	mp_rc_skip(&rc, 1);
+	expect(&rc, 0x15, 3, 0);
+	mp_rc_skip(&rc, 1);
+	assert_int_equal(mp_rc_u16(&rc), 1);
+	assert_int_equal(mp_rc_u8(&rc), 0);
+	take_utf16(&rc, name, sizeof(name));
+	assert_string_equal(name, "Projects");
+	assert_int_equal(mp_rc_left(&rc), 0);
+	mp_wb_free(&out);
+
+	/* The same name again: ecDuplicateName; then delete it. */
+	h[1] = 0xFFFFFFFFu;
+	rq_begin(&rq);
+	rq_open_folder(&rq, 0, 1, c->mb.special[MP_STORE_SF_IPM_SUBTREE]);
+	rq_hdr(&rq, 0x1C, 1);
+	mp_wb_u8(&rq, 2);
+	mp_wb_u8(&rq, 1);
+	mp_wb_u8(&rq, 1);
+	mp_wb_u8(&rq, 0);
+	mp_wb_u8(&rq, 0);
+	put_utf16z(&rq, "projects");
+	put_utf16z(&rq, "");
+	rq_hdr(&rq, 0x1D, 1); /* RopDeleteFolder */
+	mp_wb_u8(&rq, 0x05);
+	rq_u64(&rq, fid);
+	rq_hdr(&rq, 0x1D, 1); /* twice: not found */
+	mp_wb_u8(&rq, 0x05);
+	rq_u64(&rq, fid);
+	rq_end(&rq, h, 3);
+	assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
+	assert_true(rs_begin(&rc, &out));
+	expect(&rc, 0x02, 1, 0);
+	mp_rc_skip(&rc, 2);
+	expect(&rc, 0x1C, 2, 0x80040604); /* ecDuplicateName */
+	expect(&rc, 0x1D, 1, 0);
+	assert_int_equal(mp_rc_u8(&rc), 0);
+	assert_int_equal(mp_rc_u8(&rc), 0x1D);
+	mp_rc_skip(&rc, 1);
+	assert_int_not_equal(mp_rc_u32(&rc), 0);
+	assert_int_equal(mp_rc_u8(&rc), 0);
+	assert_int_equal(mp_rc_left(&rc), 0);
+	mp_wb_free(&out);
+}
+
+static void test_ltid_and_named_props(void **state)
+{
+	/* PS_PUBLIC_STRINGS {00020329-0000-0000-C000-000000000046} */
+	static const uint8_t ps_public[16] = {0x29, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+					      0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
+	struct ctx *c = *state;
+	uint32_t lh = logon(c);
+	struct mp_wbuf rq, out;
+	struct mp_rcursor rc;
+	uint32_t ec, h[1] = {lh};
+	uint8_t ltid[24];
+
+	rq_begin(&rq);
+	rq_hdr(&rq, 0x43, 0);
+	rq_u64(&rq, c->mb.special[MP_STORE_SF_INBOX]);
+	rq_hdr(&rq, 0x56, 0); /* RopGetPropertyIdsFromNames, create */
+	mp_wb_u8(&rq, 0x02);
+	mp_wb_u16(&rq, 1);
+	mp_wb_u8(&rq, 0x00);
+	mp_wb_bytes(&rq, ps_public, 16);
+	mp_wb_u32(&rq, 0x8501);
+	rq_end(&rq, h, 1);
+	assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
+	assert_true(rs_begin(&rc, &out));
+	expect(&rc, 0x43, 0, 0);
+	memcpy(ltid, mp_rc_take(&rc, 24), 24);
+	assert_memory_equal(ltid, c->mb.replica_guid, 16);
+	expect(&rc, 0x56, 0, 0);
+	assert_int_equal(mp_rc_u16(&rc), 1);
+	uint16_t id = mp_rc_u16(&rc);
+	assert_true(id >= 0x8000);
+	mp_wb_free(&out);
+
+	rq_begin(&rq);
+	rq_hdr(&rq, 0x44, 0);
+	mp_wb_bytes(&rq, ltid, 24);
+	rq_hdr(&rq, 0x55, 0); /* RopGetNamesFromPropertyIds: ours, PS_MAPI, unknown */
+	mp_wb_u16(&rq, 3);
+	mp_wb_u16(&rq, id);
+	mp_wb_u16(&rq, 0x0037);
+	mp_wb_u16(&rq, 0xFFF0);
+	rq_hdr(&rq, 0x44, 0); /* a LongTermId of another replica */
+	mp_wb_zeros(&rq, 24);
+	rq_end(&rq, h, 1);
+	assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
+	assert_true(rs_begin(&rc, &out));
+	expect(&rc, 0x44, 0, 0);
+	assert_true(rs_u64(&rc) == c->mb.special[MP_STORE_SF_INBOX]);
+	expect(&rc, 0x55, 0, 0);
+	assert_int_equal(mp_rc_u16(&rc), 3);
+	assert_int_equal(mp_rc_u8(&rc), 0x00);
+	assert_memory_equal(mp_rc_take(&rc, 16), ps_public, 16);
+	assert_int_equal(mp_rc_u32(&rc), 0x8501);
+	assert_int_equal(mp_rc_u8(&rc), 0x00);
+	mp_rc_skip(&rc, 16);
+	assert_int_equal(mp_rc_u32(&rc), 0x0037);
+	assert_int_equal(mp_rc_u8(&rc), 0xFF);
+	mp_rc_skip(&rc, 16);
+	expect(&rc, 0x44, 0, MP_EC_NOT_FOUND);
+	assert_int_equal(mp_rc_left(&rc), 0);
+	mp_wb_free(&out);
+}
+
+static void test_sort_find_bookmarks(void **state)
+{
+	static const uint32_t cols[] = {TAG_SUBJECT_W, TAG_MID};
+	struct ctx *c = *state;
+	uint32_t lh = logon(c);
+	struct mp_wbuf rq, out, res;
+	struct mp_rcursor rc;
+	uint32_t ec, h[3] = {lh, 0xFFFFFFFFu, 0xFFFFFFFFu};
+	char subj[64];
+
+	rq_begin(&rq);
+	rq_open_folder(&rq, 0, 1, c->mb.special[MP_STORE_SF_INBOX]);
+	rq_hdr(&rq, 0x05, 1);
+	mp_wb_u8(&rq, 2);
+	mp_wb_u8(&rq, 0);
+	rq_set_columns(&rq, 2, cols, 2);
+	rq_hdr(&rq, 0x13, 2); /* RopSortTable: subject descending */
+	mp_wb_u8(&rq, 0);
+	mp_wb_u16(&rq, 1);
+	mp_wb_u16(&rq, 0);
+	mp_wb_u16(&rq, 0);
+	mp_wb_u32(&rq, TAG_SUBJECT_W);
+	mp_wb_u8(&rq, 0x01);
+	rq_query_rows(&rq, 2, 1);
+	rq_hdr(&rq, 0x1B, 2); /* RopCreateBookmark (after row 1) */
+	/* RopFindRow from the beginning: subject == "Files". */
+	mp_wb_init(&res);
+	mp_wb_u8(&res, 0x04);
+	mp_wb_u8(&res, 0x04); /* RELOP_EQ */
+	mp_wb_u32(&res, TAG_SUBJECT_W);
+	mp_wb_u32(&res, TAG_SUBJECT_W);
+	put_utf16z(&res, "Files");
+	rq_hdr(&rq, 0x4F, 2);
+	mp_wb_u8(&rq, 0);
+	mp_wb_u16(&rq, (uint16_t)res.len);
+	mp_wb_bytes(&rq, res.data, res.len);
+	mp_wb_free(&res);
+	mp_wb_u8(&rq, 0); /* BOOKMARK_BEGINNING */
+	mp_wb_u16(&rq, 0);
+	rq_hdr(&rq, 0x17, 2); /* RopQueryPosition */
+	rq_end(&rq, h, 3);
+	assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
+	assert_true(rs_begin(&rc, &out));
+	mp_rc_skip(&rc, 8 + 10 + 7);
+	expect(&rc, 0x13, 2, 0);
+	mp_rc_skip(&rc, 1);
+	expect(&rc, 0x15, 2, 0);
+	assert_int_equal(mp_rc_u8(&rc), 1); /* BOOKMARK_CURRENT */
+	assert_int_equal(mp_rc_u16(&rc), 1);
+	mp_rc_skip(&rc, 1);
+	take_utf16(&rc, subj, sizeof(subj));
+	assert_string_equal(subj, "RE: Lunch plans");
+	mp_rc_skip(&rc, 8);
+	expect(&rc, 0x1B, 2, 0);
+	assert_int_equal(mp_rc_u16(&rc), 4);
+	const uint8_t *bm = mp_rc_take(&rc, 4);
+	uint8_t bookmark[4];
+	memcpy(bookmark, bm, 4);
+	expect(&rc, 0x4F, 2, 0);
+	assert_int_equal(mp_rc_u8(&rc), 0);
+	assert_int_equal(mp_rc_u8(&rc), 1);
+	mp_rc_skip(&rc, 1);
+	take_utf16(&rc, subj, sizeof(subj));
+	assert_string_equal(subj, "Files");
+	mp_rc_skip(&rc, 8);
+	expect(&rc, 0x17, 2, 0);
+	assert_int_equal(mp_rc_u32(&rc), 1); /* the found row is current */
+	assert_int_equal(mp_rc_u32(&rc), 2);
+	assert_int_equal(mp_rc_left(&rc), 0);
+	h[2] = rs_handle(&out, 2);
+	mp_wb_free(&out);
+
+	rq_begin(&rq);
+	rq_hdr(&rq, 0x18, 2); /* RopSeekRow: end, -5 */
+	mp_wb_u8(&rq, 2);
+	mp_wb_u32(&rq, (uint32_t)-5);
+	mp_wb_u8(&rq, 1);
+	rq_hdr(&rq, 0x19, 2); /* RopSeekRowBookmark, +0 */
+	mp_wb_u16(&rq, 4);
+	mp_wb_bytes(&rq, bookmark, 4);
+	mp_wb_u32(&rq, 0);
+	mp_wb_u8(&rq, 1);
+	rq_hdr(&rq, 0x89, 2); /* RopFreeBookmark twice */
+	mp_wb_u16(&rq, 4);
+	mp_wb_bytes(&rq, bookmark, 4);
+	rq_hdr(&rq, 0x89, 2);
+	mp_wb_u16(&rq, 4);
+	mp_wb_bytes(&rq, bookmark, 4);
+	rq_end(&rq, h, 3);
+	assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
+	assert_true(rs_begin(&rc, &out));
+	expect(&rc, 0x18, 2, 0);
+	assert_int_equal(mp_rc_u8(&rc), 1); /* HasSoughtLess */
+	assert_int_equal((int32_t)mp_rc_u32(&rc), -2);
+	expect(&rc, 0x19, 2, 0);
+	mp_rc_skip(&rc, 6);
+	expect(&rc, 0x89, 2, 0);
+	expect(&rc, 0x89, 2, MP_EC_INVALID_BOOKMARK);
+	assert_int_equal(mp_rc_left(&rc), 0);
+	mp_wb_free(&out);
+}
+
+static void test_read_flags_copy_delete(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t mids[8];
+	char subj[8][64];
+	uint32_t lh = logon(c);
+	inbox_rows(c, lh, mids, subj);
+	struct mp_wbuf rq, out;
+	struct mp_rcursor rc;
+	uint32_t ec, h[3] = {lh, 0xFFFFFFFFu, 0xFFFFFFFFu};
+
+	rq_begin(&rq);
+	rq_open_folder(&rq, 0, 1, c->mb.special[MP_STORE_SF_INBOX]);
+	rq_open_folder(&rq, 0, 2, c->mb.special[MP_STORE_SF_DELETED_ITEMS]);
+	rq_hdr(&rq, 0x66, 1); /* RopSetReadFlags: all read */
+	mp_wb_u8(&rq, 0);
+	mp_wb_u8(&rq, 0);
+	mp_wb_u16(&rq, 0);
+	mp_wb_u8(&rq, 0x33); /* RopMoveCopyMessages: copy mids[0] to Deleted Items */
+	mp_wb_u8(&rq, 0);
+	mp_wb_u8(&rq, 1);
+	mp_wb_u8(&rq, 2);
+	mp_wb_u16(&rq, 1);
+	rq_u64(&rq, mids[0]);
+	mp_wb_u8(&rq, 0);
+	mp_wb_u8(&rq, 1);
+	rq_hdr(&rq, 0x1E, 1); /* RopDeleteMessages: mids[1] and a bogus one */
+	mp_wb_u8(&rq, 0);
+	mp_wb_u8(&rq, 0);
+	mp_wb_u16(&rq, 2);
+	rq_u64(&rq, mids[1]);
+	rq_u64(&rq, 0x1234);
+	rq_end(&rq, h, 3);
+	assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
+	assert_true(rs_begin(&rc, &out));
+	mp_rc_skip(&rc, 16);
+	expect(&rc, 0x66, 1, 0);
+	assert_int_equal(mp_rc_u8(&rc), 0);
+	expect(&rc, 0x33, 1, 0);
+	assert_int_equal(mp_rc_u8(&rc), 0);
+	expect(&rc, 0x1E, 1, 0);
+	assert_int_equal(mp_rc_u8(&rc), 1); /* PartialCompletion: the bogus id */
+	assert_int_equal(mp_rc_left(&rc), 0);
+	mp_wb_free(&out);
+
+	struct mp_store_txn *txn;
+	struct mp_store_folder_info fi;
+	assert_int_equal(mp_store_txn_begin(c->f->st, false, &txn), MP_OK);
+	assert_int_equal(mp_store_folder_get(txn, c->f->alice, c->mb.special[MP_STORE_SF_INBOX], &fi),
+			 MP_OK);
+	assert_int_equal(fi.content_count, 1);
+	assert_int_equal(fi.unread_count, 0);
+	assert_int_equal(mp_store_folder_get(txn, c->f->alice,
+					     c->mb.special[MP_STORE_SF_DELETED_ITEMS], &fi),
+			 MP_OK);
+	assert_int_equal(fi.content_count, 1);
+	mp_store_txn_abort(txn);
+}
+
+static void test_stream_write_commit(void **state)
+{
+	struct ctx *c = *state;
+	uint32_t lh = logon(c);
+	struct mp_wbuf rq, out;
+	struct mp_rcursor rc;
+	uint32_t ec, h[3] = {lh, 0xFFFFFFFFu, 0xFFFFFFFFu};
+	uint32_t body = TAG_BODY_W;
+	char text[64];
+
+	rq_begin(&rq);
+	rq_hdr(&rq, 0x06, 0); /* RopCreateMessage -> 1 */
+	mp_wb_u8(&rq, 1);
+	mp_wb_u16(&rq, 0x0FFF);
+	rq_u64(&rq, c->mb.special[MP_STORE_SF_DRAFTS]);
+	mp_wb_u8(&rq, 0);
+	rq_hdr(&rq, 0x2B, 1); /* RopOpenStream body, create -> 2 */
+	mp_wb_u8(&rq, 2);
+	mp_wb_u32(&rq, body);
+	mp_wb_u8(&rq, 2);
+	rq_hdr(&rq, 0x2D, 2); /* RopWriteStream "hi" */
+	mp_wb_u16(&rq, 4);
+	mp_wb_bytes(&rq, "h\0i\0", 4);
+	rq_hdr(&rq, 0x2E, 2); /* RopSeekStream: before the start */
+	mp_wb_u8(&rq, 0);
+	rq_u64(&rq, (uint64_t)-1);
+	rq_hdr(&rq, 0x2F, 2); /* RopSetStreamSize 6 (zero-filled) */
+	rq_u64(&rq, 6);
+	rq_hdr(&rq, 0x5E, 2); /* RopGetStreamSize */
+	rq_hdr(&rq, 0x2F, 2); /* back to 4 */
+	rq_u64(&rq, 4);
+	rq_hdr(&rq, 0x5D, 2); /* RopCommitStream */
+	rq_hdr(&rq, 0x07, 1); /* RopGetPropertiesSpecific body */
+	mp_wb_u16(&rq, 0);
+	mp_wb_u16(&rq, 1);
+	mp_wb_u16(&rq, 1);
+	mp_wb_u32(&rq, body);
+	rq_end(&rq, h, 3);
+	assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
+	assert_true(rs_begin(&rc, &out));
+	expect(&rc, 0x06, 1, 0);
+	mp_rc_skip(&rc, 1);
+	expect(&rc, 0x2B, 2, 0);
+	assert_int_equal(mp_rc_u32(&rc), 0);
+	expect(&rc, 0x2D, 2, 0);
+	assert_int_equal(mp_rc_u16(&rc), 4);
+	expect(&rc, 0x2E, 2, MP_EC_STREAM_SEEK);
+	expect(&rc, 0x2F, 2, 0);
+	expect(&rc, 0x5E, 2, 0);
+	assert_int_equal(mp_rc_u32(&rc), 6);
+	expect(&rc, 0x2F, 2, 0);
+	expect(&rc, 0x5D, 2, 0);
+	expect(&rc, 0x07, 1, 0);
+	assert_int_equal(mp_rc_u8(&rc), 0);
+	take_utf16(&rc, text, sizeof(text));
+	assert_string_equal(text, "hi");
+	assert_int_equal(mp_rc_left(&rc), 0);
+	mp_wb_free(&out);
+}
+
+static void test_no_handle_table(void **state)
+{
+	struct ctx *c = *state;
+	struct mp_wbuf rq, out;
+	struct mp_rcursor rc;
+	uint32_t ec;
+	logon(c);
+	rq_begin(&rq);
+	rq_open_folder(&rq, 0, 1, c->mb.special[MP_STORE_SF_INBOX]);
+	rq_end(&rq, NULL, 0);
+	mp_wb_bytes(&rq, "\x01\x02", 2); /* a partial handle */
+	assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
+	assert_true(rs_begin(&rc, &out));
+	expect(&rc, 0x02, 1, MP_EC_NULL_OBJECT);
+	assert_int_equal(mp_rc_left(&rc), 0);
+	mp_wb_free(&out);
+	/* The write transaction ended: the next buffer runs. */
+	logon(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +946,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_invalid_handles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_buffers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_huge_row_count_and_small_buffer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_folders_hierarchy_restrict, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ltid_and_named_props, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sort_find_bookmarks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_flags_copy_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stream_write_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_handle_table, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
