@@ -174,6 +174,7 @@ void mp_srv_rop_open_message(struct mp_rop_ctx *c, const struct mp_rop *rop, str
 	uint16_t *named = NULL;
 	size_t nnamed = 0;
 	mp_store_named_list(c->txn, p->mbox, c->mem, &named, &nnamed);
+	size_t start = wb->len;
 	mp_srv_rsp_hdr(wb, rop->id, (uint8_t)mp_rop_output_index(rop), 0);
 	mp_wb_u8(wb, nnamed != 0);
 	typed_string(c, &m, MP_TAG_SUBJECT_PREFIX, wb);
@@ -187,7 +188,7 @@ void mp_srv_rop_open_message(struct mp_rop_ctx *c, const struct mp_rop *rop, str
 	for (size_t i = 0; i < nrows && count < 255; i++) {
 		size_t mark = wb->len;
 		recipient_entry(c, p->mbox, mid, rows[i], false, wb);
-		if (wb->len - mark > 2048 || wb->len > c->budget + count_at) {
+		if (wb->len - start > c->budget) {
 			wb->len = mark; /* the rest: RopReadRecipients */
 			break;
 		}
