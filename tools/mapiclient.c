@@ -207,9 +207,19 @@ static void add_addrs(void *mem, const char ***list, unsigned *n, const char *ar
 	}
 }
 
+static void *g_mem;
+
+/* Early returns (usage errors) leave the context to this. */
+static void free_mem(void)
+{
+	talloc_free(g_mem);
+	g_mem = NULL;
+}
+
 int main(int argc, char **argv)
 {
-	void *mem = talloc_new(NULL);
+	void *mem = g_mem = talloc_new(NULL);
+	atexit(free_mem);
 	struct mp_client_opts o = {
 		.auth_level = MP_AUTH_LEVEL_PKT_PRIVACY,
 		.timeout_ms = 30000,
@@ -496,6 +506,5 @@ int main(int argc, char **argv)
 done:
 	mp_session_close(s);
 	fflush(stdout);
-	talloc_free(mem);
 	return rc;
 }

@@ -765,13 +765,15 @@ int mp_cmd_show(struct mp_session *s, const struct mp_cmd_out *o, const char *ms
 				sz);
 		}
 	}
-	talloc_free(mem);
 	if (p) {
 		mp_pr_end_array(p);
 		mp_pr_str(p, "body", nz(body));
+		talloc_free(mem);
 		return json_done(o, p);
 	}
-	fprintf(o->out, "\n%s%s", nz(body), body && *body && body[strlen(body) - 1] == '\n' ? "" : "\n");
+	fprintf(o->out, "\n%s%s", nz(body),
+		body && *body && body[strlen(body) - 1] == '\n' ? "" : "\n");
+	talloc_free(mem);
 	return 0;
 }
 
