@@ -20,61 +20,62 @@
 
 static void usage(FILE *fp)
 {
-	fprintf(fp,
-		"Usage: mapiclient [options] COMMAND [args]\n"
-		"\n"
-		"A MAPI client over Exchange RPC (ncacn_ip_tcp) following Outlook's path:\n"
-		"RfrGetNewDSA, NspiBind, NspiResolveNamesW, NspiGetProps, EcDoConnectEx\n"
-		"(EcDoConnect when the server lacks it), RopLogon, then the command's ROPs.\n"
-		"\n"
-		"Commands:\n"
-		"  whoami                 your address book entry (DN, SMTP, home MDB)\n"
-		"  resolve NAME           look NAME up in the address book (display name,\n"
-		"                         SMTP address, legacy DN)\n"
-		"  gal [--max N]          list the address book (default at most 10000 rows)\n"
-		"  folders                the folder tree below Top of Information Store\n"
-		"  ls [FOLDER] [--max N]  messages of FOLDER (default Inbox): ID, date, from,\n"
-		"                         size, attachment flag (@), subject. FOLDER is Inbox,\n"
-		"                         Outbox, Sent, Deleted, a path like Inbox/Archive, or a\n"
-		"                         hex folder ID\n"
-		"  show MSGID             headers, attachments and body of a message (MSGID is\n"
-		"                         the FID/MID ls prints)\n"
-		"  get-attachment MSGID N -o FILE\n"
-		"                         save attachment number N (as show lists) to FILE\n"
-		"                         ('-' for standard output)\n"
-		"  send --to ADDR [--to ADDR...] [--cc ADDR...] --subject S\n"
-		"       (--body TEXT | --body-file FILE) [--attach FILE...]\n"
-		"                         create a message in the Outbox and submit it; ADDR\n"
-		"                         is an SMTP address or a name the address book\n"
-		"                         resolves\n"
-		"  watch [FOLDER] [--interval SEC] [--rounds N]\n"
-		"                         poll FOLDER (default Inbox) every SEC seconds\n"
-		"                         (default 10) and print messages that arrive; N rounds\n"
-		"                         (default: until interrupted). Polls the contents\n"
-		"                         table; Outlook's push notifications are not used\n"
-		"  bench [--op nspi|rop] [--calls N] [--warmup N]\n"
-		"                         latency of N calls (default 1000, warm-up 10):\n"
-		"                         NspiGetProps of your entry (nspi, default) or\n"
-		"                         RopGetPropertiesSpecific on the logon (rop)\n"
-		"\n"
-		"Options:\n"
-		"  -s, --server SERVER    host, host:port, [v6addr]:port, or a binding string\n"
-		"                         ncacn_ip_tcp:HOST[PORT]. Without a port each\n"
-		"                         interface's port is asked from HOST's endpoint\n"
-		"                         mapper (port 135, see --epm-port). Env MAPICLIENT_SERVER\n"
-		"      --epm-port PORT    the endpoint mapper's port (default 135)\n"
-		"  -u, --user [DOMAIN\\]USER  who to log on as (env MAPICLIENT_USER)\n"
-		"      --password-file F  read the password from the first line of F; else env\n"
-		"                         MAPICLIENT_PASSWORD; else a prompt on the terminal\n"
-		"  -a, --auth-level L     none, connect, integrity or privacy (default privacy)\n"
-		"  -j, --json             print one JSON object instead of text\n"
-		"  -t, --timeout SEC      per network operation (default 30)\n"
-		"  -v, --verbose          show each step of the logon path on stderr\n"
-		"  -h, --help             this help\n"
-		"  -V, --version          print the version\n"
-		"\n"
-		"Exit status: 0 success, 1 the server or the network failed (a message says\n"
-		"what to check), 2 a usage error.\n");
+	fprintf(
+	    fp,
+	    "Usage: mapiclient [options] COMMAND [args]\n"
+	    "\n"
+	    "A MAPI client over Exchange RPC (ncacn_ip_tcp) following Outlook's path:\n"
+	    "RfrGetNewDSA, NspiBind, NspiResolveNamesW, NspiGetProps, EcDoConnectEx\n"
+	    "(EcDoConnect when the server lacks it), RopLogon, then the command's ROPs.\n"
+	    "\n"
+	    "Commands:\n"
+	    "  whoami                 your address book entry (DN, SMTP, home MDB)\n"
+	    "  resolve NAME           look NAME up in the address book (display name,\n"
+	    "                         SMTP address, legacy DN)\n"
+	    "  gal [--max N]          list the address book (default at most 10000 rows)\n"
+	    "  folders                the folder tree below Top of Information Store\n"
+	    "  ls [FOLDER] [--max N]  messages of FOLDER (default Inbox): ID, date, from,\n"
+	    "                         size, attachment flag (@), subject. FOLDER is Inbox,\n"
+	    "                         Outbox, Sent, Deleted, a path like Inbox/Archive, or a\n"
+	    "                         hex folder ID\n"
+	    "  show MSGID             headers, attachments and body of a message (MSGID is\n"
+	    "                         the FID/MID ls prints)\n"
+	    "  get-attachment MSGID N -o FILE\n"
+	    "                         save attachment number N (as show lists) to FILE\n"
+	    "                         ('-' for standard output)\n"
+	    "  send --to ADDR [--to ADDR...] [--cc ADDR...] --subject S\n"
+	    "       (--body TEXT | --body-file FILE) [--attach FILE...]\n"
+	    "                         create a message in the Outbox and submit it; ADDR\n"
+	    "                         is an SMTP address or a name the address book\n"
+	    "                         resolves\n"
+	    "  watch [FOLDER] [--interval SEC] [--rounds N]\n"
+	    "                         poll FOLDER (default Inbox) every SEC seconds\n"
+	    "                         (default 10) and print messages that arrive; N rounds\n"
+	    "                         (default: until interrupted). Polls the contents\n"
+	    "                         table; Outlook's push notifications are not used\n"
+	    "  bench [--op nspi|rop] [--calls N] [--warmup N]\n"
+	    "                         latency of N calls (default 1000, warm-up 10):\n"
+	    "                         NspiGetProps of your entry (nspi, default) or\n"
+	    "                         RopGetPropertiesSpecific on the logon (rop)\n"
+	    "\n"
+	    "Options:\n"
+	    "  -s, --server SERVER    host, host:port, [v6addr]:port, or a binding string\n"
+	    "                         ncacn_ip_tcp:HOST[PORT]. Without a port each\n"
+	    "                         interface's port is asked from HOST's endpoint\n"
+	    "                         mapper (port 135, see --epm-port). Env MAPICLIENT_SERVER\n"
+	    "      --epm-port PORT    the endpoint mapper's port (default 135)\n"
+	    "  -u, --user [DOMAIN\\]USER  who to log on as (env MAPICLIENT_USER)\n"
+	    "      --password-file F  read the password from the first line of F; else env\n"
+	    "                         MAPICLIENT_PASSWORD; else a prompt on the terminal\n"
+	    "  -a, --auth-level L     none, connect, integrity or privacy (default privacy)\n"
+	    "  -j, --json             print one JSON object instead of text\n"
+	    "  -t, --timeout SEC      per network operation (default 30)\n"
+	    "  -v, --verbose          show each step of the logon path on stderr\n"
+	    "  -h, --help             this help\n"
+	    "  -V, --version          print the version\n"
+	    "\n"
+	    "Exit status: 0 success, 1 the server or the network failed (a message says\n"
+	    "what to check), 2 a usage error.\n");
 }
 
 static int usage_err(const char *fmt, const char *arg)
@@ -135,7 +136,7 @@ static char *read_password_file(void *mem, const char *path)
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "mapiclient: cannot read the password file %s: %s\n", path,
-			strerror(errno));
+		        strerror(errno));
 		return NULL;
 	}
 	char buf[1024];
@@ -156,7 +157,7 @@ static char *prompt_password(void *mem, const char *user)
 	FILE *tty = fopen("/dev/tty", "r+");
 	if (!tty) {
 		fprintf(stderr, "mapiclient: no password: use --password-file, env "
-				"MAPICLIENT_PASSWORD, or run on a terminal\n");
+		                "MAPICLIENT_PASSWORD, or run on a terminal\n");
 		return NULL;
 	}
 	struct termios old, quiet;
@@ -221,8 +222,8 @@ int main(int argc, char **argv)
 	void *mem = g_mem = talloc_new(NULL);
 	atexit(free_mem);
 	struct mp_client_opts o = {
-		.auth_level = MP_AUTH_LEVEL_PKT_PRIVACY,
-		.timeout_ms = 30000,
+	    .auth_level = MP_AUTH_LEVEL_PKT_PRIVACY,
+	    .timeout_ms = 30000,
 	};
 	const char *server = getenv("MAPICLIENT_SERVER");
 	const char *user = getenv("MAPICLIENT_USER");
@@ -230,12 +231,17 @@ int main(int argc, char **argv)
 	bool json = false;
 	enum { O_EPM = 256, O_PWFILE };
 	static const struct option lo[] = {
-		{"server", required_argument, 0, 's'},	   {"epm-port", required_argument, 0, O_EPM},
-		{"user", required_argument, 0, 'u'},	   {"password-file", required_argument, 0, O_PWFILE},
-		{"auth-level", required_argument, 0, 'a'}, {"json", no_argument, 0, 'j'},
-		{"timeout", required_argument, 0, 't'},	   {"verbose", no_argument, 0, 'v'},
-		{"help", no_argument, 0, 'h'},		   {"version", no_argument, 0, 'V'},
-		{0, 0, 0, 0},
+	    {"server", required_argument, 0, 's'},
+	    {"epm-port", required_argument, 0, O_EPM},
+	    {"user", required_argument, 0, 'u'},
+	    {"password-file", required_argument, 0, O_PWFILE},
+	    {"auth-level", required_argument, 0, 'a'},
+	    {"json", no_argument, 0, 'j'},
+	    {"timeout", required_argument, 0, 't'},
+	    {"verbose", no_argument, 0, 'v'},
+	    {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},
+	    {0, 0, 0, 0},
 	};
 	int ch;
 	uint32_t secs;
@@ -258,8 +264,8 @@ int main(int argc, char **argv)
 			o.auth_level = mp_rpc_auth_level_parse(optarg);
 			if (!o.auth_level)
 				return usage_err("--auth-level must be none, connect, integrity or "
-						 "privacy, not %s",
-						 optarg);
+				                 "privacy, not %s",
+				                 optarg);
 			break;
 		case 'j':
 			json = true;
@@ -289,26 +295,44 @@ int main(int argc, char **argv)
 	char **sargv = argv + optind;
 
 	/* Subcommand arguments. */
-	static const char *const cmds[] = {"whoami", "resolve", "gal", "folders", "ls",
-					   "show",   "get-attachment", "send", "watch", "bench", NULL};
+	static const char *const cmds[] = {"whoami", "resolve",        "gal",  "folders", "ls",
+	                                   "show",   "get-attachment", "send", "watch",   "bench",
+	                                   NULL};
 	bool known = false;
 	for (int i = 0; cmds[i]; i++)
 		known |= !strcmp(cmd, cmds[i]);
 	if (!known)
 		return usage_err("unknown command %s", cmd);
-	enum { S_TO = 300, S_CC, S_SUBJECT, S_BODY, S_BODYFILE, S_ATTACH, S_MAX, S_OP, S_CALLS,
-	       S_WARMUP, S_INTERVAL, S_ROUNDS };
+	enum {
+		S_TO = 300,
+		S_CC,
+		S_SUBJECT,
+		S_BODY,
+		S_BODYFILE,
+		S_ATTACH,
+		S_MAX,
+		S_OP,
+		S_CALLS,
+		S_WARMUP,
+		S_INTERVAL,
+		S_ROUNDS
+	};
 	static const struct option so[] = {
-		{"to", required_argument, 0, S_TO},	       {"cc", required_argument, 0, S_CC},
-		{"subject", required_argument, 0, S_SUBJECT}, {"body", required_argument, 0, S_BODY},
-		{"body-file", required_argument, 0, S_BODYFILE},
-		{"attach", required_argument, 0, S_ATTACH},   {"max", required_argument, 0, S_MAX},
-		{"output", required_argument, 0, 'o'},	       {"help", no_argument, 0, 'h'},
-		{"op", required_argument, 0, S_OP},	       {"calls", required_argument, 0, S_CALLS},
-		{"warmup", required_argument, 0, S_WARMUP},
-		{"interval", required_argument, 0, S_INTERVAL},
-		{"rounds", required_argument, 0, S_ROUNDS},
-		{0, 0, 0, 0},
+	    {"to", required_argument, 0, S_TO},
+	    {"cc", required_argument, 0, S_CC},
+	    {"subject", required_argument, 0, S_SUBJECT},
+	    {"body", required_argument, 0, S_BODY},
+	    {"body-file", required_argument, 0, S_BODYFILE},
+	    {"attach", required_argument, 0, S_ATTACH},
+	    {"max", required_argument, 0, S_MAX},
+	    {"output", required_argument, 0, 'o'},
+	    {"help", no_argument, 0, 'h'},
+	    {"op", required_argument, 0, S_OP},
+	    {"calls", required_argument, 0, S_CALLS},
+	    {"warmup", required_argument, 0, S_WARMUP},
+	    {"interval", required_argument, 0, S_INTERVAL},
+	    {"rounds", required_argument, 0, S_ROUNDS},
+	    {0, 0, 0, 0},
 	};
 	struct mp_send_args sa = {0};
 	const char *outfile = NULL, *bodyfile = NULL;
@@ -382,7 +406,7 @@ int main(int argc, char **argv)
 	bool is_send = !strcmp(cmd, "send");
 	if (!is_send && (sa.n_to || sa.n_cc || sa.subject || sa.body || bodyfile || sa.n_attach))
 		return usage_err("--to, --cc, --subject, --body and --attach are for send, not %s",
-				 cmd);
+		                 cmd);
 	if (bench_opts && strcmp(cmd, "bench"))
 		return usage_err("--op, --calls and --warmup are for bench, not %s", cmd);
 	if (watch_opts && strcmp(cmd, "watch"))
@@ -393,8 +417,8 @@ int main(int argc, char **argv)
 		return usage_err("%s takes one argument", cmd);
 	if ((!strcmp(cmd, "ls") || !strcmp(cmd, "watch")) && npos > 1)
 		return usage_err("%s takes at most one folder", cmd);
-	if ((!strcmp(cmd, "gal") || !strcmp(cmd, "folders") || !strcmp(cmd, "whoami") ||
-	     is_send || !strcmp(cmd, "bench")) &&
+	if ((!strcmp(cmd, "gal") || !strcmp(cmd, "folders") || !strcmp(cmd, "whoami") || is_send ||
+	     !strcmp(cmd, "bench")) &&
 	    npos != 0)
 		return usage_err("unexpected argument %s", pos[0]);
 	uint32_t att_num = 0;
@@ -419,7 +443,7 @@ int main(int argc, char **argv)
 			FILE *f = fopen(bodyfile, "r");
 			if (!f) {
 				fprintf(stderr, "mapiclient: cannot read %s: %s\n", bodyfile,
-					strerror(errno));
+				        strerror(errno));
 				return 1;
 			}
 			char *b = talloc_array(mem, char, 65536);

@@ -7,8 +7,8 @@
 #include "util/status.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +127,7 @@ int mp_cmd_whoami(struct mp_session *s, const struct mp_cmd_out *o)
 		return json_done(o, p);
 	}
 	fprintf(o->out, "Display name: %s\nSMTP:         %s\nDN:           %s\nHome MDB:     %s\n",
-		nz(s->display_name), nz(s->smtp), nz(s->user_dn), nz(s->home_mdb));
+	        nz(s->display_name), nz(s->smtp), nz(s->user_dn), nz(s->home_mdb));
 	if (s->rfr_server)
 		fprintf(o->out, "RFR referral: %s\n", s->rfr_server);
 	for (uint32_t i = 0; i < s->n_net_addrs; i++)
@@ -137,8 +137,8 @@ int mp_cmd_whoami(struct mp_session *s, const struct mp_cmd_out *o)
 
 int mp_cmd_resolve(struct mp_session *s, const struct mp_cmd_out *o, const char *name)
 {
-	static const uint32_t tags[] = {T_DISPLAY_NAME, T_SMTP_ADDRESS, T_EMAIL_ADDRESS,
-					T_ACCOUNT, T_DISPLAY_TYPE};
+	static const uint32_t tags[] = {T_DISPLAY_NAME, T_SMTP_ADDRESS, T_EMAIL_ADDRESS, T_ACCOUNT,
+	                                T_DISPLAY_TYPE};
 	const char *names[1] = {name};
 	struct mp_nspi_proptags *mids = NULL;
 	struct mp_nspi_rowset *rows = NULL;
@@ -152,14 +152,14 @@ int mp_cmd_resolve(struct mp_session *s, const struct mp_cmd_out *o, const char 
 	if (!mids || mids->count < 1 || mids->tags[0] == 0) {
 		talloc_free(mem);
 		return err1("%s: not found in the address book (try the SMTP address or the "
-			    "account name; `mapiclient gal` lists every entry)",
-			    name);
+		            "account name; `mapiclient gal` lists every entry)",
+		            name);
 	}
 	if (mids->tags[0] == 1) {
 		talloc_free(mem);
 		return err1("%s is ambiguous: more than one entry matches (give the full SMTP "
-			    "address)",
-			    name);
+		            "address)",
+		            name);
 	}
 	const struct mp_nspi_row *row = rows && rows->count >= 1 ? &rows->rows[0] : NULL;
 	const char *dn = mp_nspi_client_row_str(row, T_DISPLAY_NAME);
@@ -177,7 +177,7 @@ int mp_cmd_resolve(struct mp_session *s, const struct mp_cmd_out *o, const char 
 		return json_done(o, p);
 	}
 	fprintf(o->out, "Display name: %s\nSMTP:         %s\nDN:           %s\n", nz(dn), nz(smtp),
-		nz(ex));
+	        nz(ex));
 	if (acct)
 		fprintf(o->out, "Account:      %s\n", acct);
 	talloc_free(mem);
@@ -186,8 +186,7 @@ int mp_cmd_resolve(struct mp_session *s, const struct mp_cmd_out *o, const char 
 
 int mp_cmd_gal(struct mp_session *s, const struct mp_cmd_out *o, uint32_t max_rows)
 {
-	static const uint32_t tags[] = {T_DISPLAY_NAME, T_SMTP_ADDRESS, T_ACCOUNT,
-					T_EMAIL_ADDRESS};
+	static const uint32_t tags[] = {T_DISPLAY_NAME, T_SMTP_ADDRESS, T_ACCOUNT, T_EMAIL_ADDRESS};
 	struct mp_nspi_stat st;
 	mp_nspi_client_stat_init(&st);
 	void *mem = talloc_new(s);
@@ -310,7 +309,7 @@ struct rowset {
 };
 
 static int table_rows(struct mp_session *s, void *mem, uint32_t parent, enum table_kind kind,
-		      const uint32_t *cols, uint16_t ncols, uint32_t max, struct rowset *out)
+                      const uint32_t *cols, uint16_t ncols, uint32_t max, struct rowset *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ncols = ncols;
@@ -345,13 +344,13 @@ static int table_rows(struct mp_session *s, void *mem, uint32_t parent, enum tab
 		struct mp_rop_rows_view v;
 		if (!mp_rop_client_rows(rop, &v)) {
 			snprintf(s->rop.err, sizeof(s->rop.err),
-				 "RopQueryRows: the rows could not be decoded");
+			         "RopQueryRows: the rows could not be decoded");
 			rc = MP_ERR_PARSE;
 			break;
 		}
 		if (v.count) {
 			struct mp_prop_row *nr = talloc_realloc(mem, out->rows, struct mp_prop_row,
-								out->count + v.count);
+			                                        out->count + v.count);
 			if (!nr) {
 				rc = MP_ERR_NOMEM;
 				break;
@@ -413,11 +412,11 @@ static uint64_t pv_u(const struct mp_propval *v, uint64_t dflt)
 
 /* ---- folders ---- */
 
-static const uint32_t folder_cols[] = {T_FOLDER_ID, T_DISPLAY_NAME, T_CONTENT_COUNT,
-				       T_UNREAD_COUNT, T_SUBFOLDERS};
+static const uint32_t folder_cols[] = {T_FOLDER_ID, T_DISPLAY_NAME, T_CONTENT_COUNT, T_UNREAD_COUNT,
+                                       T_SUBFOLDERS};
 
 static int walk(struct mp_session *s, const struct mp_cmd_out *o, struct mp_printer *p,
-		uint64_t fid, const char *path, unsigned depth, unsigned *seen)
+                uint64_t fid, const char *path, unsigned depth, unsigned *seen)
 {
 	void *mem = talloc_new(s);
 	uint32_t h;
@@ -449,9 +448,9 @@ static int walk(struct mp_session *s, const struct mp_cmd_out *o, struct mp_prin
 			mp_pr_uint(p, "unread", unread);
 			mp_pr_end(p);
 		} else {
-			fprintf(o->out, "%*s%-*s %6" PRIu64 " %6" PRIu64 "  %" PRIx64 "\n", depth * 2,
-				"", 40 - (int)(depth * 2 < 38 ? depth * 2 : 38), nz(name), cnt,
-				unread, id);
+			fprintf(o->out, "%*s%-*s %6" PRIu64 " %6" PRIu64 "  %" PRIx64 "\n",
+			        depth * 2, "", 40 - (int)(depth * 2 < 38 ? depth * 2 : 38),
+			        nz(name), cnt, unread, id);
 		}
 		if (sub && id && depth + 1 < MAX_DEPTH) {
 			rc = walk(s, o, p, id, full, depth + 1, seen);
@@ -492,10 +491,10 @@ static int find_folder(struct mp_session *s, const char *name, uint64_t *fid)
 	static const struct {
 		const char *n;
 		int idx;
-	} special[] = {{"inbox", MP_FID_INBOX},	     {"outbox", MP_FID_OUTBOX},
-		       {"sent", MP_FID_SENT},	     {"sent items", MP_FID_SENT},
-		       {"deleted", MP_FID_DELETED},  {"deleted items", MP_FID_DELETED},
-		       {"root", MP_FID_ROOT},	     {"ipm", MP_FID_IPM_SUBTREE}};
+	} special[] = {{"inbox", MP_FID_INBOX},     {"outbox", MP_FID_OUTBOX},
+	               {"sent", MP_FID_SENT},       {"sent items", MP_FID_SENT},
+	               {"deleted", MP_FID_DELETED}, {"deleted items", MP_FID_DELETED},
+	               {"root", MP_FID_ROOT},       {"ipm", MP_FID_IPM_SUBTREE}};
 	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
 		if (!strcasecmp(name, special[i].n)) {
 			*fid = s->folder_ids[special[i].idx];
@@ -534,7 +533,7 @@ static int find_folder(struct mp_session *s, const char *name, uint64_t *fid)
 		if (!found) {
 			talloc_free(mem);
 			return err1("no folder %s (at %s); `mapiclient folders` lists them", name,
-				    part);
+			            part);
 		}
 	}
 	talloc_free(mem);
@@ -545,10 +544,10 @@ static int find_folder(struct mp_session *s, const char *name, uint64_t *fid)
 /* ---- ls ---- */
 
 int mp_cmd_ls(struct mp_session *s, const struct mp_cmd_out *o, const char *folder,
-	      uint32_t max_rows)
+              uint32_t max_rows)
 {
-	static const uint32_t cols[] = {T_MID,	       T_DELIVERY_TIME,	 T_SENDER_NAME,
-					T_SUBJECT,     T_MESSAGE_SIZE,	 T_HAS_ATTACH};
+	static const uint32_t cols[] = {T_MID,     T_DELIVERY_TIME, T_SENDER_NAME,
+	                                T_SUBJECT, T_MESSAGE_SIZE,  T_HAS_ATTACH};
 	uint64_t fid = 0;
 	if (find_folder(s, folder ? folder : "Inbox", &fid))
 		return 1;
@@ -569,7 +568,7 @@ int mp_cmd_ls(struct mp_session *s, const struct mp_cmd_out *o, const char *fold
 		mp_pr_begin_array(p, "messages", rs.count);
 	else
 		fprintf(o->out, "%-34s %-16s %-24s %8s %s %s\n", "ID", "DATE", "FROM", "SIZE", "A",
-			"SUBJECT");
+		        "SUBJECT");
 	for (uint32_t i = 0; i < rs.count; i++) {
 		uint64_t mid = pv_u(rs_val(&rs, i, T_MID), 0);
 		char when[32];
@@ -590,7 +589,7 @@ int mp_cmd_ls(struct mp_session *s, const struct mp_cmd_out *o, const char *fold
 			mp_pr_end(p);
 		} else {
 			fprintf(o->out, "%-34s %-16s %-24.24s %8" PRIu64 " %s %s\n", id, when,
-				nz(from), size, att ? "@" : " ", nz(subj));
+			        nz(from), size, att ? "@" : " ", nz(subj));
 		}
 	}
 	talloc_free(mem);
@@ -605,7 +604,7 @@ int mp_cmd_ls(struct mp_session *s, const struct mp_cmd_out *o, const char *fold
 
 /* Read a whole property stream of object `h` into a talloc buffer. */
 static int read_stream(struct mp_session *s, void *mem, uint32_t h, uint32_t tag, uint8_t **data,
-		       size_t *len)
+                       size_t *len)
 {
 	struct mp_rop_req r;
 	mp_rop_req_init(&r);
@@ -626,7 +625,7 @@ static int read_stream(struct mp_session *s, void *mem, uint32_t h, uint32_t tag
 	if (size > MAX_STREAM) {
 		release(s, &st, 1);
 		snprintf(s->rop.err, sizeof(s->rop.err), "stream of %" PRIu64 " bytes is too large",
-			 size);
+		         size);
 		return MP_ERR_LIMIT;
 	}
 	struct mp_wbuf acc;
@@ -667,11 +666,11 @@ int mp_cmd_show(struct mp_session *s, const struct mp_cmd_out *o, const char *ms
 	uint64_t fid, mid;
 	if (!mp_cmd_parse_msgid(msgid, &fid, &mid))
 		return err1("bad message ID %s: use the FID/MID form `mapiclient ls` prints",
-			    msgid);
-	static const uint32_t tags[] = {T_SUBJECT,	 T_SENDER_NAME,	 T_SENDER_EMAIL,
-					T_DISPLAY_TO,	 T_DISPLAY_CC,	 T_DELIVERY_TIME,
-					T_SUBMIT_TIME,	 T_MESSAGE_CLASS, T_INTERNET_MSGID,
-					T_BODY,		 T_HAS_ATTACH};
+		            msgid);
+	static const uint32_t tags[] = {T_SUBJECT,     T_SENDER_NAME,   T_SENDER_EMAIL,
+	                                T_DISPLAY_TO,  T_DISPLAY_CC,    T_DELIVERY_TIME,
+	                                T_SUBMIT_TIME, T_MESSAGE_CLASS, T_INTERNET_MSGID,
+	                                T_BODY,        T_HAS_ATTACH};
 	const uint16_t nt = sizeof(tags) / sizeof(tags[0]);
 	void *mem = talloc_new(s);
 	uint32_t h;
@@ -721,7 +720,7 @@ int mp_cmd_show(struct mp_session *s, const struct mp_cmd_out *o, const char *ms
 			body = mp_client_utf16_to_utf8(mem, b, bl);
 	}
 	static const uint32_t acols[] = {T_ATTACH_NUM, T_ATTACH_LONG_FILENAME, T_ATTACH_FILENAME,
-					 T_ATTACH_SIZE};
+	                                 T_ATTACH_SIZE};
 	struct rowset as = {0};
 	if (has_att && table_rows(s, mem, h, TBL_ATTACH, acols, 4, 1000, &as) != MP_OK)
 		fprintf(stderr, "mapiclient: attachment table: %s\n", s->rop.err);
@@ -741,7 +740,7 @@ int mp_cmd_show(struct mp_session *s, const struct mp_cmd_out *o, const char *ms
 		mp_pr_begin_array(p, "attachments", as.count);
 	} else {
 		fprintf(o->out, "Subject: %s\nFrom:    %s%s%s%s\nTo:      %s\n", nz(subj), nz(from),
-			from_addr ? " <" : "", nz(from_addr), from_addr ? ">" : "", nz(to));
+		        from_addr ? " <" : "", nz(from_addr), from_addr ? ">" : "", nz(to));
 		if (cc && *cc)
 			fprintf(o->out, "Cc:      %s\n", cc);
 		fprintf(o->out, "Date:    %s\n", date);
@@ -761,8 +760,8 @@ int mp_cmd_show(struct mp_session *s, const struct mp_cmd_out *o, const char *ms
 			mp_pr_uint(p, "size", sz);
 			mp_pr_end(p);
 		} else {
-			fprintf(o->out, "Attach:  [%" PRIu64 "] %s (%" PRIu64 " bytes)\n", num, nz(fn),
-				sz);
+			fprintf(o->out, "Attach:  [%" PRIu64 "] %s (%" PRIu64 " bytes)\n", num,
+			        nz(fn), sz);
 		}
 	}
 	if (p) {
@@ -772,7 +771,7 @@ int mp_cmd_show(struct mp_session *s, const struct mp_cmd_out *o, const char *ms
 		return json_done(o, p);
 	}
 	fprintf(o->out, "\n%s%s", nz(body),
-		body && *body && body[strlen(body) - 1] == '\n' ? "" : "\n");
+	        body && *body && body[strlen(body) - 1] == '\n' ? "" : "\n");
 	talloc_free(mem);
 	return 0;
 }
@@ -780,12 +779,12 @@ int mp_cmd_show(struct mp_session *s, const struct mp_cmd_out *o, const char *ms
 /* ---- get-attachment ---- */
 
 int mp_cmd_get_attachment(struct mp_session *s, const struct mp_cmd_out *o, const char *msgid,
-			  uint32_t num, const char *file)
+                          uint32_t num, const char *file)
 {
 	uint64_t fid, mid;
 	if (!mp_cmd_parse_msgid(msgid, &fid, &mid))
 		return err1("bad message ID %s: use the FID/MID form `mapiclient ls` prints",
-			    msgid);
+		            msgid);
 	void *mem = talloc_new(s);
 	uint32_t h, a = MP_ROP_NO_HANDLE;
 	int rc = open_message(s, mem, fid, mid, &h);
@@ -854,7 +853,7 @@ static struct mp_tagged_pv str_pv(void *mem, uint32_t tag, const char *s)
 /* A recipient given as an SMTP address is used as is; anything else is
  * resolved in the address book first. */
 static int recipient(struct mp_session *s, void *mem, const char *arg, uint8_t type,
-		     struct mp_rop_recipient *out)
+                     struct mp_rop_recipient *out)
 {
 	out->type = type;
 	if (strchr(arg, '@')) {
@@ -870,7 +869,7 @@ static int recipient(struct mp_session *s, void *mem, const char *arg, uint8_t t
 		return err1("recipient %s: %s", arg, s->nspi.err);
 	if (!mids || !mids->count || mids->tags[0] <= 1 || !rows || !rows->count)
 		return err1("recipient %s is %s in the address book: give an SMTP address", arg,
-			    mids && mids->count && mids->tags[0] == 1 ? "ambiguous" : "unknown");
+		            mids && mids->count && mids->tags[0] == 1 ? "ambiguous" : "unknown");
 	out->smtp = mp_nspi_client_row_str(&rows->rows[0], T_SMTP_ADDRESS);
 	out->display_name = mp_nspi_client_row_str(&rows->rows[0], T_DISPLAY_NAME);
 	if (!out->smtp)
@@ -973,9 +972,9 @@ int mp_cmd_send(struct mp_session *s, const struct mp_cmd_out *o, const struct m
 			return 1;
 		}
 	struct mp_tagged_pv pv[3] = {
-		str_pv(mem, T_MESSAGE_CLASS, "IPM.Note"),
-		str_pv(mem, T_SUBJECT, a->subject ? a->subject : ""),
-		str_pv(mem, T_BODY, a->body ? a->body : ""),
+	    str_pv(mem, T_MESSAGE_CLASS, "IPM.Note"),
+	    str_pv(mem, T_SUBJECT, a->subject ? a->subject : ""),
+	    str_pv(mem, T_BODY, a->body ? a->body : ""),
 	};
 	if (!pv[1].val.v.bin.data || !pv[2].val.v.bin.data) {
 		talloc_free(mem);
@@ -984,7 +983,7 @@ int mp_cmd_send(struct mp_session *s, const struct mp_cmd_out *o, const struct m
 	if (pv[2].val.v.bin.len > 24000) {
 		talloc_free(mem);
 		return err1("the body is too long for this client (at most about 12000 characters; "
-			    "send the text as an attachment)");
+		            "send the text as an attachment)");
 	}
 	struct mp_rop_req r;
 	mp_rop_req_init(&r);
@@ -997,7 +996,7 @@ int mp_cmd_send(struct mp_session *s, const struct mp_cmd_out *o, const struct m
 	const struct mp_rop *rop;
 	int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
 	static const char *const what[] = {"RopCreateMessage", "RopSetProperties",
-					   "RopModifyRecipients"};
+	                                   "RopModifyRecipients"};
 	for (size_t i = 0; rc == MP_OK && i < 3; i++)
 		rc = mp_rop_client_result(&s->rop, rsp, i, what[i], &rop);
 	uint32_t msg = rc == MP_OK && m < rsp->n_handles ? rsp->handles[m] : MP_ROP_NO_HANDLE;
@@ -1030,7 +1029,8 @@ int mp_cmd_send(struct mp_session *s, const struct mp_cmd_out *o, const struct m
 		talloc_free(mem);
 		return rop_fail(s, "send");
 	}
-	char *id = talloc_asprintf(mem, "%" PRIx64 "/%" PRIx64, s->folder_ids[MP_FID_OUTBOX], saved);
+	char *id =
+	    talloc_asprintf(mem, "%" PRIx64 "/%" PRIx64, s->folder_ids[MP_FID_OUTBOX], saved);
 	if (o->json) {
 		struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
 		mp_pr_str(p, "submitted", id);
@@ -1078,8 +1078,8 @@ static int bench_one(struct mp_session *s, void *mem, bool rop)
 	return rc;
 }
 
-int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *op,
-		 uint32_t calls, uint32_t warmup)
+int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *op, uint32_t calls,
+                 uint32_t warmup)
 {
 	bool rop = !strcmp(op, "rop");
 	uint64_t *lat = talloc_array(s, uint64_t, calls);
@@ -1093,8 +1093,7 @@ int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *o
 		talloc_free_children(mem);
 		if (rc != MP_OK) {
 			talloc_free(mem);
-			return err1("bench: call %u failed: %s", i,
-				    rop ? s->rop.err : s->nspi.err);
+			return err1("bench: call %u failed: %s", i, rop ? s->rop.err : s->nspi.err);
 		}
 		if (i >= warmup)
 			lat[i - warmup] = t1 - t0;
@@ -1118,15 +1117,15 @@ int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *o
 		return json_done(o, p);
 	}
 	fprintf(o->out, "%s: calls=%u seconds=%.3f calls_per_s=%.1f p50_us=%.1f p99_us=%.1f\n",
-		rop ? "RopGetPropertiesSpecific" : "NspiGetProps", calls, secs,
-		secs > 0 ? calls / secs : 0.0, p50, p99);
+	        rop ? "RopGetPropertiesSpecific" : "NspiGetProps", calls, secs,
+	        secs > 0 ? calls / secs : 0.0, p50, p99);
 	return 0;
 }
 
 /* ---- watch ---- */
 
 int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const char *folder,
-		 unsigned interval_s, unsigned rounds)
+                 unsigned interval_s, unsigned rounds)
 {
 	static const uint32_t cols[] = {T_MID, T_DELIVERY_TIME, T_SENDER_NAME, T_SUBJECT};
 	uint64_t fid = 0;
@@ -1162,7 +1161,7 @@ int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const char *f
 				continue;
 			char when[32];
 			mp_cmd_format_time(pv_u(rs_val(&rs, i, T_DELIVERY_TIME), 0), when,
-					   sizeof(when));
+			                   sizeof(when));
 			char *from = pv_str(mem, rs_val(&rs, i, T_SENDER_NAME));
 			char *subj = pv_str(mem, rs_val(&rs, i, T_SUBJECT));
 			char *id = talloc_asprintf(mem, "%" PRIx64 "/%" PRIx64, fid, mid);

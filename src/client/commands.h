@@ -23,10 +23,10 @@ int mp_cmd_resolve(struct mp_session *s, const struct mp_cmd_out *o, const char 
 int mp_cmd_gal(struct mp_session *s, const struct mp_cmd_out *o, uint32_t max_rows);
 int mp_cmd_folders(struct mp_session *s, const struct mp_cmd_out *o);
 int mp_cmd_ls(struct mp_session *s, const struct mp_cmd_out *o, const char *folder,
-	      uint32_t max_rows);
+              uint32_t max_rows);
 int mp_cmd_show(struct mp_session *s, const struct mp_cmd_out *o, const char *msgid);
 int mp_cmd_get_attachment(struct mp_session *s, const struct mp_cmd_out *o, const char *msgid,
-			  uint32_t num, const char *file);
+                          uint32_t num, const char *file);
 
 struct mp_send_args {
 	const char **to;
@@ -43,12 +43,12 @@ int mp_cmd_send(struct mp_session *s, const struct mp_cmd_out *o, const struct m
 /* Latency of `calls` calls back to back after `warmup`: NspiGetProps of
  * the user's entry ("nspi") or RopGetPropertiesSpecific on the logon
  * object ("rop", needs the store open). */
-int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *op,
-		 uint32_t calls, uint32_t warmup);
+int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *op, uint32_t calls,
+                 uint32_t warmup);
 /* Poll FOLDER's contents table every `interval_s` seconds, `rounds` times
  * (0: until interrupted), printing messages that were not there before. */
 int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const char *folder,
-		 unsigned interval_s, unsigned rounds);
+                 unsigned interval_s, unsigned rounds);
 
 /* "FID/MID" in hex, as ls prints and show takes. */
 bool mp_cmd_parse_msgid(const char *s, uint64_t *fid, uint64_t *mid);

@@ -22,7 +22,7 @@ static const char *err_label(uint32_t code)
 
 /* Push, call, decode; *rsp is the typed response body under mem. */
 static int em_call(struct mp_emsmdb_client *cl, void *mem, uint16_t opnum, const void *req,
-		   void **rsp)
+                   void **rsp)
 {
 	const char *name = mp_emsmdb_call_name(opnum);
 	struct mp_wbuf in, out;
@@ -45,11 +45,11 @@ static int em_call(struct mp_emsmdb_client *cl, void *mem, uint16_t opnum, const
 		goto out;
 	}
 	const char *why = NULL;
-	struct mp_mapi_call *call = mp_mapi_decode(mem, MP_MAPI_EMSMDB, opnum, MP_CALL_RESPONSE,
-						   out.data, out.len, &why);
+	struct mp_mapi_call *call =
+	    mp_mapi_decode(mem, MP_MAPI_EMSMDB, opnum, MP_CALL_RESPONSE, out.data, out.len, &why);
 	if (!call) {
 		snprintf(cl->err, sizeof(cl->err), "%s: the server's answer is malformed (%s)",
-			 name, why ? why : "?");
+		         name, why ? why : "?");
 		rc = MP_ERR_PARSE;
 		goto out;
 	}
@@ -57,7 +57,7 @@ static int em_call(struct mp_emsmdb_client *cl, void *mem, uint16_t opnum, const
 	cl->result = mp_get_u32(out.data + out.len - 4);
 	if (cl->result != 0) {
 		snprintf(cl->err, sizeof(cl->err), "%s returned 0x%08x (%s)", name, cl->result,
-			 err_label(cl->result));
+		         err_label(cl->result));
 		rc = MP_CLIENT_ERESULT;
 	}
 out:
@@ -67,23 +67,23 @@ out:
 }
 
 int mp_emsmdb_client_connect(struct mp_emsmdb_client *cl, struct mp_rpc_conn *conn,
-			     const char *user_dn)
+                             const char *user_dn)
 {
 	memset(cl, 0, sizeof(*cl));
 	cl->conn = conn;
 	void *mem = talloc_new(NULL);
 	struct mp_emsmdb_connect_ex_req req = {
-		.szUserDN = (char *)user_dn,
-		.ulFlags = 0,
-		.ulConMod = 0x2dfa1a3c, /* a per-client value; any number */
-		.cbLimit = 0,
-		.ulCpid = MP_NSPI_CLIENT_CODEPAGE,
-		.ulLcidString = MP_NSPI_CLIENT_LCID,
-		.ulLcidSort = MP_NSPI_CLIENT_LCID,
-		.ulIcxrLink = 0xffffffffu,
-		.usFCanConvertCodePages = 1,
-		.pulTimeStamp = 0,
-		.pcbAuxOut = MP_EMSMDB_SMALL_RANGE,
+	    .szUserDN = (char *)user_dn,
+	    .ulFlags = 0,
+	    .ulConMod = 0x2dfa1a3c, /* a per-client value; any number */
+	    .cbLimit = 0,
+	    .ulCpid = MP_NSPI_CLIENT_CODEPAGE,
+	    .ulLcidString = MP_NSPI_CLIENT_LCID,
+	    .ulLcidSort = MP_NSPI_CLIENT_LCID,
+	    .ulIcxrLink = 0xffffffffu,
+	    .usFCanConvertCodePages = 1,
+	    .pulTimeStamp = 0,
+	    .pcbAuxOut = MP_EMSMDB_SMALL_RANGE,
 	};
 	memcpy(req.rgwClientVersion, mp_emsmdb_client_version, sizeof(req.rgwClientVersion));
 	struct mp_emsmdb_connect_ex_resp *rsp;
@@ -98,9 +98,9 @@ int mp_emsmdb_client_connect(struct mp_emsmdb_client *cl, struct mp_rpc_conn *co
 		memcpy(cl->server_version, rsp->rgwServerVersion, sizeof(cl->server_version));
 		cl->max_polls_ms = rsp->pcmsPollsMax;
 		snprintf(cl->dn_prefix, sizeof(cl->dn_prefix), "%s",
-			 rsp->szDNPrefix ? rsp->szDNPrefix : "");
+		         rsp->szDNPrefix ? rsp->szDNPrefix : "");
 		snprintf(cl->server_name, sizeof(cl->server_name), "%s",
-			 rsp->szDisplayName ? rsp->szDisplayName : "");
+		         rsp->szDisplayName ? rsp->szDisplayName : "");
 	}
 	talloc_free(mem);
 	return rc;
@@ -120,7 +120,7 @@ int mp_emsmdb_client_wrap(const uint8_t *rops, size_t len, uint16_t flags, struc
 }
 
 int mp_emsmdb_client_unwrap(void *mem, const uint8_t *buf, size_t len, uint8_t **out,
-			    size_t *out_len, const char **why)
+                            size_t *out_len, const char **why)
 {
 	struct mp_rpc_ext *ext = NULL;
 	struct mp_rpc_ext_limits lim;
@@ -135,13 +135,14 @@ int mp_emsmdb_client_unwrap(void *mem, const uint8_t *buf, size_t len, uint8_t *
 	}
 	/* Each segment is a whole ROP response buffer; without the chain flag
 	 * the server sends one. */
-	*out = talloc_memdup(mem, ext->segs[0].payload, ext->segs[0].size_actual ? ext->segs[0].size_actual : 1);
+	*out = talloc_memdup(mem, ext->segs[0].payload,
+	                     ext->segs[0].size_actual ? ext->segs[0].size_actual : 1);
 	*out_len = ext->segs[0].size_actual;
 	return *out ? MP_OK : MP_ERR_NOMEM;
 }
 
 int mp_emsmdb_client_rpc(struct mp_emsmdb_client *cl, void *mem, const uint8_t *in, size_t len,
-			 uint8_t **out, size_t *out_len)
+                         uint8_t **out, size_t *out_len)
 {
 	int rc;
 	if (cl->legacy) {
@@ -173,14 +174,14 @@ int mp_emsmdb_client_rpc(struct mp_emsmdb_client *cl, void *mem, const uint8_t *
 	if (rc != MP_OK || w.bad) {
 		mp_wb_free(&w);
 		snprintf(cl->err, sizeof(cl->err), "ROP request cannot be framed (%s)",
-			 mp_status_name(rc));
+		         mp_status_name(rc));
 		return rc != MP_OK ? rc : MP_ERR_NOMEM;
 	}
 	struct mp_emsmdb_rpc_ext2_req req = {
-		.pcxh = cl->cxh,
-		.pulFlags = 0,
-		.pcbOut = MP_EMSMDB_BIG_RANGE,
-		.pcbAuxOut = MP_EMSMDB_SMALL_RANGE,
+	    .pcxh = cl->cxh,
+	    .pulFlags = 0,
+	    .pcbOut = MP_EMSMDB_BIG_RANGE,
+	    .pcbAuxOut = MP_EMSMDB_SMALL_RANGE,
 	};
 	mp_emsmdb_buf_set(&req.rgbIn, w.data, (uint32_t)w.len);
 	struct mp_emsmdb_rpc_ext2_resp *rsp;
@@ -193,8 +194,8 @@ int mp_emsmdb_client_rpc(struct mp_emsmdb_client *cl, void *mem, const uint8_t *
 	rc = mp_emsmdb_client_unwrap(mem, rsp->rgbOut.data, rsp->rgbOut.len, out, out_len, &why);
 	if (rc != MP_OK)
 		snprintf(cl->err, sizeof(cl->err),
-			 "EcDoRpcExt2: the answer's RPC_HEADER_EXT is malformed (%s)",
-			 why ? why : mp_status_name(rc));
+		         "EcDoRpcExt2: the answer's RPC_HEADER_EXT is malformed (%s)",
+		         why ? why : mp_status_name(rc));
 	return rc;
 }
 

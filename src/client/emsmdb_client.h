@@ -21,11 +21,10 @@
 #include "dcerpc/pdu.h" /* MP_NCA_S_OP_RNG_ERROR */
 #include "mapi/emsmdb.h"
 
-
 struct mp_emsmdb_client {
 	struct mp_rpc_conn *conn; /* borrowed */
 	struct mp_ndr_handle cxh;
-	bool legacy;		  /* connected with EcDoConnect: EcDoRpc for ROPs */
+	bool legacy; /* connected with EcDoConnect: EcDoRpc for ROPs */
 	uint16_t server_version[3];
 	uint32_t max_polls_ms;
 	char dn_prefix[256];
@@ -40,7 +39,7 @@ extern const uint16_t mp_emsmdb_client_version[3];
 
 /* Connect as user_dn. Tries EcDoConnectEx; on nca_s_op_rng_error, EcDoConnect. */
 int mp_emsmdb_client_connect(struct mp_emsmdb_client *cl, struct mp_rpc_conn *conn,
-			     const char *user_dn);
+                             const char *user_dn);
 /*
  * Send one ROP request buffer (RopSize | RopsList | handle table) and get
  * the ROP response buffer, talloc'd under mem. The request goes out in one
@@ -48,13 +47,13 @@ int mp_emsmdb_client_connect(struct mp_emsmdb_client *cl, struct mp_rpc_conn *co
  * restored (decompressed, de-XORed).
  */
 int mp_emsmdb_client_rpc(struct mp_emsmdb_client *cl, void *mem, const uint8_t *in, size_t len,
-			 uint8_t **out, size_t *out_len);
+                         uint8_t **out, size_t *out_len);
 int mp_emsmdb_client_disconnect(struct mp_emsmdb_client *cl);
 
 /* Build rgbIn for EcDoRpcExt2: one segment (flags) around `rops`; appends to out. */
 int mp_emsmdb_client_wrap(const uint8_t *rops, size_t len, uint16_t flags, struct mp_wbuf *out);
 /* Restore the first segment's payload of an rgbOut (under mem). */
 int mp_emsmdb_client_unwrap(void *mem, const uint8_t *buf, size_t len, uint8_t **out,
-			    size_t *out_len, const char **why);
+                            size_t *out_len, const char **why);
 
 #endif

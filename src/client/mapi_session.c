@@ -34,7 +34,7 @@ static void say(struct mp_session *s, const char *fmt, ...)
 }
 
 static int fail(struct mp_session *s, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int fail(struct mp_session *s, int rc, const char *fmt, ...)
 {
 	va_list ap;
@@ -57,18 +57,17 @@ struct mp_session *mp_session_new(void *mem, const struct mp_client_opts *o)
 	return s;
 }
 
-int mp_session_connect_iface(struct mp_session *s, const char *iface_name,
-			     struct mp_rpc_conn **out)
+int mp_session_connect_iface(struct mp_session *s, const char *iface_name, struct mp_rpc_conn **out)
 {
 	struct mp_rpc_conn_opts co = {
-		.host = s->o.host,
-		.port = s->o.port,
-		.epm_port = s->o.epm_port,
-		.auth_level = s->o.auth_level,
-		.user = s->o.user,
-		.domain = s->o.domain,
-		.password = s->o.password,
-		.timeout_ms = s->o.timeout_ms,
+	    .host = s->o.host,
+	    .port = s->o.port,
+	    .epm_port = s->o.epm_port,
+	    .auth_level = s->o.auth_level,
+	    .user = s->o.user,
+	    .domain = s->o.domain,
+	    .password = s->o.password,
+	    .timeout_ms = s->o.timeout_ms,
 	};
 	if (mp_iface_resolve(iface_name, &co.iface) != MP_OK)
 		return fail(s, MP_ERR_CONFIG, "unknown interface %s", iface_name);
@@ -91,10 +90,10 @@ static void rfr_referral(struct mp_session *s)
 		return;
 	}
 	struct mp_rfr_get_new_dsa_req req = {
-		.flags = 0,
-		.user_dn = (char *)(s->user_dn ? s->user_dn : ""),
-		.unused = {.present = true, .str = NULL},
-		.server = {.present = true, .str = NULL},
+	    .flags = 0,
+	    .user_dn = (char *)(s->user_dn ? s->user_dn : ""),
+	    .unused = {.present = true, .str = NULL},
+	    .server = {.present = true, .str = NULL},
 	};
 	struct mp_wbuf in, out;
 	mp_wb_init(&in);
@@ -103,17 +102,19 @@ static void rfr_referral(struct mp_session *s)
 	uint32_t fault = 0;
 	if (mp_rfr_push(MP_RFR_GET_NEW_DSA, MP_CALL_REQUEST, &req, &in) &&
 	    mp_rpc_conn_call(c, MP_RFR_GET_NEW_DSA, in.data, in.len, &out, &fault, e, sizeof(e)) ==
-		    MP_OK) {
+	        MP_OK) {
 		const char *why = NULL;
-		struct mp_mapi_call *call = mp_mapi_decode(s, MP_MAPI_RFR, MP_RFR_GET_NEW_DSA,
-							   MP_CALL_RESPONSE, out.data, out.len, &why);
+		struct mp_mapi_call *call = mp_mapi_decode(
+		    s, MP_MAPI_RFR, MP_RFR_GET_NEW_DSA, MP_CALL_RESPONSE, out.data, out.len, &why);
 		struct mp_rfr_get_new_dsa_rsp *rsp = call ? call->body : NULL;
 		if (rsp && rsp->result == 0 && rsp->server.str) {
 			s->rfr_server = talloc_strdup(s, rsp->server.str);
 			say(s, "RfrGetNewDSA: NSPI server %s", s->rfr_server);
 		} else {
 			say(s, "RfrGetNewDSA gave no server (%s)",
-			    !call ? why : rsp->result ? "error result" : "empty");
+			    !call         ? why
+			    : rsp->result ? "error result"
+			                  : "empty");
 		}
 	} else {
 		say(s, "RfrGetNewDSA failed: %s", e);
@@ -142,20 +143,20 @@ int mp_session_open_ab(struct mp_session *s)
 		if (rc == MP_RPC_FAULT && s->nspi.fault == 5 &&
 		    s->o.auth_level < MP_AUTH_LEVEL_PKT_INTEGRITY)
 			return fail(s, rc,
-				    "NSPI bind refused: access denied at auth level %s (the server "
-				    "probably requires more: try --auth-level privacy; or a wrong "
-				    "password?)",
-				    mp_auth_level_name(s->o.auth_level));
+			            "NSPI bind refused: access denied at auth level %s (the server "
+			            "probably requires more: try --auth-level privacy; or a wrong "
+			            "password?)",
+			            mp_auth_level_name(s->o.auth_level));
 		if (rc == MP_RPC_FAULT && s->nspi.fault == 5)
 			return fail(s, rc,
-				    "NSPI bind refused: access denied (wrong password or unknown "
-				    "user %s?)",
-				    s->o.user);
+			            "NSPI bind refused: access denied (wrong password or unknown "
+			            "user %s?)",
+			            s->o.user);
 		if (rc == MP_RPC_FAULT)
 			return fail(s, rc,
-				    "NSPI bind refused: %s (wrong password? a wrong password shows "
-				    "at the first call)",
-				    s->nspi.err);
+			            "NSPI bind refused: %s (wrong password? a wrong password shows "
+			            "at the first call)",
+			            s->nspi.err);
 		return fail(s, rc, "NSPI bind failed: %s", s->nspi.err);
 	}
 	s->nspi_bound = true;
@@ -171,12 +172,12 @@ int mp_session_open_ab(struct mp_session *s)
 		return fail(s, rc, "NspiResolveNamesW for %s: %s", s->o.user, s->nspi.err);
 	if (!mids || mids->count < 1 || mids->tags[0] <= 1)
 		return fail(s, MP_ERR_NOTFOUND,
-			    "the address book has no %s entry for %s (ask the administrator)",
-			    mids && mids->count && mids->tags[0] == 1 ? "unambiguous" : "",
-			    s->o.user);
+		            "the address book has no %s entry for %s (ask the administrator)",
+		            mids && mids->count && mids->tags[0] == 1 ? "unambiguous" : "",
+		            s->o.user);
 	s->mid = mids->tags[0];
 	static const uint32_t ptags[] = {TAG_DISPLAY_NAME, TAG_EMAIL_ADDRESS, TAG_SMTP_ADDRESS,
-					 TAG_HOME_MDB, TAG_NETWORK_ADDRESS};
+	                                 TAG_HOME_MDB, TAG_NETWORK_ADDRESS};
 	struct mp_nspi_row *row = NULL;
 	rc = mp_nspi_client_get_props(&s->nspi, s, s->mid, ptags, 5, &row);
 	if (rc != MP_OK)
@@ -199,8 +200,8 @@ int mp_session_open_store(struct mp_session *s)
 {
 	if (!s->user_dn)
 		return fail(s, MP_ERR_NOTFOUND,
-			    "the address book entry of %s has no legacy DN: cannot open a store",
-			    s->o.user);
+		            "the address book entry of %s has no legacy DN: cannot open a store",
+		            s->o.user);
 	int rc = mp_session_connect_iface(s, "exchange_emsmdb", &s->emsmdb_conn);
 	if (rc != MP_OK)
 		return rc;
@@ -233,15 +234,15 @@ int mp_session_open_store(struct mp_session *s)
 		return rc;
 	}
 	static const char *const names[13] = {
-		"Root",	       "DeferredAction", "SpoolerQueue", "IpmSubtree", "Inbox",
-		"Outbox",      "SentItems",	 "DeletedItems", "CommonViews", "Schedule",
-		"Finder",      "Views",		 "Shortcuts"};
+	    "Root",   "DeferredAction", "SpoolerQueue", "IpmSubtree",  "Inbox",
+	    "Outbox", "SentItems",      "DeletedItems", "CommonViews", "Schedule",
+	    "Finder", "Views",          "Shortcuts"};
 	for (int i = 0; i < 13; i++) {
 		uint64_t v = 0;
 		if (!mp_rop_get_uint(rop, names[i], &v)) {
 			talloc_free(mem);
 			return fail(s, MP_ERR_PARSE, "RopLogon answer lacks the %s folder ID",
-				    names[i]);
+			            names[i]);
 		}
 		s->folder_ids[i] = v;
 	}

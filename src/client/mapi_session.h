@@ -49,8 +49,8 @@ struct mp_session {
 	uint32_t mid;
 	char *display_name;
 	char *smtp;
-	char *user_dn;	  /* legacy Exchange DN (PidTagEmailAddress) */
-	char *home_mdb;	  /* PidTagAddressBookHomeMessageDatabase */
+	char *user_dn;    /* legacy Exchange DN (PidTagEmailAddress) */
+	char *home_mdb;   /* PidTagAddressBookHomeMessageDatabase */
 	char **net_addrs; /* of the home server (PidTagAddressBookNetworkAddress) */
 	uint32_t n_net_addrs;
 	/* EMSMDB */
@@ -93,6 +93,6 @@ void mp_session_close(struct mp_session *s);
 
 /* Open a connection to one interface of the session's server. */
 int mp_session_connect_iface(struct mp_session *s, const char *iface_name,
-			     struct mp_rpc_conn **out);
+                             struct mp_rpc_conn **out);
 
 #endif

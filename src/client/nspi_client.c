@@ -25,7 +25,7 @@ static const char *err_label(uint32_t code)
 }
 
 int mp_nspi_client_call(struct mp_nspi_client *cl, void *mem, uint16_t opnum, const void *req,
-			void **rsp)
+                        void **rsp)
 {
 	const char *name = mp_nspi_call_name(opnum);
 	struct mp_wbuf in, out;
@@ -48,10 +48,10 @@ int mp_nspi_client_call(struct mp_nspi_client *cl, void *mem, uint16_t opnum, co
 	}
 	const char *why = NULL;
 	struct mp_mapi_call *call =
-		mp_mapi_decode(mem, MP_MAPI_NSPI, opnum, MP_CALL_RESPONSE, out.data, out.len, &why);
+	    mp_mapi_decode(mem, MP_MAPI_NSPI, opnum, MP_CALL_RESPONSE, out.data, out.len, &why);
 	if (!call) {
 		snprintf(cl->err, sizeof(cl->err), "%s: the server's answer is malformed (%s)",
-			 name, why ? why : "?");
+		         name, why ? why : "?");
 		rc = MP_ERR_PARSE;
 		goto out;
 	}
@@ -60,7 +60,7 @@ int mp_nspi_client_call(struct mp_nspi_client *cl, void *mem, uint16_t opnum, co
 	cl->result = mp_get_u32(out.data + out.len - 4);
 	if (cl->result != 0) {
 		snprintf(cl->err, sizeof(cl->err), "%s returned 0x%08x (%s)", name, cl->result,
-			 err_label(cl->result));
+		         err_label(cl->result));
 		rc = MP_CLIENT_ERESULT;
 	}
 out:
@@ -114,8 +114,8 @@ static struct mp_nspi_proptags *tags_new(void *mem, const uint32_t *tags, uint32
 }
 
 int mp_nspi_client_resolve_names(struct mp_nspi_client *cl, void *mem, const char *const *names,
-				 uint32_t n, const uint32_t *tags, uint32_t n_tags,
-				 struct mp_nspi_proptags **mids, struct mp_nspi_rowset **rows)
+                                 uint32_t n, const uint32_t *tags, uint32_t n_tags,
+                                 struct mp_nspi_proptags **mids, struct mp_nspi_rowset **rows)
 {
 	struct mp_nspi_resolve_names_req req = {.handle = cl->handle};
 	mp_nspi_client_stat_init(&req.stat);
@@ -132,7 +132,7 @@ int mp_nspi_client_resolve_names(struct mp_nspi_client *cl, void *mem, const cha
 }
 
 int mp_nspi_client_get_props(struct mp_nspi_client *cl, void *mem, uint32_t mid,
-			     const uint32_t *tags, uint32_t n_tags, struct mp_nspi_row **row)
+                             const uint32_t *tags, uint32_t n_tags, struct mp_nspi_row **row)
 {
 	struct mp_nspi_get_props_req req = {.handle = cl->handle};
 	mp_nspi_client_stat_init(&req.stat);
@@ -149,8 +149,8 @@ int mp_nspi_client_get_props(struct mp_nspi_client *cl, void *mem, uint32_t mid,
 }
 
 int mp_nspi_client_query_rows(struct mp_nspi_client *cl, void *mem, struct mp_nspi_stat *stat,
-			      uint32_t count, const uint32_t *tags, uint32_t n_tags,
-			      struct mp_nspi_rowset **rows)
+                              uint32_t count, const uint32_t *tags, uint32_t n_tags,
+                              struct mp_nspi_rowset **rows)
 {
 	struct mp_nspi_query_rows_req req = {.handle = cl->handle, .stat = *stat, .count = count};
 	req.prop_tags = tags_new(mem, tags, n_tags);
@@ -164,12 +164,12 @@ int mp_nspi_client_query_rows(struct mp_nspi_client *cl, void *mem, struct mp_ns
 }
 
 int mp_nspi_client_get_matches(struct mp_nspi_client *cl, void *mem, struct mp_nspi_stat *stat,
-			       struct mp_nspi_restriction *filter, uint32_t requested,
-			       const uint32_t *tags, uint32_t n_tags, struct mp_nspi_proptags **mids,
-			       struct mp_nspi_rowset **rows)
+                               struct mp_nspi_restriction *filter, uint32_t requested,
+                               const uint32_t *tags, uint32_t n_tags,
+                               struct mp_nspi_proptags **mids, struct mp_nspi_rowset **rows)
 {
 	struct mp_nspi_get_matches_req req = {
-		.handle = cl->handle, .stat = *stat, .filter = filter, .requested = requested};
+	    .handle = cl->handle, .stat = *stat, .filter = filter, .requested = requested};
 	req.prop_tags = tags_new(mem, tags, n_tags);
 	struct mp_nspi_get_matches_rsp *rsp;
 	int rc = mp_nspi_client_call(cl, mem, MP_NSPI_GET_MATCHES, &req, (void **)&rsp);
@@ -182,7 +182,7 @@ int mp_nspi_client_get_matches(struct mp_nspi_client *cl, void *mem, struct mp_n
 }
 
 int mp_nspi_client_dn_to_mid(struct mp_nspi_client *cl, void *mem, const char *const *dns,
-			     uint32_t n, struct mp_nspi_proptags **mids)
+                             uint32_t n, struct mp_nspi_proptags **mids)
 {
 	struct mp_nspi_dn_to_mid_req req = {.handle = cl->handle};
 	req.names.count = n;

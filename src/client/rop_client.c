@@ -69,8 +69,8 @@ static void tags(struct mp_wbuf *w, const uint32_t *t, uint16_t n)
 }
 
 /* 2.2.3.1.1: LogonFlags, OpenFlags, StoreState, EssdnSize, Essdn (with NUL). */
-void mp_rop_add_logon(struct mp_rop_req *r, uint8_t out, uint8_t logon_flags,
-		      uint32_t open_flags, const char *essdn)
+void mp_rop_add_logon(struct mp_rop_req *r, uint8_t out, uint8_t logon_flags, uint32_t open_flags,
+                      const char *essdn)
 {
 	mp_wb_u8(&r->rops, MP_ROPID_LOGON);
 	mp_wb_u8(&r->rops, 0);
@@ -103,7 +103,7 @@ void mp_rop_add_open_folder(struct mp_rop_req *r, uint8_t in, uint8_t out, uint6
 
 /* 2.2.4.13 / 2.2.4.14: OutputHandleIndex, TableFlags. */
 void mp_rop_add_get_hierarchy_table(struct mp_rop_req *r, uint8_t in, uint8_t out,
-				    uint8_t table_flags)
+                                    uint8_t table_flags)
 {
 	hdr(r, 0x04, in);
 	mp_wb_u8(&r->rops, out);
@@ -111,7 +111,7 @@ void mp_rop_add_get_hierarchy_table(struct mp_rop_req *r, uint8_t in, uint8_t ou
 }
 
 void mp_rop_add_get_contents_table(struct mp_rop_req *r, uint8_t in, uint8_t out,
-				   uint8_t table_flags)
+                                   uint8_t table_flags)
 {
 	hdr(r, 0x05, in);
 	mp_wb_u8(&r->rops, out);
@@ -137,7 +137,7 @@ void mp_rop_add_query_rows(struct mp_rop_req *r, uint8_t in, uint16_t count)
 
 /* 2.2.6.1: OutputHandleIndex, CodePageId, FolderId, OpenModeFlags, MessageId. */
 void mp_rop_add_open_message(struct mp_rop_req *r, uint8_t in, uint8_t out, uint64_t fid,
-			     uint64_t mid)
+                             uint64_t mid)
 {
 	hdr(r, 0x03, in);
 	mp_wb_u8(&r->rops, out);
@@ -150,8 +150,7 @@ void mp_rop_add_open_message(struct mp_rop_req *r, uint8_t in, uint8_t out, uint
 }
 
 /* 2.2.8.3: PropertySizeLimit (0: none), WantUnicode, tags. */
-void mp_rop_add_get_props_specific(struct mp_rop_req *r, uint8_t in, const uint32_t *t,
-				   uint16_t n)
+void mp_rop_add_get_props_specific(struct mp_rop_req *r, uint8_t in, const uint32_t *t, uint16_t n)
 {
 	hdr(r, 0x07, in);
 	mp_wb_u16(&r->rops, 0);
@@ -178,7 +177,7 @@ void mp_rop_add_open_attachment(struct mp_rop_req *r, uint8_t in, uint8_t out, u
 
 /* 2.2.9.1: OutputHandleIndex, PropertyTag, OpenModeFlags. */
 void mp_rop_add_open_stream(struct mp_rop_req *r, uint8_t in, uint8_t out, uint32_t tag,
-			    uint8_t mode)
+                            uint8_t mode)
 {
 	hdr(r, 0x2B, in);
 	mp_wb_u8(&r->rops, out);
@@ -218,7 +217,7 @@ void mp_rop_add_create_message(struct mp_rop_req *r, uint8_t in, uint8_t out, ui
 
 /* 2.2.8.6: PropertyValueSize (bytes of count + values), PropertyValueCount, values. */
 void mp_rop_add_set_properties(struct mp_rop_req *r, uint8_t in, const struct mp_tagged_pv *v,
-			       uint16_t n)
+                               uint16_t n)
 {
 	hdr(r, 0x0A, in);
 	size_t at = r->rops.len;
@@ -240,7 +239,7 @@ void mp_rop_add_set_properties(struct mp_rop_req *r, uint8_t in, const struct mp
  * RecipientColumnCount 0 and an empty standard PropertyRow.
  */
 void mp_rop_add_modify_recipients(struct mp_rop_req *r, uint8_t in,
-				  const struct mp_rop_recipient *rcpt, uint16_t n)
+                                  const struct mp_rop_recipient *rcpt, uint16_t n)
 {
 	hdr(r, 0x0E, in);
 	mp_wb_u16(&r->rops, 0);
@@ -250,7 +249,7 @@ void mp_rop_add_modify_recipients(struct mp_rop_req *r, uint8_t in,
 		size_t el = 0, dl = 0;
 		uint8_t *e = mp_client_utf8_to_utf16(mem, rcpt[i].smtp, &el);
 		uint8_t *d = mp_client_utf8_to_utf16(
-			mem, rcpt[i].display_name ? rcpt[i].display_name : rcpt[i].smtp, &dl);
+		    mem, rcpt[i].display_name ? rcpt[i].display_name : rcpt[i].smtp, &dl);
 		if (!e || !d) {
 			r->bad = true;
 			break;
@@ -271,8 +270,7 @@ void mp_rop_add_modify_recipients(struct mp_rop_req *r, uint8_t in,
 }
 
 /* 2.2.6.3: ResponseHandleIndex, InputHandleIndex, SaveFlags. */
-void mp_rop_add_save_changes_message(struct mp_rop_req *r, uint8_t resp, uint8_t in,
-				     uint8_t flags)
+void mp_rop_add_save_changes_message(struct mp_rop_req *r, uint8_t resp, uint8_t in, uint8_t flags)
 {
 	hdr(r, 0x0C, resp);
 	mp_wb_u8(&r->rops, in);
@@ -295,7 +293,7 @@ void mp_rop_add_create_attachment(struct mp_rop_req *r, uint8_t in, uint8_t out)
 
 /* 2.2.6.15: ResponseHandleIndex, InputHandleIndex, SaveFlags. */
 void mp_rop_add_save_changes_attachment(struct mp_rop_req *r, uint8_t resp, uint8_t in,
-					uint8_t flags)
+                                        uint8_t flags)
 {
 	hdr(r, 0x25, resp);
 	mp_wb_u8(&r->rops, in);
@@ -311,7 +309,7 @@ int mp_rop_client_init(struct mp_rop_client *rc, void *mem, struct mp_emsmdb_cli
 }
 
 int mp_rop_client_exec(struct mp_rop_client *rc, void *mem, const struct mp_rop_req *r,
-		       struct mp_rop_buf **rsp)
+                       struct mp_rop_buf **rsp)
 {
 	struct mp_wbuf w;
 	mp_wb_init(&w);
@@ -323,7 +321,7 @@ int mp_rop_client_exec(struct mp_rop_client *rc, void *mem, const struct mp_rop_
 		st = mp_rop_buf_decode(mem, w.data, w.len, false, NULL, rc->state, &req);
 	if (st != MP_OK) {
 		snprintf(rc->err, sizeof(rc->err), "cannot build the ROP request (%s)",
-			 mp_status_name(st));
+		         mp_status_name(st));
 		mp_wb_free(&w);
 		return st;
 	}
@@ -346,12 +344,11 @@ int mp_rop_client_exec(struct mp_rop_client *rc, void *mem, const struct mp_rop_
 }
 
 int mp_rop_client_result(struct mp_rop_client *rc, const struct mp_rop_buf *rsp, size_t i,
-			 const char *what, const struct mp_rop **rop)
+                         const char *what, const struct mp_rop **rop)
 {
 	*rop = NULL;
-	const struct mp_rop *want = rc->last_req && i < rc->last_req->count
-					    ? rc->last_req->rops[i]
-					    : NULL;
+	const struct mp_rop *want =
+	    rc->last_req && i < rc->last_req->count ? rc->last_req->rops[i] : NULL;
 	for (size_t k = 0; want && k < rsp->count; k++) {
 		const struct mp_rop *x = rsp->rops[k];
 		if (x->req != want)
@@ -359,15 +356,15 @@ int mp_rop_client_result(struct mp_rop_client *rc, const struct mp_rop_buf *rsp,
 		uint32_t rv = 0;
 		if (x->opaque || !mp_rop_return_value(x, &rv)) {
 			snprintf(rc->err, sizeof(rc->err),
-				 "%s: the server's %s response cannot be decoded (%s)", what,
-				 mp_rop_get_name(x), x->why ? x->why : "?");
+			         "%s: the server's %s response cannot be decoded (%s)", what,
+			         mp_rop_get_name(x), x->why ? x->why : "?");
 			return MP_ERR_PARSE;
 		}
 		if (rv != 0) {
 			const char *n = mp_error_name(rv);
 			rc->rv = rv;
 			snprintf(rc->err, sizeof(rc->err), "%s: %s failed with 0x%08x (%s)", what,
-				 mp_rop_get_name(x), rv, n ? n : "unknown error");
+			         mp_rop_get_name(x), rv, n ? n : "unknown error");
 			return MP_CLIENT_ERESULT;
 		}
 		*rop = x;
@@ -391,7 +388,7 @@ bool mp_rop_client_rows(const struct mp_rop *rop, struct mp_rop_rows_view *out)
 }
 
 const struct mp_propval *mp_rop_row_value(const struct mp_rop_rows_view *v, uint32_t row,
-					  uint32_t tag)
+                                          uint32_t tag)
 {
 	if (row >= v->count)
 		return NULL;

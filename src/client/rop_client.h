@@ -48,30 +48,30 @@ int mp_rop_req_build(const struct mp_rop_req *r, struct mp_wbuf *out);
 
 /* One recipient for RopModifyRecipients. */
 struct mp_rop_recipient {
-	uint8_t type; /* 1 To, 2 Cc, 3 Bcc */
+	uint8_t type;             /* 1 To, 2 Cc, 3 Bcc */
 	const char *display_name; /* UTF-8 */
-	const char *smtp;	  /* UTF-8 */
+	const char *smtp;         /* UTF-8 */
 };
 
 /* Builders: each appends one ROP request. */
-void mp_rop_add_logon(struct mp_rop_req *r, uint8_t out, uint8_t logon_flags,
-		      uint32_t open_flags, const char *essdn);
+void mp_rop_add_logon(struct mp_rop_req *r, uint8_t out, uint8_t logon_flags, uint32_t open_flags,
+                      const char *essdn);
 void mp_rop_add_release(struct mp_rop_req *r, uint8_t in);
 void mp_rop_add_open_folder(struct mp_rop_req *r, uint8_t in, uint8_t out, uint64_t fid);
 void mp_rop_add_get_hierarchy_table(struct mp_rop_req *r, uint8_t in, uint8_t out,
-				    uint8_t table_flags);
+                                    uint8_t table_flags);
 void mp_rop_add_get_contents_table(struct mp_rop_req *r, uint8_t in, uint8_t out,
-				   uint8_t table_flags);
+                                   uint8_t table_flags);
 void mp_rop_add_set_columns(struct mp_rop_req *r, uint8_t in, const uint32_t *tags, uint16_t n);
 void mp_rop_add_query_rows(struct mp_rop_req *r, uint8_t in, uint16_t count);
 void mp_rop_add_open_message(struct mp_rop_req *r, uint8_t in, uint8_t out, uint64_t fid,
-			     uint64_t mid);
+                             uint64_t mid);
 void mp_rop_add_get_props_specific(struct mp_rop_req *r, uint8_t in, const uint32_t *tags,
-				   uint16_t n);
+                                   uint16_t n);
 void mp_rop_add_get_attachment_table(struct mp_rop_req *r, uint8_t in, uint8_t out);
 void mp_rop_add_open_attachment(struct mp_rop_req *r, uint8_t in, uint8_t out, uint32_t num);
 void mp_rop_add_open_stream(struct mp_rop_req *r, uint8_t in, uint8_t out, uint32_t tag,
-			    uint8_t mode);
+                            uint8_t mode);
 void mp_rop_add_read_stream(struct mp_rop_req *r, uint8_t in, uint16_t count);
 /* 2.2.9.3 WriteStream (DataSize u16, Data) and 2.2.9.4 CommitStream. */
 void mp_rop_add_write_stream(struct mp_rop_req *r, uint8_t in, const uint8_t *data, uint16_t n);
@@ -79,33 +79,32 @@ void mp_rop_add_commit_stream(struct mp_rop_req *r, uint8_t in);
 void mp_rop_add_create_message(struct mp_rop_req *r, uint8_t in, uint8_t out, uint64_t fid);
 /* Values are written with mp_tagged_pvs_write (ROP context). */
 void mp_rop_add_set_properties(struct mp_rop_req *r, uint8_t in, const struct mp_tagged_pv *v,
-			       uint16_t n);
+                               uint16_t n);
 void mp_rop_add_modify_recipients(struct mp_rop_req *r, uint8_t in,
-				  const struct mp_rop_recipient *rcpt, uint16_t n);
-void mp_rop_add_save_changes_message(struct mp_rop_req *r, uint8_t resp, uint8_t in,
-				     uint8_t flags);
+                                  const struct mp_rop_recipient *rcpt, uint16_t n);
+void mp_rop_add_save_changes_message(struct mp_rop_req *r, uint8_t resp, uint8_t in, uint8_t flags);
 void mp_rop_add_submit_message(struct mp_rop_req *r, uint8_t in);
 void mp_rop_add_create_attachment(struct mp_rop_req *r, uint8_t in, uint8_t out);
 void mp_rop_add_save_changes_attachment(struct mp_rop_req *r, uint8_t resp, uint8_t in,
-					uint8_t flags);
+                                        uint8_t flags);
 
 struct mp_rop_client {
 	struct mp_emsmdb_client *em; /* borrowed */
 	struct mp_rop_session *state;
 	const struct mp_rop_buf *last_req; /* decoded request of the last exec */
-	uint32_t rv; /* last failed ReturnValue */
+	uint32_t rv;                       /* last failed ReturnValue */
 	char err[256];
 };
 
 int mp_rop_client_init(struct mp_rop_client *rc, void *mem, struct mp_emsmdb_client *em);
 /* Send `r`, decode the answer (under mem). MP_OK, or an error with rc->err. */
 int mp_rop_client_exec(struct mp_rop_client *rc, void *mem, const struct mp_rop_req *r,
-		       struct mp_rop_buf **rsp);
+                       struct mp_rop_buf **rsp);
 /* The response to the i-th ROP of the last request (counting every ROP the
  * request holds); MP_OK when found with ReturnValue 0, MP_CLIENT_ERESULT
  * (rc->rv) or MP_ERR_PARSE (missing or not decoded) with rc->err. */
 int mp_rop_client_result(struct mp_rop_client *rc, const struct mp_rop_buf *rsp, size_t i,
-			 const char *what, const struct mp_rop **rop);
+                         const char *what, const struct mp_rop **rop);
 
 /* Values of a decoded row (RowData of RopQueryRows / GetPropertiesSpecific). */
 struct mp_rop_rows_view {
@@ -117,7 +116,7 @@ struct mp_rop_rows_view {
 bool mp_rop_client_rows(const struct mp_rop *rop, struct mp_rop_rows_view *out);
 /* The value of column `tag` in a row, NULL when absent or flagged as error. */
 const struct mp_propval *mp_rop_row_value(const struct mp_rop_rows_view *v, uint32_t row,
-					  uint32_t tag);
+                                          uint32_t tag);
 
 /* UTF-16LE bytes (n bytes, a terminator optional) to a UTF-8 string under mem. */
 char *mp_client_utf16_to_utf8(void *mem, const uint8_t *p, size_t n);

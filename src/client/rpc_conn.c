@@ -43,7 +43,7 @@ struct mp_rpc_conn {
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (!err || !errlen)
@@ -74,7 +74,7 @@ uint8_t mp_rpc_auth_level_parse(const char *s)
 }
 
 static int tcp_connect(const char *host, uint16_t port, unsigned timeout_ms, int *fdp, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	char ps[8];
 	snprintf(ps, sizeof(ps), "%u", port);
@@ -92,7 +92,7 @@ static int tcp_connect(const char *host, uint16_t port, unsigned timeout_ms, int
 			continue;
 		}
 		struct timeval tv = {.tv_sec = timeout_ms / 1000,
-				     .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
+		                     .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
 		/* SO_SNDTIMEO also bounds connect() on Linux. */
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -120,7 +120,8 @@ static int send_all(int fd, const uint8_t *p, size_t n, char *err, size_t errlen
 			continue;
 		if (w <= 0) {
 			seterr(err, errlen, "send: %s",
-			       w < 0 ? (errno == EAGAIN ? "timed out" : strerror(errno)) : "closed");
+			       w < 0 ? (errno == EAGAIN ? "timed out" : strerror(errno))
+			             : "closed");
 			return MP_ERR_IO;
 		}
 		p += w;
@@ -138,8 +139,8 @@ static int recv_all(int fd, uint8_t *p, size_t n, char *err, size_t errlen)
 		if (r <= 0) {
 			seterr(err, errlen, "receive: %s",
 			       r < 0 ? (errno == EAGAIN ? "timed out waiting for the server"
-							: strerror(errno))
-				     : "connection closed by the server");
+			                                : strerror(errno))
+			             : "connection closed by the server");
 			return MP_ERR_IO;
 		}
 		p += r;
@@ -168,7 +169,7 @@ static int recv_frag(struct mp_rpc_conn *c, struct mp_pdu *pdu, char *err, size_
 		if (rc != MP_OK) {
 			seterr(err, errlen, "response %s (%s)",
 			       rc == MP_ERR_AUTH ? "signature or seal check failed"
-						 : "has a bad security trailer",
+			                         : "has a bad security trailer",
 			       mp_ntlm_status_name(rc));
 			return rc == MP_ERR_AUTH ? MP_ERR_AUTH : MP_ERR_PROTO;
 		}
@@ -183,7 +184,7 @@ static int recv_frag(struct mp_rpc_conn *c, struct mp_pdu *pdu, char *err, size_
 }
 
 static int do_bind(struct mp_rpc_conn *c, const struct mp_rpc_conn_opts *o, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	uint16_t mf = o->max_frag ? o->max_frag : 5840;
 	struct mp_pdu_bind b;
@@ -198,8 +199,7 @@ static int do_bind(struct mp_rpc_conn *c, const struct mp_rpc_conn_opts *o, char
 	c->out.len = 0;
 	uint32_t bind_id = ++c->call_id;
 	bool auth = c->level > MP_AUTH_LEVEL_NONE;
-	mp_pdu_encode_bind(&c->out, MP_PDU_BIND, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, bind_id,
-			   &b);
+	mp_pdu_encode_bind(&c->out, MP_PDU_BIND, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, bind_id, &b);
 	int rc;
 	if (auth) {
 		if (!o->user || !o->password) {
@@ -207,12 +207,12 @@ static int do_bind(struct mp_rpc_conn *c, const struct mp_rpc_conn_opts *o, char
 			return MP_ERR_CONFIG;
 		}
 		struct mp_ntlm_client_config cfg = {
-			.user = o->user,
-			.domain = o->domain ? o->domain : "",
-			.password = o->password,
-			.want = c->level == MP_AUTH_LEVEL_PKT_PRIVACY	? MP_NTLM_WANT_SEAL
-				: c->level == MP_AUTH_LEVEL_PKT_INTEGRITY ? MP_NTLM_WANT_SIGN
-									  : 0,
+		    .user = o->user,
+		    .domain = o->domain ? o->domain : "",
+		    .password = o->password,
+		    .want = c->level == MP_AUTH_LEVEL_PKT_PRIVACY     ? MP_NTLM_WANT_SEAL
+		            : c->level == MP_AUTH_LEVEL_PKT_INTEGRITY ? MP_NTLM_WANT_SIGN
+		                                                      : 0,
 		};
 		struct mp_wbuf tok;
 		mp_wb_init(&tok);
@@ -221,7 +221,7 @@ static int do_bind(struct mp_rpc_conn *c, const struct mp_rpc_conn_opts *o, char
 			rc = mp_ntlm_client_negotiate(c->ntlm, &tok);
 		if (rc == MP_OK)
 			rc = mp_sec_append_auth(&c->out, 0, MP_AUTH_TYPE_NTLMSSP, c->level,
-						AUTH_CTX_ID, tok.data, tok.len);
+			                        AUTH_CTX_ID, tok.data, tok.len);
 		mp_wb_free(&tok);
 		if (rc != MP_OK) {
 			seterr(err, errlen, "NTLMSSP negotiate: %s", mp_ntlm_status_name(rc));
@@ -261,8 +261,9 @@ static int do_bind(struct mp_rpc_conn *c, const struct mp_rpc_conn_opts *o, char
 	if (!auth)
 		return MP_OK;
 	if (!pdu.has_auth || pdu.auth.type != MP_AUTH_TYPE_NTLMSSP) {
-		seterr(err, errlen, "the server did not answer with an NTLMSSP challenge "
-				    "(does it accept NTLM at this auth level?)");
+		seterr(err, errlen,
+		       "the server did not answer with an NTLMSSP challenge "
+		       "(does it accept NTLM at this auth level?)");
 		return MP_ERR_AUTH;
 	}
 	struct mp_wbuf tok;
@@ -271,17 +272,17 @@ static int do_bind(struct mp_rpc_conn *c, const struct mp_rpc_conn_opts *o, char
 	if (rc == MP_OK) {
 		c->out.len = 0;
 		size_t start = mp_pdu_begin(&c->out, MP_PDU_AUTH3,
-					    MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, bind_id);
+		                            MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, bind_id);
 		mp_pdu_finish(&c->out, start, 0);
-		rc = mp_sec_append_auth(&c->out, start, MP_AUTH_TYPE_NTLMSSP, c->level,
-					AUTH_CTX_ID, tok.data, tok.len);
+		rc = mp_sec_append_auth(&c->out, start, MP_AUTH_TYPE_NTLMSSP, c->level, AUTH_CTX_ID,
+		                        tok.data, tok.len);
 	}
 	if (tok.data)
 		memset(tok.data, 0, tok.len);
 	mp_wb_free(&tok);
 	if (rc == MP_OK)
 		rc = mp_sec_init(&c->sec, MP_AUTH_TYPE_NTLMSSP, c->level, AUTH_CTX_ID, false,
-				 c->ntlm);
+		                 c->ntlm);
 	if (rc != MP_OK) {
 		seterr(err, errlen, "NTLMSSP authenticate: %s", mp_ntlm_status_name(rc));
 		return rc;
@@ -308,7 +309,7 @@ static struct mp_rpc_conn *conn_new(void)
 }
 
 int mp_rpc_conn_open(const struct mp_rpc_conn_opts *o, struct mp_rpc_conn **out, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	*out = NULL;
 	unsigned tmo = o->timeout_ms ? o->timeout_ms : 30000;
@@ -322,7 +323,7 @@ int mp_rpc_conn_open(const struct mp_rpc_conn_opts *o, struct mp_rpc_conn **out,
 	}
 	if (!port) {
 		rc = mp_rpc_ept_map(o->host, o->epm_port ? o->epm_port : 135, &o->iface, tmo, &port,
-				    err, errlen);
+		                    err, errlen);
 		if (rc != MP_OK)
 			return rc;
 	}
@@ -345,7 +346,7 @@ int mp_rpc_conn_open(const struct mp_rpc_conn_opts *o, struct mp_rpc_conn **out,
 }
 
 int mp_rpc_conn_call(struct mp_rpc_conn *c, uint16_t opnum, const uint8_t *stub, size_t len,
-		     struct mp_wbuf *rsp, uint32_t *fault, char *err, size_t errlen)
+                     struct mp_wbuf *rsp, uint32_t *fault, char *err, size_t errlen)
 {
 	if (c->dead) {
 		seterr(err, errlen, "the connection is closed after an earlier error");
@@ -355,7 +356,7 @@ int mp_rpc_conn_call(struct mp_rpc_conn *c, uint16_t opnum, const uint8_t *stub,
 	uint32_t id = ++c->call_id;
 	c->out.len = 0;
 	int rc = mp_sec_encode_request_frags(c->authed ? &c->sec : NULL, &c->out, id, &r, stub, len,
-					     c->max_xmit);
+	                                     c->max_xmit);
 	if (rc != MP_OK || c->out.bad) {
 		seterr(err, errlen, "cannot encode the request: %s",
 		       rc != MP_OK ? mp_ntlm_status_name(rc) : "out of memory");
@@ -431,14 +432,14 @@ void mp_rpc_conn_close(struct mp_rpc_conn *c)
 }
 
 int mp_rpc_ept_map(const char *host, uint16_t epm_port, const struct mp_syntax *iface,
-		   unsigned timeout_ms, uint16_t *port, char *err, size_t errlen)
+                   unsigned timeout_ms, uint16_t *port, char *err, size_t errlen)
 {
 	struct mp_rpc_conn_opts o = {
-		.host = host,
-		.port = epm_port,
-		.iface = mp_syntax_epmapper,
-		.auth_level = MP_AUTH_LEVEL_NONE,
-		.timeout_ms = timeout_ms,
+	    .host = host,
+	    .port = epm_port,
+	    .iface = mp_syntax_epmapper,
+	    .auth_level = MP_AUTH_LEVEL_NONE,
+	    .timeout_ms = timeout_ms,
 	};
 	struct mp_rpc_conn *c = NULL;
 	char e2[160];
@@ -453,15 +454,15 @@ int mp_rpc_ept_map(const char *host, uint16_t epm_port, const struct mp_syntax *
 	mp_ept_map_req_encode(&req, iface, 4);
 	uint32_t fault = 0;
 	rc = req.bad ? MP_ERR_NOMEM
-		     : mp_rpc_conn_call(c, MP_EPM_OP_MAP, req.data, req.len, &rsp, &fault, e2,
-					sizeof(e2));
+	             : mp_rpc_conn_call(c, MP_EPM_OP_MAP, req.data, req.len, &rsp, &fault, e2,
+	                                sizeof(e2));
 	if (rc == MP_OK) {
 		struct mp_tower t[4];
 		uint32_t n = 0, status = 0;
 		rc = mp_ept_map_rsp_decode(rsp.data, rsp.len, t, 4, &n, &status);
 		if (rc != MP_OK) {
-			seterr(err, errlen, "endpoint mapper %s[%u]: malformed ept_map answer", host,
-			       epm_port);
+			seterr(err, errlen, "endpoint mapper %s[%u]: malformed ept_map answer",
+			       host, epm_port);
 			rc = MP_ERR_PROTO;
 		} else {
 			rc = MP_ERR_NOTFOUND;

@@ -47,7 +47,7 @@ struct mp_rpc_conn;
  * no NTLMSSP challenge), MP_ERR_PROTO (context refused, bad PDU).
  */
 int mp_rpc_conn_open(const struct mp_rpc_conn_opts *o, struct mp_rpc_conn **out, char *err,
-		     size_t errlen);
+                     size_t errlen);
 
 /*
  * One call: `stub` is the request stub; the response stub replaces rsp's
@@ -56,7 +56,7 @@ int mp_rpc_conn_open(const struct mp_rpc_conn_opts *o, struct mp_rpc_conn **out,
  * MP_ERR_AUTH / MP_ERR_LIMIT with err filled (the association is dead).
  */
 int mp_rpc_conn_call(struct mp_rpc_conn *c, uint16_t opnum, const uint8_t *stub, size_t len,
-		     struct mp_wbuf *rsp, uint32_t *fault, char *err, size_t errlen);
+                     struct mp_wbuf *rsp, uint32_t *fault, char *err, size_t errlen);
 
 /* Negotiated largest fragment we send. */
 uint16_t mp_rpc_conn_max_xmit(const struct mp_rpc_conn *c);
@@ -70,7 +70,7 @@ void mp_rpc_conn_close(struct mp_rpc_conn *c);
  * MP_ERR_IO / MP_ERR_PROTO with err filled.
  */
 int mp_rpc_ept_map(const char *host, uint16_t epm_port, const struct mp_syntax *iface,
-		   unsigned timeout_ms, uint16_t *port, char *err, size_t errlen);
+                   unsigned timeout_ms, uint16_t *port, char *err, size_t errlen);
 
 /* Auth level from "none", "connect", "integrity", "privacy"; 0 if unknown. */
 uint8_t mp_rpc_auth_level_parse(const char *s);

@@ -17,11 +17,11 @@
  *   - UTF-8 <-> UTF-16 conversion, bad UTF-8 refused, lone surrogates
  *     replaced; message IDs and FILETIMEs as ls prints them.
  */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "client/commands.h"
 #include "client/emsmdb_client.h"
@@ -92,14 +92,26 @@ static void test_builders_decode(void **state)
 	struct mp_rop_buf *buf = decode_req(mem, &r, &w);
 	assert_int_equal(buf->count, 20);
 	assert_int_equal(buf->n_handles, 7);
-	static const char *const names[] = {
-		"RopLogon",	      "RopOpenFolder",	   "RopGetHierarchyTable",
-		"RopGetContentsTable", "RopSetColumns",	   "RopQueryRows",
-		"RopOpenMessage",      "RopGetPropertiesSpecific", "RopGetAttachmentTable",
-		"RopOpenAttachment",   "RopOpenStream",	   "RopReadStream",
-		"RopWriteStream",      "RopCommitStream",   "RopCreateMessage",
-		"RopCreateAttachment", "RopSaveChangesAttachment", "RopSaveChangesMessage",
-		"RopSubmitMessage",    "RopRelease"};
+	static const char *const names[] = {"RopLogon",
+	                                    "RopOpenFolder",
+	                                    "RopGetHierarchyTable",
+	                                    "RopGetContentsTable",
+	                                    "RopSetColumns",
+	                                    "RopQueryRows",
+	                                    "RopOpenMessage",
+	                                    "RopGetPropertiesSpecific",
+	                                    "RopGetAttachmentTable",
+	                                    "RopOpenAttachment",
+	                                    "RopOpenStream",
+	                                    "RopReadStream",
+	                                    "RopWriteStream",
+	                                    "RopCommitStream",
+	                                    "RopCreateMessage",
+	                                    "RopCreateAttachment",
+	                                    "RopSaveChangesAttachment",
+	                                    "RopSaveChangesMessage",
+	                                    "RopSubmitMessage",
+	                                    "RopRelease"};
 	for (size_t i = 0; i < 20; i++)
 		assert_string_equal(mp_rop_get_name(buf->rops[i]), names[i]);
 	const struct mp_rop *const *x = (const struct mp_rop *const *)buf->rops;
@@ -144,7 +156,7 @@ static void test_set_properties_and_recipients(void **state)
 	pv[1].val.v.i4 = 1;
 	mp_rop_add_set_properties(&r, m, pv, 2);
 	struct mp_rop_recipient rc[2] = {{1, "Bob Builder", "bob@example.org"},
-					 {2, NULL, "carol@example.org"}};
+	                                 {2, NULL, "carol@example.org"}};
 	mp_rop_add_modify_recipients(&r, m, rc, 2);
 	struct mp_wbuf w;
 	struct mp_rop_buf *buf = decode_req(mem, &r, &w);
@@ -231,8 +243,7 @@ static void test_logon_response(void **state)
 	b[0] = 20; /* RopSize cuts the ROP */
 	b[1] = 0;
 	if (mp_rop_buf_decode(mem, b, n, true, rc.last_req, rc.state, &rsp) == MP_OK)
-		assert_int_equal(mp_rop_client_result(&rc, rsp, 0, "RopLogon", &rop),
-				 MP_ERR_PARSE);
+		assert_int_equal(mp_rop_client_result(&rc, rsp, 0, "RopLogon", &rop), MP_ERR_PARSE);
 	mp_wb_free(&w);
 	mp_rop_req_free(&r);
 	talloc_free(mem);
@@ -275,7 +286,7 @@ static void test_query_rows_response(void **state)
 	mp_wb_u32(&o, 0x77);
 	struct mp_rop_buf *rsp = NULL;
 	assert_int_equal(mp_rop_buf_decode(mem, o.data, o.len, true, rc.last_req, rc.state, &rsp),
-			 MP_OK);
+	                 MP_OK);
 	const struct mp_rop *rop;
 	assert_int_equal(mp_rop_client_result(&rc, rsp, 0, "RopSetColumns", &rop), MP_OK);
 	assert_int_equal(mp_rop_client_result(&rc, rsp, 1, "RopQueryRows", &rop), MP_OK);
@@ -320,16 +331,16 @@ static void test_ext_framing(void **state)
 		size_t n = 0;
 		const char *why = NULL;
 		assert_int_equal(mp_emsmdb_client_unwrap(mem, w.data, w.len, &out, &n, &why),
-				 MP_OK);
+		                 MP_OK);
 		assert_int_equal(n, sizeof(rops));
 		assert_memory_equal(out, rops, n);
 		/* truncated */
-		assert_int_not_equal(mp_emsmdb_client_unwrap(mem, w.data, w.len - 1, &out, &n, &why),
-				     MP_OK);
+		assert_int_not_equal(
+		    mp_emsmdb_client_unwrap(mem, w.data, w.len - 1, &out, &n, &why), MP_OK);
 		/* a Size larger than the buffer */
 		mp_put_u16(w.data + 4, (uint16_t)(mp_get_u16(w.data + 4) + 100));
 		assert_int_not_equal(mp_emsmdb_client_unwrap(mem, w.data, w.len, &out, &n, &why),
-				     MP_OK);
+		                     MP_OK);
 		mp_wb_free(&w);
 	}
 	/* no Last flag anywhere */
@@ -366,8 +377,8 @@ static void test_utf(void **state)
 	assert_null(mp_client_utf8_to_utf16(mem, "\xF4\x90\x80\x80", &n));
 	/* lone surrogates become U+FFFD */
 	static const uint8_t lone[] = {0x00, 0xD8, 'b', 0, 0x00, 0xDC, 0, 0};
-	assert_string_equal(mp_client_utf16_to_utf8(mem, lone, sizeof(lone)),
-			    "\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+	assert_string_equal(mp_client_utf16_to_utf8(mem, lone, sizeof(lone)), "\xEF\xBF\xBD"
+	                                                                      "b\xEF\xBF\xBD");
 	talloc_free(mem);
 }
 
@@ -409,14 +420,14 @@ static void test_nspi_row_str(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_builders_decode),
-		cmocka_unit_test(test_set_properties_and_recipients),
-		cmocka_unit_test(test_logon_response),
-		cmocka_unit_test(test_query_rows_response),
-		cmocka_unit_test(test_ext_framing),
-		cmocka_unit_test(test_utf),
-		cmocka_unit_test(test_cmd_helpers),
-		cmocka_unit_test(test_nspi_row_str),
+	    cmocka_unit_test(test_builders_decode),
+	    cmocka_unit_test(test_set_properties_and_recipients),
+	    cmocka_unit_test(test_logon_response),
+	    cmocka_unit_test(test_query_rows_response),
+	    cmocka_unit_test(test_ext_framing),
+	    cmocka_unit_test(test_utf),
+	    cmocka_unit_test(test_cmd_helpers),
+	    cmocka_unit_test(test_nspi_row_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

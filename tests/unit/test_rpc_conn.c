@@ -21,11 +21,11 @@
  *   - NSPI: NspiBind's answer (built with mp_nspi_push) gives the handle;
  *     a non-zero result is MP_CLIENT_ERESULT; a truncated answer is refused.
  */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "auth/ntlm_crypto.h"
 #include "auth/ntlmssp.h"
@@ -112,7 +112,7 @@ static void bind_ack(struct mp_wbuf *w, uint32_t call_id)
 	a.res[0].result = MP_CTX_ACCEPT;
 	a.res[0].ts = mp_syntax_ndr20;
 	mp_pdu_encode_bind_ack(w, MP_PDU_BIND_ACK, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, call_id,
-			       &a);
+	                       &a);
 }
 
 static const struct mp_ndr_handle fake_cxh = {.attributes = 0, .uuid = {0xc0, 0xff, 0xee, 1}};
@@ -122,27 +122,29 @@ static const struct mp_ndr_handle fake_cxh = {.attributes = 0, .uuid = {0xc0, 0x
  * EcDoRpcExt2. ROP calls echo the request's buffer (already framed /
  * obfuscated the right way), EcDoDisconnect zeroes the handle. */
 static void emsmdb_answer(struct fake *f, struct mp_wbuf *w, uint32_t call_id, uint16_t opnum,
-			  const uint8_t *stub, size_t sl)
+                          const uint8_t *stub, size_t sl)
 {
 	void *mem = talloc_new(NULL);
 	struct mp_wbuf st;
 	mp_wb_init(&st);
 	const char *why = NULL;
 	struct mp_mapi_call *req =
-		mp_mapi_decode(mem, MP_MAPI_EMSMDB, opnum, MP_CALL_REQUEST, stub, sl, &why);
+	    mp_mapi_decode(mem, MP_MAPI_EMSMDB, opnum, MP_CALL_REQUEST, stub, sl, &why);
 	bool old = f->mode == FS_EMSMDB_OLD;
 	if (!req || (old && (opnum == MP_EMSMDB_DO_CONNECT_EX || opnum == MP_EMSMDB_DO_RPC_EXT2)) ||
 	    (!old && (opnum == MP_EMSMDB_DO_CONNECT || opnum == MP_EMSMDB_DO_RPC))) {
 		mp_pdu_encode_fault(w, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, call_id, 0,
-				    req ? MP_NCA_S_OP_RNG_ERROR : MP_FAULT_NDR);
+		                    req ? MP_NCA_S_OP_RNG_ERROR : MP_FAULT_NDR);
 		goto out;
 	}
 	if (opnum == MP_EMSMDB_DO_CONNECT || opnum == MP_EMSMDB_DO_CONNECT_EX) {
 		const struct mp_emsmdb_connect_ex_req *q = req->body;
 		snprintf((char *)f->seen, sizeof(f->seen), "%s", q->szUserDN);
-		struct mp_emsmdb_connect_ex_resp r = {.pcxh = fake_cxh, .pcmsPollsMax = 60000,
-						      .szDNPrefix = "/o=Org", .szDisplayName = "srv",
-						      .rgwServerVersion = {15, 1, 2}};
+		struct mp_emsmdb_connect_ex_resp r = {.pcxh = fake_cxh,
+		                                      .pcmsPollsMax = 60000,
+		                                      .szDNPrefix = "/o=Org",
+		                                      .szDisplayName = "srv",
+		                                      .rgwServerVersion = {15, 1, 2}};
 		assert_true(mp_emsmdb_push(opnum, MP_CALL_RESPONSE, &r, &st));
 	} else if (opnum == MP_EMSMDB_DO_RPC) {
 		const struct mp_emsmdb_rpc_req *q = req->body;
@@ -162,7 +164,7 @@ static void emsmdb_answer(struct fake *f, struct mp_wbuf *w, uint32_t call_id, u
 		assert_true(mp_emsmdb_push(opnum, MP_CALL_RESPONSE, &r, &st));
 	} else {
 		mp_pdu_encode_fault(w, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, call_id, 0,
-				    MP_NCA_S_OP_RNG_ERROR);
+		                    MP_NCA_S_OP_RNG_ERROR);
 		goto out;
 	}
 	mp_pdu_encode_response_frags(w, call_id, 0, st.data, st.len, 5840);
@@ -196,7 +198,7 @@ static void *serve(void *arg)
 		if (h.ptype == MP_PDU_REQUEST && authed) {
 			if (mp_sec_unprotect(&sec, buf, len, &pdu, NULL) != MP_OK) {
 				mp_pdu_encode_fault(&w, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG,
-						    h.call_id, 0, MP_FAULT_SEC_PKG_ERROR);
+				                    h.call_id, 0, MP_FAULT_SEC_PKG_ERROR);
 				wr(fd, &w);
 				break;
 			}
@@ -212,18 +214,18 @@ static void *serve(void *arg)
 			bind_ack(&w, h.call_id);
 			if (f->mode == FS_NTLM) {
 				struct mp_ntlm_server_config cfg = {.nb_domain_name = "TEST",
-								    .nb_computer_name = "SRV",
-								    .lookup = lookup};
+				                                    .nb_computer_name = "SRV",
+				                                    .lookup = lookup};
 				struct mp_wbuf tok;
 				mp_wb_init(&tok);
 				assert_int_equal(mp_ntlm_server_new(&cfg, &ntlm), MP_OK);
 				assert_int_equal(mp_ntlm_server_challenge(ntlm, pdu.auth.value,
-									  pdu.hdr.auth_len, &tok),
-						 MP_OK);
+				                                          pdu.hdr.auth_len, &tok),
+				                 MP_OK);
 				assert_int_equal(mp_sec_append_auth(&w, 0, MP_AUTH_TYPE_NTLMSSP,
-								    pdu.auth.level, pdu.auth.ctx_id,
-								    tok.data, tok.len),
-						 MP_OK);
+				                                    pdu.auth.level, pdu.auth.ctx_id,
+				                                    tok.data, tok.len),
+				                 MP_OK);
 				mp_wb_free(&tok);
 			}
 			wr(fd, &w);
@@ -231,12 +233,12 @@ static void *serve(void *arg)
 		}
 		if (h.ptype == MP_PDU_AUTH3) {
 			f->auth_ok = mp_ntlm_server_authenticate(ntlm, pdu.auth.value,
-								 pdu.hdr.auth_len) == MP_OK;
+			                                         pdu.hdr.auth_len) == MP_OK;
 			if (f->auth_ok) {
 				assert_int_equal(mp_sec_init(&sec, MP_AUTH_TYPE_NTLMSSP,
-							     pdu.auth.level, pdu.auth.ctx_id, false,
-							     ntlm),
-						 MP_OK);
+				                             pdu.auth.level, pdu.auth.ctx_id, false,
+				                             ntlm),
+				                 MP_OK);
 				authed = true;
 			}
 			continue;
@@ -254,7 +256,7 @@ static void *serve(void *arg)
 				goto out;
 			mp_pdu_check_hdr(buf, 65535, &h);
 			if (authed ? mp_sec_unprotect(&sec, buf, len, &pdu, NULL) != MP_OK
-				   : mp_pdu_parse(buf, len, &pdu) != MP_OK)
+			           : mp_pdu_parse(buf, len, &pdu) != MP_OK)
 				goto out;
 			if (sl + pdu.stub_len > sizeof(stub))
 				goto out;
@@ -264,13 +266,13 @@ static void *serve(void *arg)
 		if (!authed && f->mode == FS_NTLM) {
 			/* failed authentication: access denied, like Samba / mapiproxy */
 			mp_pdu_encode_fault(&w, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, h.call_id, 0,
-					    MP_FAULT_ACCESS_DENIED);
+			                    MP_FAULT_ACCESS_DENIED);
 			wr(fd, &w);
 			continue;
 		}
 		if (f->mode == FS_EPM) {
 			static const struct mp_epm_entry tbl[] = {
-				{.port = 6004, .ipv4 = {127, 0, 0, 1}, .annotation = "nspi"}};
+			    {.port = 6004, .ipv4 = {127, 0, 0, 1}, .annotation = "nspi"}};
 			struct mp_epm_entry t = tbl[0];
 			mp_iface_resolve("exchange_nsp", &t.iface);
 			struct mp_wbuf st;
@@ -278,10 +280,10 @@ static void *serve(void *arg)
 			uint32_t fault = 0;
 			if (mp_epm_serve(opnum, stub, sl, &t, 1, &st, &fault) == MP_OK)
 				mp_pdu_encode_response_frags(&w, h.call_id, 0, st.data, st.len,
-							     5840);
+				                             5840);
 			else
 				mp_pdu_encode_fault(&w, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG,
-						    h.call_id, 0, fault);
+				                    h.call_id, 0, fault);
 			mp_wb_free(&st);
 			wr(fd, &w);
 			continue;
@@ -296,8 +298,8 @@ static void *serve(void *arg)
 				stub[sl - 1 - i] = t;
 			}
 			assert_int_equal(
-				mp_sec_encode_response_frags(&sec, &w, h.call_id, 0, stub, sl, 1024),
-				MP_OK);
+			    mp_sec_encode_response_frags(&sec, &w, h.call_id, 0, stub, sl, 1024),
+			    MP_OK);
 			wr(fd, &w);
 			continue;
 		}
@@ -309,14 +311,14 @@ static void *serve(void *arg)
 		switch (opnum) {
 		case 0: /* canned answer */
 			mp_pdu_encode_response_frags(&w, h.call_id, 0, f->canned, f->canned_len,
-						     5840);
+			                             5840);
 			break;
 		case 1: /* echo, in small fragments */
 			mp_pdu_encode_response_frags(&w, h.call_id, 0, stub, sl, 200);
 			break;
 		case 2:
 			mp_pdu_encode_fault(&w, MP_PFC_FIRST_FRAG | MP_PFC_LAST_FRAG, h.call_id, 0,
-					    MP_NCA_S_OP_RNG_ERROR);
+			                    MP_NCA_S_OP_RNG_ERROR);
 			break;
 		case 3: /* garbage header */
 			mp_wb_bytes(&w, "\x06\x00\x02\x03garbagegarbage!!", 20);
@@ -361,8 +363,10 @@ static void fake_stop(struct fake *f)
 
 static struct mp_rpc_conn_opts opts(const struct fake *f)
 {
-	struct mp_rpc_conn_opts o = {.host = "127.0.0.1", .port = f->port, .timeout_ms = 3000,
-				     .auth_level = MP_AUTH_LEVEL_NONE};
+	struct mp_rpc_conn_opts o = {.host = "127.0.0.1",
+	                             .port = f->port,
+	                             .timeout_ms = 3000,
+	                             .auth_level = MP_AUTH_LEVEL_NONE};
 	mp_iface_resolve("exchange_nsp", &o.iface);
 	return o;
 }
@@ -384,13 +388,13 @@ static void test_plain_calls(void **state)
 	mp_wb_init(&rsp);
 	uint32_t fault = 0;
 	assert_int_equal(mp_rpc_conn_call(c, 1, stub, sizeof(stub), &rsp, &fault, err, sizeof(err)),
-			 MP_OK);
+	                 MP_OK);
 	assert_int_equal(rsp.len, sizeof(stub));
 	assert_memory_equal(rsp.data, stub, sizeof(stub));
 
 	/* a fault: reported, association still usable */
 	assert_int_equal(mp_rpc_conn_call(c, 2, stub, 8, &rsp, &fault, err, sizeof(err)),
-			 MP_RPC_FAULT);
+	                 MP_RPC_FAULT);
 	assert_int_equal(fault, MP_NCA_S_OP_RNG_ERROR);
 	assert_non_null(strstr(err, "0x1c010002"));
 	assert_int_equal(mp_rpc_conn_call(c, 1, stub, 16, &rsp, &fault, err, sizeof(err)), MP_OK);
@@ -398,9 +402,9 @@ static void test_plain_calls(void **state)
 
 	/* an answer for another call: refused, then the connection is dead */
 	assert_int_equal(mp_rpc_conn_call(c, 4, stub, 16, &rsp, &fault, err, sizeof(err)),
-			 MP_ERR_PROTO);
+	                 MP_ERR_PROTO);
 	assert_int_equal(mp_rpc_conn_call(c, 1, stub, 16, &rsp, &fault, err, sizeof(err)),
-			 MP_ERR_IO);
+	                 MP_ERR_IO);
 	mp_rpc_conn_close(c);
 	mp_wb_free(&rsp);
 	fake_stop(f);
@@ -416,9 +420,9 @@ static void test_garbage_answer(void **state)
 	struct mp_wbuf rsp;
 	mp_wb_init(&rsp);
 	uint32_t fault = 0;
-	assert_int_equal(mp_rpc_conn_call(c, 3, (const uint8_t *)"abcd", 4, &rsp, &fault, err,
-					  sizeof(err)),
-			 MP_ERR_PROTO);
+	assert_int_equal(
+	    mp_rpc_conn_call(c, 3, (const uint8_t *)"abcd", 4, &rsp, &fault, err, sizeof(err)),
+	    MP_ERR_PROTO);
 	assert_non_null(strstr(err, "malformed"));
 	mp_rpc_conn_close(c);
 	mp_wb_free(&rsp);
@@ -473,7 +477,7 @@ static void ntlm_level(uint8_t level)
 	mp_wb_init(&rsp);
 	uint32_t fault = 0;
 	assert_int_equal(mp_rpc_conn_call(c, 9, stub, sizeof(stub), &rsp, &fault, err, sizeof(err)),
-			 MP_OK);
+	                 MP_OK);
 	assert_true(f->auth_ok);
 	assert_int_equal(f->seen_len, sizeof(stub));
 	assert_memory_equal(f->seen, stub, sizeof(stub));
@@ -509,9 +513,9 @@ static void test_ntlm_wrong_password(void **state)
 	struct mp_wbuf rsp;
 	mp_wb_init(&rsp);
 	uint32_t fault = 0;
-	assert_int_equal(mp_rpc_conn_call(c, 9, (const uint8_t *)"12345678", 8, &rsp, &fault, err,
-					  sizeof(err)),
-			 MP_RPC_FAULT);
+	assert_int_equal(
+	    mp_rpc_conn_call(c, 9, (const uint8_t *)"12345678", 8, &rsp, &fault, err, sizeof(err)),
+	    MP_RPC_FAULT);
 	assert_int_equal(fault, MP_FAULT_ACCESS_DENIED);
 	assert_false(f->auth_ok);
 	mp_rpc_conn_close(c);
@@ -540,7 +544,7 @@ static void test_ept_map(void **state)
 	uint16_t port = 0;
 	char err[300];
 	assert_int_equal(mp_rpc_ept_map("127.0.0.1", f->port, &nsp, 3000, &port, err, sizeof(err)),
-			 MP_OK);
+	                 MP_OK);
 	assert_int_equal(port, 6004);
 	fake_stop(f);
 
@@ -548,7 +552,7 @@ static void test_ept_map(void **state)
 	struct mp_syntax ems;
 	mp_iface_resolve("exchange_emsmdb", &ems);
 	assert_int_equal(mp_rpc_ept_map("127.0.0.1", f->port, &ems, 3000, &port, err, sizeof(err)),
-			 MP_ERR_NOTFOUND);
+	                 MP_ERR_NOTFOUND);
 	assert_non_null(strstr(err, "no TCP endpoint"));
 	fake_stop(f);
 }
@@ -598,8 +602,8 @@ static void test_nspi_bind(void **state)
 {
 	struct mp_nspi_flatuid g = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
 	struct mp_nspi_bind_rsp rsp = {.server_guid = &g,
-				       .handle = {.attributes = 0, .uuid = {0xaa, 0xbb, 0xcc}},
-				       .result = 0};
+	                               .handle = {.attributes = 0, .uuid = {0xaa, 0xbb, 0xcc}},
+	                               .result = 0};
 	nspi_bind_with(&rsp, 0, MP_OK);
 	rsp.result = 0x80040111; /* ecLogonFailed */
 	nspi_bind_with(&rsp, 0, MP_CLIENT_ERESULT);
@@ -655,14 +659,19 @@ static void test_emsmdb_connect_ex(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_calls),	    cmocka_unit_test(test_garbage_answer),
-		cmocka_unit_test(test_bind_nak),	    cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_ntlm_privacy),	    cmocka_unit_test(test_ntlm_integrity),
-		cmocka_unit_test(test_ntlm_wrong_password), cmocka_unit_test(test_auth_needs_password),
-		cmocka_unit_test(test_ept_map),		    cmocka_unit_test(test_auth_level_parse),
-		cmocka_unit_test(test_nspi_bind),
-		cmocka_unit_test(test_emsmdb_legacy_fallback),
-		cmocka_unit_test(test_emsmdb_connect_ex),
+	    cmocka_unit_test(test_plain_calls),
+	    cmocka_unit_test(test_garbage_answer),
+	    cmocka_unit_test(test_bind_nak),
+	    cmocka_unit_test(test_timeout),
+	    cmocka_unit_test(test_ntlm_privacy),
+	    cmocka_unit_test(test_ntlm_integrity),
+	    cmocka_unit_test(test_ntlm_wrong_password),
+	    cmocka_unit_test(test_auth_needs_password),
+	    cmocka_unit_test(test_ept_map),
+	    cmocka_unit_test(test_auth_level_parse),
+	    cmocka_unit_test(test_nspi_bind),
+	    cmocka_unit_test(test_emsmdb_legacy_fallback),
+	    cmocka_unit_test(test_emsmdb_connect_ex),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
