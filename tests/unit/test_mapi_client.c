@@ -17,11 +17,12 @@
  *   - UTF-8 <-> UTF-16 conversion, bad UTF-8 refused, lone surrogates
  *     replaced; message IDs and FILETIMEs as ls prints them.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "client/commands.h"
 #include "client/emsmdb_client.h"

@@ -21,11 +21,12 @@
  *   - NSPI: NspiBind's answer (built with mp_nspi_push) gives the handle;
  *     a non-zero result is MP_CLIENT_ERESULT; a truncated answer is refused.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include "auth/ntlm_crypto.h"
 #include "auth/ntlmssp.h"
