@@ -1,10 +1,13 @@
 /*
  * The AsyncEMSMDB server module (MS-OXCRPC 3.3.4.1): EcDoAsyncWaitEx.
- * No notification is generated yet (rops_notify.c), so the call answers at
- * once with no event pending instead of parking for up to five minutes;
- * clients then simply call again, as after a timeout.
+ * It answers at once: NotificationPending when the EMSMDB session that
+ * EcDoAsyncConnectEx tied to this handle has queued notifications
+ * (rops_notify.c), else no event. Parking the call until an event or five
+ * minutes pass needs a deferred answer the server-module interface does
+ * not offer yet; clients poll again, as after a timeout.
  */
 #include "server/server_modules.h"
+#include "server/rop_server.h"
 
 #include "dcerpc/pdu.h"
 #include "mapi/call.h"
@@ -30,7 +33,10 @@ static int serve_async(struct mp_server_call *call)
 				   ? MP_NCA_S_PROTO_ERROR
 				   : MP_NCA_S_OP_RNG_ERROR;
 	} else {
-		struct mp_asyncemsmdb_wait_ex_resp rsp = {.pulFlagsOut = 0, .result = 0};
+		const struct mp_asyncemsmdb_wait_ex_req *req = mc->body;
+		struct mp_asyncemsmdb_wait_ex_resp rsp = {.result = 0};
+		if (mp_srv_notify_pending_acxh(req->acxh.uuid))
+			rsp.pulFlagsOut = MP_EMSMDB_NOTIFICATION_PENDING;
 		rc = mp_asyncemsmdb_push(call->opnum, MP_CALL_RESPONSE, &rsp, call->out)
 			 ? MP_OK
 			 : MP_ERR_NOMEM;

@@ -107,6 +107,7 @@ static void emsmdb_session_end(void *global, void *state)
 	struct mp_emsmdb_sess *s = state;
 	if (!s)
 		return;
+	mp_srv_notify_detach(s);
 	mp_srv_release_all(s);
 	talloc_free(s);
 }
@@ -191,6 +192,7 @@ static int do_connect(struct mp_server_call *call, struct mp_store *st,
 										      : MP_ERR_NOMEM;
 	}
 	s->connected = true;
+	mp_srv_notify_attach(s);
 	set_handle(&rsp.pcxh, s->cxh);
 	rsp.pcmsPollsMax = POLLS_MAX_MS;
 	rsp.pcRetry = RETRY_COUNT;
@@ -315,6 +317,7 @@ static int serve_emsmdb(struct mp_server_call *call)
 			*call->fault = NCA_S_FAULT_CONTEXT_MISMATCH;
 			break;
 		}
+		mp_srv_notify_detach(s);
 		mp_srv_release_all(s);
 		s->connected = false;
 		memset(&rsp.pcxh, 0, sizeof(rsp.pcxh));
@@ -369,6 +372,7 @@ static int serve_emsmdb(struct mp_server_call *call)
 		if (mp_store_guid_random(uuid) != MP_OK)
 			memcpy(uuid, s->cxh, 16);
 		set_handle(&rsp.pacxh, uuid);
+		mp_srv_notify_set_acxh(s, uuid);
 		rc = mp_emsmdb_push(call->opnum, MP_CALL_RESPONSE, &rsp, call->out) ? MP_OK
 										     : MP_ERR_NOMEM;
 		break;

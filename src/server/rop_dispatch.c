@@ -93,7 +93,9 @@ struct mp_sobj *mp_srv_obj_new(struct mp_rop_ctx *c, uint8_t type)
 			s->gen = 1;
 		o->type = type;
 		o->handle = (s->gen << 12) | i;
+		mp_srv_notify_lock();
 		s->objs[i] = o;
+		mp_srv_notify_unlock();
 		return o;
 	}
 	return NULL;
@@ -108,17 +110,24 @@ void mp_srv_obj_free(struct mp_emsmdb_sess *s, struct mp_sobj *o, struct mp_stor
 		mp_srv_stream_flush(&c, o);
 	}
 	uint32_t slot = o->handle & 0xFFFu;
+	if (o->type == MP_SOBJ_NOTIFY)
+		mp_srv_notify_forget(s, o->handle);
+	mp_srv_notify_lock();
 	if (s->objs[slot] == o)
 		s->objs[slot] = NULL;
+	mp_srv_notify_unlock();
 	talloc_free(o);
 }
 
 void mp_srv_release_all(struct mp_emsmdb_sess *s)
 {
+	mp_srv_notify_lock();
 	for (uint32_t i = 0; i < MP_SRV_MAX_OBJECTS; i++) {
 		talloc_free(s->objs[i]);
 		s->objs[i] = NULL;
 	}
+	s->npending = 0;
+	mp_srv_notify_unlock();
 }
 
 struct mp_sobj *mp_srv_obj_at(struct mp_rop_ctx *c, int idx)
@@ -378,6 +387,10 @@ int mp_srv_rop_run(struct mp_emsmdb_sess *s, const uint8_t *in, size_t len, size
 			break;
 		}
 	}
+	if (rc == MP_OK && !(rops.len && rops.data[0] == MP_ROPID_BUFFERTOOSMALL))
+		/* Pending notifications follow the responses, as far as they fit. */
+		mp_srv_notify_flush(s, &rops,
+				    max_out > fixed + rops.len ? max_out - fixed - rops.len : 0);
 	if (rc == MP_OK)
 		rc = mp_store_txn_commit(c.txn);
 	else

@@ -80,6 +80,9 @@ struct mp_sobj {
 	size_t res_len;
 	uint32_t bookmarks[MP_SRV_MAX_BOOKMARKS];
 	uint32_t nbookmarks;
+	/* Notification subscriptions. */
+	uint8_t ntypes; /* NotificationTypes */
+	bool whole;     /* WantWholeStore */
 	/* Streams: the whole value buffered, written back on commit/release. */
 	struct mp_store_obj sobj;
 	uint32_t tag;
@@ -88,6 +91,17 @@ struct mp_sobj {
 	size_t spos;
 	bool dirty;
 };
+
+/* A notification waiting for the session's next ROP response buffer. */
+struct mp_srv_pending {
+	uint32_t handle; /* the subscription's */
+	uint8_t logon_id;
+	uint64_t fid;
+	uint64_t mid;
+	uint32_t msg_flags;
+	char msg_class[64];
+};
+#define MP_SRV_MAX_PENDING 256
 
 /* The per-session state of the EMSMDB module. */
 struct mp_emsmdb_sess {
@@ -101,6 +115,13 @@ struct mp_emsmdb_sess {
 	uint32_t gen; /* handle generation: stale handles never match */
 	struct mp_rop_session *rsess; /* logon kinds, for decoding requests */
 	struct mp_sobj *objs[MP_SRV_MAX_OBJECTS];
+	/* Notifications (rops_notify.c), under the registry's lock. */
+	struct mp_srv_pending pending[MP_SRV_MAX_PENDING];
+	size_t npending;
+	uint8_t acxh[16]; /* EcDoAsyncConnectEx handle */
+	bool has_acxh;
+	bool registered;
+	struct mp_emsmdb_sess *next;
 };
 
 /* Context of one ROP buffer run: one write transaction. */
@@ -167,6 +188,26 @@ mp_srv_rop_fn mp_srv_rop_open_stream, mp_srv_rop_read_stream, mp_srv_rop_write_s
     mp_srv_rop_commit_stream, mp_srv_rop_seek_stream, mp_srv_rop_set_stream_size,
     mp_srv_rop_get_stream_size;
 mp_srv_rop_fn mp_srv_rop_register_notification;
+
+/* Notifications (rops_notify.c). Sessions join the process's registry at
+ * connect and leave it at disconnect / session end; new mail delivered to
+ * a mailbox queues a NewMail notification on every matching subscription
+ * of every session; the queue drains as RopNotify responses at the end of
+ * the session's next ROP response buffer (what fits). Thread-safe. */
+void mp_srv_notify_attach(struct mp_emsmdb_sess *s);
+void mp_srv_notify_detach(struct mp_emsmdb_sess *s);
+void mp_srv_notify_new_mail(uint32_t mbox, uint64_t fid, uint64_t mid, uint32_t msg_flags,
+			    const char *msg_class);
+/* Append RopNotify responses while they fit in `room` bytes. */
+void mp_srv_notify_flush(struct mp_emsmdb_sess *s, struct mp_wbuf *wb, size_t room);
+/* A notification waits for the session with this AsyncEMSMDB handle. */
+bool mp_srv_notify_pending_acxh(const uint8_t acxh[16]);
+/* The registry lock, held while a session's object slots change. */
+void mp_srv_notify_lock(void);
+void mp_srv_notify_unlock(void);
+void mp_srv_notify_set_acxh(struct mp_emsmdb_sess *s, const uint8_t acxh[16]);
+/* Drop the queued notifications of a released subscription. */
+void mp_srv_notify_forget(struct mp_emsmdb_sess *s, uint32_t handle);
 
 /* The store object (property bag) a server object stands for, false when none. */
 bool mp_srv_obj_bag(const struct mp_sobj *o, struct mp_store_obj *out);

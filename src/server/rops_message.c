@@ -561,11 +561,15 @@ static int deliver(struct mp_rop_ctx *c, uint32_t from_mbox, uint64_t mid, uint3
 					   mp_store_filetime_now());
 	if (rc == MP_OK)
 		rc = mp_store_prop_set_u32(c->txn, &dst, MP_TAG_MESSAGE_FLAGS, 0);
+	uint64_t saved = 0;
 	if (rc == MP_OK)
-		rc = mp_store_msg_save(c->txn, to_mbox, nmid, NULL);
-	if (rc != MP_OK)
+		rc = mp_store_msg_save(c->txn, to_mbox, nmid, &saved);
+	if (rc != MP_OK) {
 		mp_store_msg_discard(c->txn, to_mbox, nmid);
-	return rc;
+		return rc;
+	}
+	mp_srv_notify_new_mail(to_mbox, fid, saved, 0, cls);
+	return MP_OK;
 }
 
 /* The local user a recipient names, 0 when none. */

@@ -264,6 +264,41 @@ static void test_legacy_rpc(void **st)
 	assert_int_equal(mp_get_u32(x->rgb.data + 4), 0);
 }
 
+static void test_async_wait(void **st)
+{
+	struct ctx *c = *st;
+	struct mp_emsmdb_connect_ex_resp *r = connect(c, c->f->alice_dn);
+	struct mp_emsmdb_async_connect_ex_req areq = {.cxh = r->pcxh};
+	struct mp_emsmdb_async_connect_ex_resp *a = serve(c, MP_EMSMDB_DO_ASYNC_CONNECT_EX, &areq);
+	assert_non_null(a);
+	assert_int_equal(a->result, 0);
+	assert_false(mp_emsmdb_handle_is_null(&a->pacxh));
+	/* EcDoAsyncWaitEx on the AsyncEMSMDB interface: answered at once, no event. */
+	struct mp_asyncemsmdb_wait_ex_req wreq = {.acxh = a->pacxh};
+	struct mp_wbuf stub, out;
+	uint32_t fault = 0;
+	void *state = NULL;
+	mp_wb_init(&stub);
+	mp_wb_init(&out);
+	assert_true(mp_asyncemsmdb_push(MP_ASYNCEMSMDB_DO_ASYNC_WAIT_EX, MP_CALL_REQUEST, &wreq, &stub));
+	struct mp_server_call call = {.user = "alice", .session_state = &state,
+				      .opnum = MP_ASYNCEMSMDB_DO_ASYNC_WAIT_EX, .stub = stub.data,
+				      .len = stub.len, .out = &out, .fault = &fault};
+	assert_int_equal(mp_server_asyncemsmdb.serve(&call), MP_OK);
+	struct mp_mapi_call *mc = mp_mapi_decode(c->mem, MP_MAPI_ASYNCEMSMDB, 0, MP_CALL_RESPONSE,
+						 out.data, out.len, NULL);
+	assert_non_null(mc);
+	const struct mp_asyncemsmdb_wait_ex_resp *w = mc->body;
+	assert_int_equal(w->result, 0);
+	assert_int_equal(w->pulFlagsOut, 0);
+	/* Another opnum: nca_s_op_rng_error. */
+	call.opnum = 1;
+	assert_int_not_equal(mp_server_asyncemsmdb.serve(&call), MP_OK);
+	assert_int_equal(fault, MP_NCA_S_OP_RNG_ERROR);
+	mp_wb_free(&stub);
+	mp_wb_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +307,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rpc_ext2_compression_and_xor, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_calls, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_legacy_rpc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_async_wait, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

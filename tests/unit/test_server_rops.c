@@ -295,9 +295,10 @@ static void put_utf16z(struct mp_wbuf *wb, const char *s)
 	mp_wb_u16(wb, 0);
 }
 
-static void test_send_to_local_user(void **state)
+/* Alice sends "Hello Bob" to bob@example.org: create, set, recipients,
+ * save, submit in one buffer; every ROP succeeds. */
+static void send_to_bob(struct ctx *c)
 {
-	struct ctx *c = *state;
 	uint32_t lh = logon(c);
 	struct mp_wbuf rq, out, row;
 	struct mp_rcursor rc;
@@ -365,6 +366,12 @@ static void test_send_to_local_user(void **state)
 	assert_int_equal(mp_rc_u32(&rc), 0);
 	assert_int_equal(mp_rc_left(&rc), 0);
 	mp_wb_free(&out);
+}
+
+static void test_send_to_local_user(void **state)
+{
+	struct ctx *c = *state;
+	send_to_bob(c);
 
 	/* Bob's Inbox has it, with its subject; Alice's Sent Items too. */
 	struct mp_store_txn *txn;
@@ -935,6 +942,77 @@ static void test_no_handle_table(void **state)
 	logon(c);
 }
 
+static void test_new_mail_notification(void **state)
+{
+	struct ctx *c = *state;
+	struct mp_emsmdb_sess *bob = talloc_zero(NULL, struct mp_emsmdb_sess);
+	struct mp_store_mailbox bmb = fx_mailbox(c->f, c->f->bob);
+	struct mp_wbuf rq, out;
+	struct mp_rcursor rc;
+	uint32_t ec;
+	static const uint8_t acxh[16] = {0xAC, 1, 2, 3};
+	bob->st = c->f->st;
+	bob->user_id = c->f->bob;
+	bob->user_dn = talloc_strdup(bob, c->f->bob_dn);
+	bob->rsess = mp_rop_session_new(bob);
+	mp_srv_notify_attach(bob);
+	mp_srv_notify_set_acxh(bob, acxh);
+
+	/* Bob logs on and subscribes to new mail in his whole store. */
+	rq_begin(&rq);
+	rq_logon(&rq, 0, c->f->bob_dn);
+	rq_hdr(&rq, 0x29, 0);
+	mp_wb_u8(&rq, 1);
+	mp_wb_u8(&rq, 0x02); /* NewMail */
+	mp_wb_u8(&rq, 0);
+	mp_wb_u8(&rq, 1); /* WantWholeStore */
+	rq_end(&rq, NULL, 2);
+	mp_wb_init(&out);
+	assert_int_equal(mp_srv_rop_run(bob, rq.data, rq.len, 0x8000, &out, &ec), MP_OK);
+	mp_wb_free(&rq);
+	uint32_t sub = rs_handle(&out, 1);
+	uint32_t bh[2] = {rs_handle(&out, 0), sub};
+	assert_int_not_equal(sub, 0xFFFFFFFFu);
+	mp_wb_free(&out);
+	assert_false(mp_srv_notify_pending_acxh(acxh));
+
+	send_to_bob(c);
+	assert_true(mp_srv_notify_pending_acxh(acxh));
+
+	/* Bob's next buffer (a RopGetReceiveFolder) carries the RopNotify. */
+	rq_begin(&rq);
+	rq_hdr(&rq, 0x27, 0);
+	mp_wb_bytes(&rq, "", 1);
+	rq_end(&rq, bh, 2);
+	mp_wb_init(&out);
+	assert_int_equal(mp_srv_rop_run(bob, rq.data, rq.len, 0x8000, &out, &ec), MP_OK);
+	mp_wb_free(&rq);
+	assert_true(rs_begin(&rc, &out));
+	expect(&rc, 0x27, 0, 0);
+	mp_rc_skip(&rc, 8);
+	size_t cls_len = 0;
+	mp_pv_take_str8(&rc, &cls_len);
+	assert_int_equal(mp_rc_u8(&rc), 0x2A); /* RopNotify */
+	assert_int_equal(mp_rc_u32(&rc), sub);
+	assert_int_equal(mp_rc_u8(&rc), 0);
+	assert_int_equal(mp_rc_u16(&rc), 0x8002); /* NewMail | M */
+	assert_true(rs_u64(&rc) == bmb.special[MP_STORE_SF_INBOX]);
+	assert_true(rs_u64(&rc) != 0);
+	mp_rc_skip(&rc, 4);
+	assert_int_equal(mp_rc_u8(&rc), 1);
+	char cls[32];
+	take_utf16(&rc, cls, sizeof(cls));
+	assert_string_equal(cls, "IPM.Note");
+	assert_false(rc.bad);
+	assert_int_equal(mp_rc_left(&rc), 0);
+	mp_wb_free(&out);
+	assert_false(mp_srv_notify_pending_acxh(acxh));
+
+	mp_srv_notify_detach(bob);
+	mp_srv_release_all(bob);
+	talloc_free(bob);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -952,6 +1030,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_read_flags_copy_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stream_write_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_handle_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_mail_notification, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
