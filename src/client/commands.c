@@ -22,6 +22,7 @@
 #define T_SMTP_ADDRESS 0x39FE001Fu
 #define T_ACCOUNT 0x3A00001Fu
 #define T_DISPLAY_TYPE 0x39000003u
+#define T_ANR 0x360C001Fu
 #define T_FOLDER_ID 0x67480014u
 #define T_MID 0x674A0014u
 #define T_CONTENT_COUNT 0x36020003u
@@ -149,26 +150,52 @@ int mp_cmd_resolve(struct mp_session *s, const struct mp_cmd_out *o, const char 
 		talloc_free(mem);
 		return 1;
 	}
-	if (!mids || mids->count < 1 || mids->tags[0] == 0) {
-		talloc_free(mem);
-		return err1("%s: not found in the address book (try the SMTP address or the "
-		            "account name; `mapiclient gal` lists every entry)",
-		            name);
+	const struct mp_nspi_row *row = NULL;
+	uint32_t mid = mids && mids->count >= 1 ? mids->tags[0] : 0;
+	if (mid <= 1) {
+		/* Unresolved or ambiguous: the candidates, as Outlook's Check Names
+		 * finds them (NspiGetMatches with a PidTagAnr restriction). */
+		struct mp_nspi_propval anr = {.proptag = T_ANR};
+		anr.value.lpszW = (char *)name;
+		struct mp_nspi_restriction res = {.rt = MP_NSPI_RES_PROPERTY};
+		res.res.property.relop = 4; /* RELOP_EQ */
+		res.res.property.proptag = T_ANR;
+		res.res.property.prop = &anr;
+		struct mp_nspi_stat st;
+		mp_nspi_client_stat_init(&st);
+		struct mp_nspi_proptags *m2 = NULL;
+		struct mp_nspi_rowset *r2 = NULL;
+		rc = mp_nspi_client_get_matches(&s->nspi, mem, &st, &res, 50, tags, 5, &m2, &r2);
+		uint32_t n =
+		    rc == MP_OK && m2 && r2 ? (m2->count < r2->count ? m2->count : r2->count) : 0;
+		if (n == 1) {
+			mid = m2->tags[0];
+			row = &r2->rows[0];
+		} else if (n > 1) {
+			fprintf(stderr, "mapiclient: %s is ambiguous; candidates:\n", name);
+			for (uint32_t i = 0; i < n; i++)
+				fprintf(stderr, "  %s <%s>\n",
+				        nz(mp_nspi_client_row_str(&r2->rows[i], T_DISPLAY_NAME)),
+				        nz(mp_nspi_client_row_str(&r2->rows[i], T_SMTP_ADDRESS)));
+			talloc_free(mem);
+			return err1("give one of the SMTP addresses above");
+		} else {
+			talloc_free(mem);
+			return err1(
+			    "%s: not found in the address book (try the SMTP address or the "
+			    "account name; `mapiclient gal` lists every entry)",
+			    name);
+		}
 	}
-	if (mids->tags[0] == 1) {
-		talloc_free(mem);
-		return err1("%s is ambiguous: more than one entry matches (give the full SMTP "
-		            "address)",
-		            name);
-	}
-	const struct mp_nspi_row *row = rows && rows->count >= 1 ? &rows->rows[0] : NULL;
+	if (!row)
+		row = rows && rows->count >= 1 ? &rows->rows[0] : NULL;
 	const char *dn = mp_nspi_client_row_str(row, T_DISPLAY_NAME);
 	const char *smtp = mp_nspi_client_row_str(row, T_SMTP_ADDRESS);
 	const char *ex = mp_nspi_client_row_str(row, T_EMAIL_ADDRESS);
 	const char *acct = mp_nspi_client_row_str(row, T_ACCOUNT);
 	if (o->json) {
 		struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
-		mp_pr_uint(p, "mid", mids->tags[0]);
+		mp_pr_uint(p, "mid", mid);
 		mp_pr_str(p, "display_name", nz(dn));
 		mp_pr_str(p, "smtp", nz(smtp));
 		mp_pr_str(p, "dn", nz(ex));

@@ -368,3 +368,16 @@ def test_bench_rop_and_watch(srv):
     assert w.returncode == 0, err
     lines = [json.loads(x) for x in out.decode().splitlines()]
     assert [x["subject"] for x in lines] == ["arrives later"]
+
+
+def test_resolve_ambiguous_lists_candidates(srv):
+    """An ambiguous name: the candidates come from NspiGetMatches (PidTagAnr)."""
+    admin(srv.conf, "useradd", "alison", "--display-name", "Alison Wonder",
+          stdin="Alison-Pw-3!\n")
+    r = client(direct(srv), "resolve", "Ali")
+    assert r.returncode == 1
+    err = r.stderr.decode()
+    assert "Ali is ambiguous" in err
+    assert "Alice Liddell <alice@example.test>" in err
+    assert "Alison Wonder <alison@example.test>" in err
+    assert jsn(client(direct(srv), "--json", "resolve", "Alison"))["account"] == "alison"
