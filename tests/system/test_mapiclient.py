@@ -381,3 +381,17 @@ def test_resolve_ambiguous_lists_candidates(srv):
     assert "Alice Liddell <alice@example.test>" in err
     assert "Alison Wonder <alison@example.test>" in err
     assert jsn(client(direct(srv), "--json", "resolve", "Alison"))["account"] == "alison"
+
+
+def test_password_file_and_env(srv, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORDS["alice"] + "\n")
+    env = _env()
+    env["MAPICLIENT_SERVER"] = direct(srv)
+    env["MAPICLIENT_USER"] = "EXAMPLE\\alice"
+    r = subprocess.run([MAPICLIENT_BIN, "--password-file", str(pw), "--json", "whoami"],
+                       capture_output=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert json.loads(ok(r))["display_name"] == "Alice Liddell"
+    r = subprocess.run([MAPICLIENT_BIN, "--password-file", str(tmp_path / "none"), "gal"],
+                       capture_output=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1 and b"cannot read the password file" in r.stderr
