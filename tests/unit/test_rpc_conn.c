@@ -9,7 +9,7 @@
  *     (MP_ERR_PROTO) without a crash and the connection is then dead;
  *   - bind_nak is MP_ERR_AUTH; a silent server times out (MP_ERR_IO) within
  *     the timeout;
- *   - NTLMSSP at PKT_PRIVACY and PKT_INTEGRITY against our NTLMSSP server
+ *   - NTLMSSP at PKT_PRIVACY, PKT_INTEGRITY and CONNECT against our NTLMSSP server
  *     code: the server unprotects the client's sealed request fragments to
  *     the stub sent, the client unprotects the sealed answer; a wrong
  *     password is refused by the server (access denied at the first call);
@@ -500,6 +500,11 @@ static void test_ntlm_integrity(void **state)
 	ntlm_level(MP_AUTH_LEVEL_PKT_INTEGRITY);
 }
 
+static void test_ntlm_connect(void **state)
+{
+	ntlm_level(MP_AUTH_LEVEL_CONNECT);
+}
+
 static void test_ntlm_wrong_password(void **state)
 {
 	struct fake *f = fake_start(FS_NTLM);
@@ -666,6 +671,7 @@ int main(void)
 	    cmocka_unit_test(test_timeout),
 	    cmocka_unit_test(test_ntlm_privacy),
 	    cmocka_unit_test(test_ntlm_integrity),
+	    cmocka_unit_test(test_ntlm_connect),
 	    cmocka_unit_test(test_ntlm_wrong_password),
 	    cmocka_unit_test(test_auth_needs_password),
 	    cmocka_unit_test(test_ept_map),
