@@ -1013,6 +1013,136 @@ static void test_new_mail_notification(void **state)
 	talloc_free(bob);
 }
 
+static void test_attachments_recipients_misc(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t mids[8];
+	char subj[8][64], name[64];
+	uint32_t lh = logon(c);
+	inbox_rows(c, lh, mids, subj);
+	static const uint32_t acols[] = {0x0E210003u, 0x3707001Fu};
+	struct mp_wbuf rq, out, vals;
+	struct mp_rcursor rc;
+	uint32_t ec, h[4] = {lh, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu};
+
+	rq_begin(&rq);
+	rq_hdr(&rq, 0x03, 0); /* RopOpenMessage read/write -> 1 */
+	mp_wb_u8(&rq, 1);
+	mp_wb_u16(&rq, 0x0FFF);
+	rq_u64(&rq, c->mb.special[MP_STORE_SF_INBOX]);
+	mp_wb_u8(&rq, 0x01);
+	rq_u64(&rq, mids[0]);
+	rq_hdr(&rq, 0x21, 1); /* RopGetAttachmentTable -> 2 */
+	mp_wb_u8(&rq, 2);
+	mp_wb_u8(&rq, 0x40);
+	rq_set_columns(&rq, 2, acols, 2);
+	rq_query_rows(&rq, 2, 10);
+	rq_hdr(&rq, 0x0F, 1); /* RopReadRecipients from row 0 */
+	mp_wb_u32(&rq, 0);
+	mp_wb_u16(&rq, 0);
+	mp_wb_u8(&rq, 0x11); /* RopSetMessageReadFlag */
+	mp_wb_u8(&rq, 0);
+	mp_wb_u8(&rq, 1);
+	mp_wb_u8(&rq, 1);
+	mp_wb_u8(&rq, 0x00);
+	rq_hdr(&rq, 0x23, 1); /* RopCreateAttachment -> 3 */
+	mp_wb_u8(&rq, 3);
+	rq_hdr(&rq, 0x0A, 3); /* name it */
+	mp_wb_init(&vals);
+	mp_wb_u16(&vals, 1);
+	mp_wb_u32(&vals, 0x3707001Fu);
+	put_utf16z(&vals, "x.txt");
+	mp_wb_u16(&rq, (uint16_t)vals.len);
+	mp_wb_bytes(&rq, vals.data, vals.len);
+	mp_wb_free(&vals);
+	mp_wb_u8(&rq, 0x25); /* RopSaveChangesAttachment */
+	mp_wb_u8(&rq, 0);
+	mp_wb_u8(&rq, 1);
+	mp_wb_u8(&rq, 3);
+	mp_wb_u8(&rq, 0);
+	rq_hdr(&rq, 0x24, 1); /* RopDeleteAttachment 5, then 99 */
+	mp_wb_u32(&rq, 5);
+	rq_hdr(&rq, 0x24, 1);
+	mp_wb_u32(&rq, 99);
+	rq_hdr(&rq, 0x0D, 1); /* RopRemoveAllRecipients */
+	mp_wb_u32(&rq, 0);
+	rq_hdr(&rq, 0x0F, 1); /* nothing left to read */
+	mp_wb_u32(&rq, 0);
+	mp_wb_u16(&rq, 0);
+	rq_hdr(&rq, 0x09, 1); /* RopGetPropertiesList */
+	rq_hdr(&rq, 0x08, 0); /* RopGetPropertiesAll on the logon */
+	mp_wb_u16(&rq, 0);
+	mp_wb_u16(&rq, 1);
+	rq_hdr(&rq, 0x60, 0); /* RopGetPerUserLongTermIds */
+	mp_wb_zeros(&rq, 16);
+	rq_hdr(&rq, 0x38, 2); /* RopAbort: nothing running */
+	rq_end(&rq, h, 4);
+	assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
+	assert_true(rs_begin(&rc, &out));
+	expect(&rc, 0x03, 1, 0);
+	mp_rc_skip(&rc, 1);
+	for (int i = 0; i < 2; i++) /* subject prefix, normalized subject */
+		if (mp_rc_u8(&rc) == 0x04)
+			take_utf16(&rc, name, sizeof(name));
+	mp_rc_skip(&rc, 2);
+	mp_rc_skip(&rc, 4 * mp_rc_u16(&rc));
+	for (uint8_t n = mp_rc_u8(&rc); n; n--) {
+		mp_rc_skip(&rc, 5);
+		mp_rc_skip(&rc, mp_rc_u16(&rc));
+	}
+	expect(&rc, 0x21, 2, 0);
+	expect(&rc, 0x12, 2, 0);
+	mp_rc_skip(&rc, 1);
+	expect(&rc, 0x15, 2, 0);
+	mp_rc_skip(&rc, 1);
+	assert_int_equal(mp_rc_u16(&rc), 5); /* the .eml's five attachments */
+	assert_int_equal(mp_rc_u8(&rc), 0);
+	assert_int_equal(mp_rc_u32(&rc), 0);
+	take_utf16(&rc, name, sizeof(name));
+	assert_string_equal(name, "data.bin");
+	for (int i = 1; i < 5; i++) {
+		uint8_t flag = mp_rc_u8(&rc);
+		mp_rc_skip(&rc, flag ? 1 : 0);
+		assert_int_equal(mp_rc_u32(&rc), (uint32_t)i);
+		if (!flag || mp_rc_u8(&rc) == 0)
+			take_utf16(&rc, name, sizeof(name));
+		else
+			mp_rc_skip(&rc, 4);
+	}
+	expect(&rc, 0x0F, 1, 0);
+	assert_int_equal(mp_rc_u8(&rc), 1); /* one recipient */
+	assert_int_equal(mp_rc_u32(&rc), 0);
+	assert_int_equal(mp_rc_u8(&rc), 1);
+	mp_rc_skip(&rc, 4);
+	mp_rc_skip(&rc, mp_rc_u16(&rc));
+	expect(&rc, 0x11, 1, 0);
+	assert_int_equal(mp_rc_u8(&rc), 0);
+	expect(&rc, 0x23, 3, 0);
+	assert_int_equal(mp_rc_u32(&rc), 5);
+	expect(&rc, 0x0A, 3, 0);
+	assert_int_equal(mp_rc_u16(&rc), 0);
+	expect(&rc, 0x25, 1, 0);
+	expect(&rc, 0x24, 1, 0);
+	expect(&rc, 0x24, 1, MP_EC_NOT_FOUND);
+	expect(&rc, 0x0D, 1, 0);
+	expect(&rc, 0x0F, 1, MP_EC_NOT_FOUND);
+	expect(&rc, 0x09, 1, 0);
+	assert_true(mp_rc_u16(&rc) > 5);
+	assert_false(rc.bad);
+	size_t left = mp_rc_left(&rc);
+	const uint8_t *rest = mp_rc_take(&rc, left);
+	assert_non_null(rest);
+	/* Skip the tags; then GetPropertiesAll, GetPerUserLongTermIds, Abort. */
+	const uint8_t *p = memchr(rest, 0x08, left);
+	assert_non_null(p);
+	assert_true(rest[left - 6] == 0x38);
+	assert_int_equal(mp_get_u32(rest + left - 4), 0x80040114); /* ecUnableToAbort */
+	assert_int_equal(rest[left - 14], 0x60);
+	assert_int_equal(mp_get_u32(rest + left - 12), 0);
+	assert_int_equal(mp_get_u16(rest + left - 8), 0); /* no LongTermIds */
+	mp_wb_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1031,6 +1161,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_stream_write_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_handle_table, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_mail_notification, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_attachments_recipients_misc, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
