@@ -624,7 +624,10 @@ void mp_srv_rop_submit(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp
 		mp_store_prop_set_string(c->txn, &m, MP_TAG_SENT_REPRESENTING_ADDRTYPE, "SMTP");
 		mp_store_prop_set_string(c->txn, &m, MP_TAG_SENT_REPRESENTING_EMAIL, me->smtp);
 		mp_store_prop_set_string(c->txn, &m, MP_TAG_SENT_REPRESENTING_SMTP, me->smtp);
-		mp_store_prop_set_u64(c->txn, &m, MP_TAG_CLIENT_SUBMIT_TIME, mp_store_filetime_now());
+		uint64_t now = mp_store_filetime_now();
+		mp_store_prop_set_u64(c->txn, &m, MP_TAG_CLIENT_SUBMIT_TIME, now);
+		/* The Sent Items copy is dated like the delivered ones. */
+		mp_store_prop_set_u64(c->txn, &m, MP_TAG_MESSAGE_DELIVERY_TIME, now);
 		mp_store_prop_set_u32(c->txn, &m, MP_TAG_MESSAGE_FLAGS, MP_MSGFLAG_READ);
 		rc = mp_store_msg_save(c->txn, o->mbox, o->mid, &saved);
 	}
