@@ -229,7 +229,7 @@ int main(int argc, char **argv)
 	const char *user = getenv("MAPICLIENT_USER");
 	const char *pwfile = NULL;
 	bool json = false;
-	enum { O_EPM = 256, O_PWFILE };
+	enum { O_EPM = 256, O_PWFILE, O_FOLLOW };
 	static const struct option lo[] = {
 	    {"server", required_argument, 0, 's'},
 	    {"epm-port", required_argument, 0, O_EPM},
@@ -239,6 +239,7 @@ int main(int argc, char **argv)
 	    {"json", no_argument, 0, 'j'},
 	    {"timeout", required_argument, 0, 't'},
 	    {"verbose", no_argument, 0, 'v'},
+	    {"follow-referral", no_argument, 0, O_FOLLOW},
 	    {"help", no_argument, 0, 'h'},
 	    {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0},
@@ -277,6 +278,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			o.verbose = true;
+			break;
+		case O_FOLLOW:
+			o.follow_referral = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -121,6 +121,7 @@ int mp_cmd_whoami(struct mp_session *s, const struct mp_cmd_out *o)
 		mp_pr_str(p, "dn", nz(s->user_dn));
 		mp_pr_str(p, "home_mdb", nz(s->home_mdb));
 		mp_pr_str(p, "rfr_server", nz(s->rfr_server));
+		mp_pr_str(p, "nspi_host", nz(s->nspi_host));
 		mp_pr_begin_array(p, "network_addresses", s->n_net_addrs);
 		for (uint32_t i = 0; i < s->n_net_addrs; i++)
 			mp_pr_str(p, NULL, nz(s->net_addrs[i]));

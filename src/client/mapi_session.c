@@ -132,10 +132,27 @@ static char *dup_str(void *mem, const char *s)
 int mp_session_open_ab(struct mp_session *s)
 {
 	rfr_referral(s);
-	/* Outlook goes to the referred server; a name our host cannot reach
-	 * (a test server's own hostname) is useless, so we stay on the given
-	 * host, which answered RFR and therefore serves NSPI too. */
-	int rc = mp_session_connect_iface(s, "exchange_nsp", &s->nspi_conn);
+	/* Outlook goes to the referred server. By default we stay on the given
+	 * host (it answered RFR, so it serves NSPI too; a test server's own
+	 * name is often not reachable from the client); with follow_referral we
+	 * go there and fall back to the given host if it cannot be reached. */
+	int rc = MP_ERR_NOTFOUND;
+	const char *given = s->o.host;
+	s->nspi_host = given;
+	if (s->o.follow_referral && s->rfr_server && strcasecmp(s->rfr_server, given)) {
+		s->o.host = s->rfr_server;
+		rc = mp_session_connect_iface(s, "exchange_nsp", &s->nspi_conn);
+		s->o.host = given;
+		if (rc == MP_OK) {
+			s->nspi_host = s->rfr_server;
+		} else {
+			say(s, "referral %s not usable (%s); NSPI on %s", s->rfr_server, s->err,
+			    given);
+			s->err[0] = 0;
+		}
+	}
+	if (rc != MP_OK)
+		rc = mp_session_connect_iface(s, "exchange_nsp", &s->nspi_conn);
 	if (rc != MP_OK)
 		return rc;
 	rc = mp_nspi_client_bind(&s->nspi, s->nspi_conn, 0);

@@ -34,14 +34,16 @@ struct mp_client_opts {
 	const char *password;
 	uint8_t auth_level; /* enum mp_auth_level */
 	unsigned timeout_ms;
-	bool verbose; /* steps on stderr */
+	bool verbose;         /* steps on stderr */
+	bool follow_referral; /* NSPI on the server RfrGetNewDSA names (Outlook) */
 };
 
 struct mp_session {
 	void *mem; /* talloc context of the session */
 	struct mp_client_opts o;
 	/* RFR */
-	char *rfr_server; /* NSPI server named by RfrGetNewDSA, or NULL */
+	char *rfr_server;      /* NSPI server named by RfrGetNewDSA, or NULL */
+	const char *nspi_host; /* where NSPI was bound */
 	/* NSPI */
 	struct mp_rpc_conn *nspi_conn;
 	struct mp_nspi_client nspi;

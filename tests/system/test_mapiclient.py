@@ -100,7 +100,7 @@ class Server:
 def mapiserver(tmp_path):
     started: List[Proxy] = []
 
-    def start() -> Server:
+    def start(options: Dict[str, str] = None) -> Server:
         wd = tmp_path / f"mapiserver{len(started) + 1}"
         wd.mkdir()
         port, epm = free_port(), free_port()
@@ -110,7 +110,7 @@ def mapiserver(tmp_path):
             "mapiserver:data dir": str(wd / "data"), "mapiserver:mail domain": "example.test",
             "mapiproxy:listen": "127.0.0.1", "mapiproxy:port": str(port),
             "mapiproxy:epm port": str(epm), "mapiproxy:log level": "debug",
-            "mapiproxy:log file": str(log), "mapiproxy:drain timeout": "3"})
+            "mapiproxy:log file": str(log), "mapiproxy:drain timeout": "3", **(options or {})})
         for name, pw, display in USERS:
             admin(conf, "useradd", name, "--display-name", display, stdin=pw + "\n")
         err = wd / "stderr.txt"
@@ -395,3 +395,21 @@ def test_password_file_and_env(srv, tmp_path):
     r = subprocess.run([MAPICLIENT_BIN, "--password-file", str(tmp_path / "none"), "gal"],
                        capture_output=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
     assert r.returncode == 1 and b"cannot read the password file" in r.stderr
+
+
+@pytest.mark.parametrize("fqdn,followed", [("localhost", True), ("no-such-host.invalid", False)])
+def test_follow_referral(mapiserver, fqdn, followed):
+    """RfrGetNewDSA names mapiproxy:fqdn; --follow-referral binds NSPI there,
+    or stays on --server when the name cannot be reached."""
+    s = mapiserver({"mapiproxy:fqdn": fqdn})
+    r = client(direct(s), "-v", "--follow-referral", "--json", "whoami")
+    j = jsn(r)
+    assert j["rfr_server"] == fqdn
+    err = r.stderr.decode()
+    if followed:
+        assert j["nspi_host"] == fqdn
+        assert f"exchange_nsp: bound on {fqdn} port {s.port}" in err
+    else:
+        assert j["nspi_host"] == "127.0.0.1"
+        assert f"referral {fqdn} not usable" in err
+    assert jsn(client(direct(s), "--json", "whoami"))["nspi_host"] == "127.0.0.1"
