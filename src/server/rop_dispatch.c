@@ -109,6 +109,10 @@ void mp_srv_obj_free(struct mp_emsmdb_sess *s, struct mp_sobj *o, struct mp_stor
 		struct mp_rop_ctx c = {.s = s, .txn = txn};
 		mp_srv_stream_flush(&c, o);
 	}
+	/* Unsaved changes go with the handle (MS-OXCMSG 3.2.5.3). Without a
+	 * transaction (session end) the store purges them at its next open. */
+	if (o->type == MP_SOBJ_MESSAGE && o->unsaved && txn)
+		mp_store_msg_discard(txn, o->mbox, o->mid);
 	uint32_t slot = o->handle & 0xFFFu;
 	if (o->type == MP_SOBJ_NOTIFY)
 		mp_srv_notify_forget(s, o->handle);

@@ -66,6 +66,8 @@ struct mp_sobj {
 	uint64_t fid;
 	uint64_t mid;
 	uint32_t num;  /* attachment number */
+	uint64_t orig_mid; /* messages open read/write: the saved one `mid` is a draft of */
+	bool unsaved;      /* messages: created or a draft, not saved: dropped on release */
 	bool writable;
 	bool assoc;
 	/* Tables. */

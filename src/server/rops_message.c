@@ -2,9 +2,10 @@
  * Message ROPs (MS-OXCMSG, MS-OXOMSG, MS-OXCROPS 2.2.6, 2.2.7): open,
  * create, save, read flags, recipients, submission and attachments.
  *
- * A message opened read/write is changed in place (no draft copy): the
- * changes are visible before RopSaveChangesMessage, which recomputes the
- * derived properties. Submission delivers a copy to the Inbox (receive
+ * A message opened read/write is edited in a draft copy (the store's
+ * mp_store_msg_edit): RopSaveChangesMessage replaces the original with it,
+ * RopRelease without saving drops it, as does releasing a created message
+ * never saved. Read flags go to the original at once. Submission delivers a copy to the Inbox (receive
  * folder of the message class) of every recipient that is a user of this
  * store, then moves the message to Sent Items; other recipients are
  * dropped without a non-delivery report.
@@ -162,13 +163,22 @@ void mp_srv_rop_open_message(struct mp_rop_ctx *c, const struct mp_rop *rop, str
 		mp_srv_rsp_error(wb, rop, MP_EC_NOT_FOUND);
 		return;
 	}
-	struct mp_sobj *o = new_message(c, p, mid, (mode & 0x03) == OPEN_READWRITE ||
-						       (mode & 0x03) == OPEN_BESTACCESS);
+	bool rw = (mode & 0x03) == OPEN_READWRITE || (mode & 0x03) == OPEN_BESTACCESS;
+	uint64_t draft = 0;
+	if (rw && mp_store_msg_edit(c->txn, p->mbox, mid, &draft) != MP_OK) {
+		mp_srv_rsp_error(wb, rop, mp_srv_ec(c));
+		return;
+	}
+	struct mp_sobj *o = new_message(c, p, rw ? draft : mid, rw);
 	if (!o) {
+		if (rw)
+			mp_store_msg_discard(c->txn, p->mbox, draft);
 		mp_srv_rsp_error(wb, rop, MP_EC_OOM);
 		return;
 	}
 	o->fid = fid;
+	o->orig_mid = rw ? mid : 0;
+	o->unsaved = rw;
 	place(c, rop, o);
 	struct mp_store_obj m = mp_store_obj_message(p->mbox, mid);
 	uint16_t *named = NULL;
@@ -220,6 +230,7 @@ void mp_srv_rop_create_message(struct mp_rop_ctx *c, const struct mp_rop *rop, s
 	}
 	o->fid = fid;
 	o->assoc = assoc;
+	o->unsaved = true;
 	place(c, rop, o);
 	mp_srv_rsp_hdr(wb, rop->id, (uint8_t)mp_rop_output_index(rop), 0);
 	mp_wb_u8(wb, 0); /* HasMessageId: the id is final only once saved */
@@ -252,6 +263,8 @@ void mp_srv_rop_save_message(struct mp_rop_ctx *c, const struct mp_rop *rop, str
 		return;
 	}
 	o->mid = saved;
+	o->orig_mid = 0;
+	o->unsaved = false;
 	resp_error(wb, rop, 0);
 	mp_wb_u8(wb, (uint8_t)mp_rop_input_index(rop));
 	put_u64(wb, saved);
@@ -267,7 +280,10 @@ void mp_srv_rop_set_read_flag(struct mp_rop_ctx *c, const struct mp_rop *rop, st
 		return;
 	}
 	bool read = !(mp_srv_uint(rop, "ReadFlags") & READ_CLEAR);
-	if (mp_store_msg_set_read(c->txn, o->mbox, o->mid, read, NULL) != MP_OK) {
+	/* The saved message at once, and the draft so that saving keeps it. */
+	if ((o->orig_mid &&
+	     mp_store_msg_set_read(c->txn, o->mbox, o->orig_mid, read, NULL) != MP_OK) ||
+	    mp_store_msg_set_read(c->txn, o->mbox, o->mid, read, NULL) != MP_OK) {
 		resp_error(wb, rop, mp_srv_ec(c));
 		return;
 	}
@@ -631,8 +647,11 @@ void mp_srv_rop_submit(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp
 		mp_store_prop_set_u32(c->txn, &m, MP_TAG_MESSAGE_FLAGS, MP_MSGFLAG_READ);
 		rc = mp_store_msg_save(c->txn, o->mbox, o->mid, &saved);
 	}
-	if (rc == MP_OK)
+	if (rc == MP_OK) {
 		o->mid = saved;
+		o->orig_mid = 0;
+		o->unsaved = false;
+	}
 	for (size_t i = 0; rc == MP_OK && i < nrows; i++) {
 		uint32_t to = local_user(c, o->mbox, o->mid, rows[i]);
 		if (to)

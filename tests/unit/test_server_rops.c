@@ -1143,6 +1143,67 @@ static void test_attachments_recipients_misc(void **state)
 	mp_wb_free(&out);
 }
 
+/* Subject of a message, through the store. */
+static void subject_of(struct ctx *c, uint64_t mid, char *buf, size_t len)
+{
+	struct mp_store_txn *txn;
+	char *sj = NULL;
+	assert_int_equal(mp_store_txn_begin(c->f->st, false, &txn), MP_OK);
+	struct mp_store_obj m = mp_store_obj_message(c->f->alice, mid);
+	assert_int_equal(mp_store_prop_get_string(txn, &m, MP_TAG_SUBJECT, mp_store_txn_mem(txn), &sj),
+			 MP_OK);
+	snprintf(buf, len, "%s", sj);
+	mp_store_txn_abort(txn);
+}
+
+static void test_draft_discarded_unless_saved(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t mids[8];
+	char subj[8][64], now[64];
+	uint32_t lh = logon(c);
+	inbox_rows(c, lh, mids, subj);
+	for (int save = 0; save < 2; save++) {
+		struct mp_wbuf rq, out, vals;
+		struct mp_rcursor rc;
+		uint32_t ec, h[2] = {lh, 0xFFFFFFFFu};
+		rq_begin(&rq);
+		rq_hdr(&rq, 0x03, 0); /* RopOpenMessage read/write -> 1 */
+		mp_wb_u8(&rq, 1);
+		mp_wb_u16(&rq, 0x0FFF);
+		rq_u64(&rq, c->mb.special[MP_STORE_SF_INBOX]);
+		mp_wb_u8(&rq, 0x01);
+		rq_u64(&rq, mids[1]);
+		rq_hdr(&rq, 0x0A, 1);
+		mp_wb_init(&vals);
+		mp_wb_u16(&vals, 1);
+		mp_wb_u32(&vals, TAG_SUBJECT_W);
+		put_utf16z(&vals, "Changed");
+		mp_wb_u16(&rq, (uint16_t)vals.len);
+		mp_wb_bytes(&rq, vals.data, vals.len);
+		mp_wb_free(&vals);
+		if (save) {
+			mp_wb_u8(&rq, 0x0C);
+			mp_wb_u8(&rq, 0);
+			mp_wb_u8(&rq, 1);
+			mp_wb_u8(&rq, 1);
+			mp_wb_u8(&rq, 0x01);
+		}
+		rq_hdr(&rq, 0x01, 1); /* RopRelease */
+		rq_end(&rq, h, 2);
+		assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
+		assert_true(rs_begin(&rc, &out));
+		expect(&rc, 0x03, 1, 0);
+		mp_wb_free(&out);
+		subject_of(c, mids[1], now, sizeof(now));
+		assert_string_equal(now, save ? "Changed" : "RE: Lunch plans");
+	}
+	/* Still two messages in the Inbox: no draft left visible. */
+	uint64_t again[8];
+	assert_int_equal(inbox_rows(c, lh, again, subj), 2);
+	assert_true(again[1] == mids[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1162,6 +1223,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_no_handle_table, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_mail_notification, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_attachments_recipients_misc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_draft_discarded_unless_saved, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
