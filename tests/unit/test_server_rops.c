@@ -1204,6 +1204,105 @@ static void test_draft_discarded_unless_saved(void **state)
 	assert_true(again[1] == mids[1]);
 }
 
+/* One buffer: open mid read/write, set the subject, save (or not). */
+static void edit_subject(struct ctx *c, struct mp_emsmdb_sess *s, uint32_t lh, uint64_t mid,
+			 const char *subject, bool save, uint32_t *msg_h)
+{
+	struct mp_wbuf rq, out, vals;
+	struct mp_rcursor rc;
+	uint32_t ec, h[2] = {lh, msg_h && *msg_h ? *msg_h : 0xFFFFFFFFu};
+	rq_begin(&rq);
+	if (!msg_h || !*msg_h) {
+		rq_hdr(&rq, 0x03, 0);
+		mp_wb_u8(&rq, 1);
+		mp_wb_u16(&rq, 0x0FFF);
+		rq_u64(&rq, c->mb.special[MP_STORE_SF_INBOX]);
+		mp_wb_u8(&rq, 0x01);
+		rq_u64(&rq, mid);
+	}
+	rq_hdr(&rq, 0x0A, 1);
+	mp_wb_init(&vals);
+	mp_wb_u16(&vals, 1);
+	mp_wb_u32(&vals, TAG_SUBJECT_W);
+	put_utf16z(&vals, subject);
+	mp_wb_u16(&rq, (uint16_t)vals.len);
+	mp_wb_bytes(&rq, vals.data, vals.len);
+	mp_wb_free(&vals);
+	if (save) {
+		mp_wb_u8(&rq, 0x0C);
+		mp_wb_u8(&rq, 0);
+		mp_wb_u8(&rq, 1);
+		mp_wb_u8(&rq, 1);
+		mp_wb_u8(&rq, 0x02);
+	}
+	rq_end(&rq, h, 2);
+	mp_wb_init(&out);
+	assert_int_equal(mp_srv_rop_run(s, rq.data, rq.len, 0x8000, &out, &ec), MP_OK);
+	mp_wb_free(&rq);
+	assert_true(rs_begin(&rc, &out));
+	if (!msg_h || !*msg_h) {
+		expect(&rc, 0x03, 1, 0);
+		mp_rc_skip(&rc, 1); /* HasNamedProperties */
+		for (int i = 0; i < 2; i++) /* subject prefix, normalized subject */
+			if (mp_rc_u8(&rc) == 0x04) {
+				char tmp[64];
+				take_utf16(&rc, tmp, sizeof(tmp));
+			}
+		mp_rc_skip(&rc, 2); /* RecipientCount */
+		mp_rc_skip(&rc, 4 * mp_rc_u16(&rc));
+		for (uint8_t n = mp_rc_u8(&rc); n; n--) {
+			mp_rc_skip(&rc, 5);
+			mp_rc_skip(&rc, mp_rc_u16(&rc));
+		}
+	}
+	expect(&rc, 0x0A, 1, 0);
+	assert_int_equal(mp_rc_u16(&rc), 0);
+	if (save) {
+		expect(&rc, 0x0C, 1, 0);
+		assert_int_equal(mp_rc_u8(&rc), 1);
+		assert_true(rs_u64(&rc) == mid); /* the draft replaced the original */
+	}
+	assert_false(rc.bad);
+	if (msg_h)
+		*msg_h = rs_handle(&out, 1);
+	mp_wb_free(&out);
+}
+
+static void test_concurrent_writers(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t mids[8];
+	char subj[8][64], now[64];
+	uint32_t lh = logon(c);
+	inbox_rows(c, lh, mids, subj);
+	struct mp_emsmdb_sess *b = talloc_zero(NULL, struct mp_emsmdb_sess);
+	b->st = c->f->st;
+	b->user_id = c->f->alice;
+	b->user_dn = talloc_strdup(b, c->f->alice_dn);
+	b->rsess = mp_rop_session_new(b);
+	struct mp_emsmdb_sess *a = c->s;
+	c->s = b;
+	uint32_t lhb = logon(c);
+	c->s = a;
+
+	/* Both sessions open the message read/write and edit it; A saves,
+	 * then B saves: the last save wins, nothing is lost or duplicated. */
+	uint32_t ha = 0, hb = 0;
+	edit_subject(c, a, lh, mids[1], "From A", false, &ha);
+	edit_subject(c, b, lhb, mids[1], "From B", false, &hb);
+	edit_subject(c, a, lh, mids[1], "From A", true, &ha);
+	subject_of(c, mids[1], now, sizeof(now));
+	assert_string_equal(now, "From A");
+	edit_subject(c, b, lhb, mids[1], "From B", true, &hb);
+	subject_of(c, mids[1], now, sizeof(now));
+	assert_string_equal(now, "From B");
+	uint64_t again[8];
+	assert_int_equal(inbox_rows(c, lh, again, subj), 2);
+	assert_string_equal(subj[1], "From B");
+	mp_srv_release_all(b);
+	talloc_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1224,6 +1323,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_new_mail_notification, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_attachments_recipients_misc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_draft_discarded_unless_saved, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
