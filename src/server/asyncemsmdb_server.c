@@ -6,8 +6,8 @@
  * minutes pass needs a deferred answer the server-module interface does
  * not offer yet; clients poll again, as after a timeout.
  */
-#include "server/server_modules.h"
 #include "server/rop_server.h"
+#include "server/server_modules.h"
 
 #include "dcerpc/pdu.h"
 #include "mapi/call.h"
@@ -27,19 +27,19 @@ static int serve_async(struct mp_server_call *call)
 		return MP_ERR_NOMEM;
 	}
 	struct mp_mapi_call *mc = mp_mapi_decode(mem, MP_MAPI_ASYNCEMSMDB, call->opnum,
-						 MP_CALL_REQUEST, call->stub, call->len, &why);
+	                                         MP_CALL_REQUEST, call->stub, call->len, &why);
 	if (!mc || call->opnum != MP_ASYNCEMSMDB_DO_ASYNC_WAIT_EX) {
 		*call->fault = !mc && why && strcmp(why, "unknown opnum") != 0
-				   ? MP_NCA_S_PROTO_ERROR
-				   : MP_NCA_S_OP_RNG_ERROR;
+		                   ? MP_NCA_S_PROTO_ERROR
+		                   : MP_NCA_S_OP_RNG_ERROR;
 	} else {
 		const struct mp_asyncemsmdb_wait_ex_req *req = mc->body;
 		struct mp_asyncemsmdb_wait_ex_resp rsp = {.result = 0};
 		if (mp_srv_notify_pending_acxh(req->acxh.uuid))
 			rsp.pulFlagsOut = MP_EMSMDB_NOTIFICATION_PENDING;
 		rc = mp_asyncemsmdb_push(call->opnum, MP_CALL_RESPONSE, &rsp, call->out)
-			 ? MP_OK
-			 : MP_ERR_NOMEM;
+		         ? MP_OK
+		         : MP_ERR_NOMEM;
 		if (rc != MP_OK)
 			*call->fault = MP_NCA_S_SERVER_TOO_BUSY;
 	}
@@ -48,7 +48,7 @@ static int serve_async(struct mp_server_call *call)
 }
 
 const struct mp_server_module mp_server_asyncemsmdb = {
-	.iface = "exchange_async_emsmdb",
-	.option = "dcerpc_mapiproxy:emsmdb_server",
-	.serve = serve_async,
+    .iface = "exchange_async_emsmdb",
+    .option = "dcerpc_mapiproxy:emsmdb_server",
+    .serve = serve_async,
 };

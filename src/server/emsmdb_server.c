@@ -11,10 +11,10 @@
  * opnums but EcDoConnect / EcDoRpc fault with nca_s_op_rng_error, as
  * Exchange 2010 and later do, so that clients fall back or move on.
  */
+#include "server/rop_server.h"
+#include "server/server_conf.h"
 #include "server/server_modules.h"
 #include "server/server_store.h"
-#include "server/server_conf.h"
-#include "server/rop_server.h"
 
 #include "dcerpc/pdu.h"
 #include "mapi/call.h"
@@ -87,8 +87,8 @@ void mp_server_store_set(struct mp_store *st)
 
 /* ---- Module ---- */
 
-static int emsmdb_init(const struct mp_config *cfg, const struct mp_proxy_conf *conf,
-		       void **global, char *errbuf, size_t errlen)
+static int emsmdb_init(const struct mp_config *cfg, const struct mp_proxy_conf *conf, void **global,
+                       char *errbuf, size_t errlen)
 {
 	struct mp_store *st = mp_server_store_get(cfg, errbuf, errlen);
 	if (!st)
@@ -136,7 +136,7 @@ static bool user_matches(const struct mp_server_call *call, const struct mp_stor
 }
 
 static int do_connect(struct mp_server_call *call, struct mp_store *st,
-		      const struct mp_emsmdb_connect_ex_req *req, void *mem)
+                      const struct mp_emsmdb_connect_ex_req *req, void *mem)
 {
 	struct mp_emsmdb_connect_ex_resp rsp;
 	struct mp_store_txn *txn = NULL;
@@ -150,7 +150,7 @@ static int do_connect(struct mp_server_call *call, struct mp_store *st,
 	if (mp_store_txn_begin(st, false, &txn) != MP_OK) {
 		ec = EC_ERROR;
 	} else if (mp_store_user_by_dn(txn, req->szUserDN, mem, &u) != MP_OK ||
-		   (u->flags & MP_STORE_USER_DISABLED)) {
+	           (u->flags & MP_STORE_USER_DISABLED)) {
 		ec = EC_UNKNOWN_USER;
 	} else if (!user_matches(call, u)) {
 		ec = EC_LOGIN_PERM;
@@ -184,12 +184,13 @@ static int do_connect(struct mp_server_call *call, struct mp_store *st,
 	}
 	if (ec) {
 		mp_warn("session %llu: EcDoConnect for %s refused (0x%08x)",
-			(unsigned long long)call->session_id, req->szUserDN, ec);
+		        (unsigned long long)call->session_id, req->szUserDN, ec);
 		rsp.result = ec;
 		if (s)
 			s->connected = false;
-		return mp_emsmdb_push(call->opnum, MP_CALL_RESPONSE, &rsp, call->out) ? MP_OK
-										      : MP_ERR_NOMEM;
+		return mp_emsmdb_push(call->opnum, MP_CALL_RESPONSE, &rsp, call->out)
+		           ? MP_OK
+		           : MP_ERR_NOMEM;
 	}
 	s->connected = true;
 	mp_srv_notify_attach(s);
@@ -206,12 +207,13 @@ static int do_connect(struct mp_server_call *call, struct mp_store *st,
 	rsp.szDNPrefix = prefix ? prefix : "";
 	rsp.szDisplayName = s->display_name;
 	memcpy(rsp.rgwServerVersion, server_version, sizeof(server_version));
-	return mp_emsmdb_push(call->opnum, MP_CALL_RESPONSE, &rsp, call->out) ? MP_OK : MP_ERR_NOMEM;
+	return mp_emsmdb_push(call->opnum, MP_CALL_RESPONSE, &rsp, call->out) ? MP_OK
+	                                                                      : MP_ERR_NOMEM;
 }
 
 /* EcDoRpcExt2: RPC_HEADER_EXT chain in, ROP buffer through, chain out. */
 static int do_rpc_ext2(struct mp_server_call *call, struct mp_emsmdb_sess *s,
-		       const struct mp_emsmdb_rpc_ext2_req *req, void *mem)
+                       const struct mp_emsmdb_rpc_ext2_req *req, void *mem)
 {
 	struct mp_emsmdb_rpc_ext2_resp rsp;
 	struct mp_rpc_ext_limits lim;
@@ -258,7 +260,7 @@ static int do_rpc_ext2(struct mp_server_call *call, struct mp_emsmdb_sess *s,
 
 /* Legacy EcDoRpc: the ROP buffer XORed with 0xA5, no RPC_HEADER_EXT. */
 static int do_rpc(struct mp_server_call *call, struct mp_emsmdb_sess *s,
-		  const struct mp_emsmdb_rpc_req *req, void *mem)
+                  const struct mp_emsmdb_rpc_req *req, void *mem)
 {
 	struct mp_emsmdb_rpc_resp rsp;
 	struct mp_wbuf rops;
@@ -267,7 +269,7 @@ static int do_rpc(struct mp_server_call *call, struct mp_emsmdb_sess *s,
 	rsp.pcxh = req->pcxh;
 	mp_wb_init(&rops);
 	uint8_t *in = talloc_memdup(mem, req->rgb.data ? req->rgb.data : (uint8_t *)"",
-				    req->rgb.len ? req->rgb.len : 1);
+	                            req->rgb.len ? req->rgb.len : 1);
 	if (!in) {
 		ec = EC_ERROR;
 	} else {
@@ -298,10 +300,10 @@ static int serve_emsmdb(struct mp_server_call *call)
 		return MP_ERR_NOMEM;
 	}
 	struct mp_mapi_call *mc = mp_mapi_decode(mem, MP_MAPI_EMSMDB, call->opnum, MP_CALL_REQUEST,
-						 call->stub, call->len, &why);
+	                                         call->stub, call->len, &why);
 	if (!mc) {
 		*call->fault = why && strcmp(why, "unknown opnum") == 0 ? MP_NCA_S_OP_RNG_ERROR
-									  : MP_NCA_S_PROTO_ERROR;
+		                                                        : MP_NCA_S_PROTO_ERROR;
 		talloc_free(mem);
 		return MP_ERR_PROTO;
 	}
@@ -322,7 +324,7 @@ static int serve_emsmdb(struct mp_server_call *call)
 		s->connected = false;
 		memset(&rsp.pcxh, 0, sizeof(rsp.pcxh));
 		rc = mp_emsmdb_push(call->opnum, MP_CALL_RESPONSE, &rsp, call->out) ? MP_OK
-										     : MP_ERR_NOMEM;
+		                                                                    : MP_ERR_NOMEM;
 		break;
 	}
 	case MP_EMSMDB_DO_RPC_EXT2: {
@@ -346,19 +348,19 @@ static int serve_emsmdb(struct mp_server_call *call)
 	case MP_EMSMDB_REGISTER_PUSH_NOTIFICATION: {
 		const struct mp_emsmdb_register_push_req *req = mc->body;
 		struct mp_emsmdb_register_push_resp rsp = {.pcxh = req->pcxh,
-							   .result = EC_NOT_SUPPORTED};
+		                                           .result = EC_NOT_SUPPORTED};
 		if (!same_handle(s, &req->pcxh)) {
 			*call->fault = NCA_S_FAULT_CONTEXT_MISMATCH;
 			break;
 		}
 		rc = mp_emsmdb_push(call->opnum, MP_CALL_RESPONSE, &rsp, call->out) ? MP_OK
-										     : MP_ERR_NOMEM;
+		                                                                    : MP_ERR_NOMEM;
 		break;
 	}
 	case MP_EMSMDB_DUMMY_RPC: {
 		struct mp_emsmdb_result_resp rsp = {.result = 0};
 		rc = mp_emsmdb_push(call->opnum, MP_CALL_RESPONSE, &rsp, call->out) ? MP_OK
-										     : MP_ERR_NOMEM;
+		                                                                    : MP_ERR_NOMEM;
 		break;
 	}
 	case MP_EMSMDB_DO_ASYNC_CONNECT_EX: {
@@ -374,7 +376,7 @@ static int serve_emsmdb(struct mp_server_call *call)
 		set_handle(&rsp.pacxh, uuid);
 		mp_srv_notify_set_acxh(s, uuid);
 		rc = mp_emsmdb_push(call->opnum, MP_CALL_RESPONSE, &rsp, call->out) ? MP_OK
-										     : MP_ERR_NOMEM;
+		                                                                    : MP_ERR_NOMEM;
 		break;
 	}
 	default:
@@ -388,10 +390,10 @@ static int serve_emsmdb(struct mp_server_call *call)
 }
 
 const struct mp_server_module mp_server_emsmdb = {
-	.iface = "exchange_emsmdb",
-	.option = "dcerpc_mapiproxy:emsmdb_server",
-	.init = emsmdb_init,
-	.shutdown = emsmdb_shutdown,
-	.serve = serve_emsmdb,
-	.session_end = emsmdb_session_end,
+    .iface = "exchange_emsmdb",
+    .option = "dcerpc_mapiproxy:emsmdb_server",
+    .init = emsmdb_init,
+    .shutdown = emsmdb_shutdown,
+    .serve = serve_emsmdb,
+    .session_end = emsmdb_session_end,
 };

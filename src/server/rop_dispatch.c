@@ -16,65 +16,65 @@
 #include <talloc.h>
 
 static mp_srv_rop_fn *const handlers[256] = {
-	[0xFE] = mp_srv_rop_logon,
-	[0x27] = mp_srv_rop_get_receive_folder,
-	[0x26] = mp_srv_rop_set_receive_folder,
-	[0x43] = mp_srv_rop_ltid_from_id,
-	[0x44] = mp_srv_rop_id_from_ltid,
-	[0x60] = mp_srv_rop_peruser_ltids,
-	[0x02] = mp_srv_rop_open_folder,
-	[0x1C] = mp_srv_rop_create_folder,
-	[0x1D] = mp_srv_rop_delete_folder,
-	[0x04] = mp_srv_rop_get_table,
-	[0x05] = mp_srv_rop_get_table,
-	[0x1E] = mp_srv_rop_delete_messages,
-	[0x91] = mp_srv_rop_delete_messages,
-	[0x33] = mp_srv_rop_move_copy_messages,
-	[0x12] = mp_srv_rop_set_columns,
-	[0x13] = mp_srv_rop_sort_table,
-	[0x14] = mp_srv_rop_restrict,
-	[0x15] = mp_srv_rop_query_rows,
-	[0x16] = mp_srv_rop_get_status,
-	[0x17] = mp_srv_rop_query_position,
-	[0x18] = mp_srv_rop_seek_row,
-	[0x19] = mp_srv_rop_seek_row_bookmark,
-	[0x1B] = mp_srv_rop_create_bookmark,
-	[0x37] = mp_srv_rop_query_columns_all,
-	[0x38] = mp_srv_rop_abort,
-	[0x4F] = mp_srv_rop_find_row,
-	[0x81] = mp_srv_rop_reset_table,
-	[0x89] = mp_srv_rop_free_bookmark,
-	[0x03] = mp_srv_rop_open_message,
-	[0x06] = mp_srv_rop_create_message,
-	[0x0C] = mp_srv_rop_save_message,
-	[0x0D] = mp_srv_rop_remove_all_recipients,
-	[0x0E] = mp_srv_rop_modify_recipients,
-	[0x0F] = mp_srv_rop_read_recipients,
-	[0x11] = mp_srv_rop_set_read_flag,
-	[0x66] = mp_srv_rop_set_read_flags,
-	[0x32] = mp_srv_rop_submit,
-	[0x21] = mp_srv_rop_get_attach_table,
-	[0x22] = mp_srv_rop_open_attach,
-	[0x23] = mp_srv_rop_create_attach,
-	[0x24] = mp_srv_rop_delete_attach,
-	[0x25] = mp_srv_rop_save_attach,
-	[0x07] = mp_srv_rop_get_props_specific,
-	[0x08] = mp_srv_rop_get_props_all,
-	[0x09] = mp_srv_rop_get_props_list,
-	[0x0A] = mp_srv_rop_set_props,
-	[0x79] = mp_srv_rop_set_props,
-	[0x0B] = mp_srv_rop_delete_props,
-	[0x7A] = mp_srv_rop_delete_props,
-	[0x56] = mp_srv_rop_ids_from_names,
-	[0x55] = mp_srv_rop_names_from_ids,
-	[0x2B] = mp_srv_rop_open_stream,
-	[0x2C] = mp_srv_rop_read_stream,
-	[0x2D] = mp_srv_rop_write_stream,
-	[0x5D] = mp_srv_rop_commit_stream,
-	[0x2E] = mp_srv_rop_seek_stream,
-	[0x2F] = mp_srv_rop_set_stream_size,
-	[0x5E] = mp_srv_rop_get_stream_size,
-	[0x29] = mp_srv_rop_register_notification,
+    [0xFE] = mp_srv_rop_logon,
+    [0x27] = mp_srv_rop_get_receive_folder,
+    [0x26] = mp_srv_rop_set_receive_folder,
+    [0x43] = mp_srv_rop_ltid_from_id,
+    [0x44] = mp_srv_rop_id_from_ltid,
+    [0x60] = mp_srv_rop_peruser_ltids,
+    [0x02] = mp_srv_rop_open_folder,
+    [0x1C] = mp_srv_rop_create_folder,
+    [0x1D] = mp_srv_rop_delete_folder,
+    [0x04] = mp_srv_rop_get_table,
+    [0x05] = mp_srv_rop_get_table,
+    [0x1E] = mp_srv_rop_delete_messages,
+    [0x91] = mp_srv_rop_delete_messages,
+    [0x33] = mp_srv_rop_move_copy_messages,
+    [0x12] = mp_srv_rop_set_columns,
+    [0x13] = mp_srv_rop_sort_table,
+    [0x14] = mp_srv_rop_restrict,
+    [0x15] = mp_srv_rop_query_rows,
+    [0x16] = mp_srv_rop_get_status,
+    [0x17] = mp_srv_rop_query_position,
+    [0x18] = mp_srv_rop_seek_row,
+    [0x19] = mp_srv_rop_seek_row_bookmark,
+    [0x1B] = mp_srv_rop_create_bookmark,
+    [0x37] = mp_srv_rop_query_columns_all,
+    [0x38] = mp_srv_rop_abort,
+    [0x4F] = mp_srv_rop_find_row,
+    [0x81] = mp_srv_rop_reset_table,
+    [0x89] = mp_srv_rop_free_bookmark,
+    [0x03] = mp_srv_rop_open_message,
+    [0x06] = mp_srv_rop_create_message,
+    [0x0C] = mp_srv_rop_save_message,
+    [0x0D] = mp_srv_rop_remove_all_recipients,
+    [0x0E] = mp_srv_rop_modify_recipients,
+    [0x0F] = mp_srv_rop_read_recipients,
+    [0x11] = mp_srv_rop_set_read_flag,
+    [0x66] = mp_srv_rop_set_read_flags,
+    [0x32] = mp_srv_rop_submit,
+    [0x21] = mp_srv_rop_get_attach_table,
+    [0x22] = mp_srv_rop_open_attach,
+    [0x23] = mp_srv_rop_create_attach,
+    [0x24] = mp_srv_rop_delete_attach,
+    [0x25] = mp_srv_rop_save_attach,
+    [0x07] = mp_srv_rop_get_props_specific,
+    [0x08] = mp_srv_rop_get_props_all,
+    [0x09] = mp_srv_rop_get_props_list,
+    [0x0A] = mp_srv_rop_set_props,
+    [0x79] = mp_srv_rop_set_props,
+    [0x0B] = mp_srv_rop_delete_props,
+    [0x7A] = mp_srv_rop_delete_props,
+    [0x56] = mp_srv_rop_ids_from_names,
+    [0x55] = mp_srv_rop_names_from_ids,
+    [0x2B] = mp_srv_rop_open_stream,
+    [0x2C] = mp_srv_rop_read_stream,
+    [0x2D] = mp_srv_rop_write_stream,
+    [0x5D] = mp_srv_rop_commit_stream,
+    [0x2E] = mp_srv_rop_seek_stream,
+    [0x2F] = mp_srv_rop_set_stream_size,
+    [0x5E] = mp_srv_rop_get_stream_size,
+    [0x29] = mp_srv_rop_register_notification,
 };
 
 /* ---- Objects ---- */
@@ -271,7 +271,7 @@ static bool wire_value_ok(const struct mp_store_prop *p, uint32_t col)
 }
 
 int mp_srv_write_row(struct mp_rop_ctx *c, const struct mp_store_obj *obj, const uint32_t *tags,
-		     uint32_t n, struct mp_wbuf *wb)
+                     uint32_t n, struct mp_wbuf *wb)
 {
 	struct mp_store_prop *props = talloc_zero_array(c->mem, struct mp_store_prop, n ? n : 1);
 	if (!props)
@@ -305,7 +305,7 @@ int mp_srv_write_row(struct mp_rop_ctx *c, const struct mp_store_obj *obj, const
 /* ---- The buffer ---- */
 
 static void buffer_too_small(struct mp_wbuf *wb, size_t needed, const struct mp_rop_buf *buf,
-			     const struct mp_rop *rop)
+                             const struct mp_rop *rop)
 {
 	const uint8_t *bytes = NULL;
 	size_t len = 0, off = 0;
@@ -317,7 +317,7 @@ static void buffer_too_small(struct mp_wbuf *wb, size_t needed, const struct mp_
 }
 
 int mp_srv_rop_run(struct mp_emsmdb_sess *s, const uint8_t *in, size_t len, size_t max_out,
-		   struct mp_wbuf *out, uint32_t *ec)
+                   struct mp_wbuf *out, uint32_t *ec)
 {
 	void *mem = talloc_new(NULL);
 	struct mp_rop_buf *buf = NULL;
@@ -394,7 +394,7 @@ int mp_srv_rop_run(struct mp_emsmdb_sess *s, const uint8_t *in, size_t len, size
 	if (rc == MP_OK && !(rops.len && rops.data[0] == MP_ROPID_BUFFERTOOSMALL))
 		/* Pending notifications follow the responses, as far as they fit. */
 		mp_srv_notify_flush(s, &rops,
-				    max_out > fixed + rops.len ? max_out - fixed - rops.len : 0);
+		                    max_out > fixed + rops.len ? max_out - fixed - rops.len : 0);
 	if (rc == MP_OK)
 		rc = mp_store_txn_commit(c.txn);
 	else

@@ -65,7 +65,7 @@ struct mp_sobj {
 	uint32_t mbox;
 	uint64_t fid;
 	uint64_t mid;
-	uint32_t num;  /* attachment number */
+	uint32_t num;      /* attachment number */
 	uint64_t orig_mid; /* messages open read/write: the saved one `mid` is a draft of */
 	bool unsaved;      /* messages: created or a draft, not saved: dropped on release */
 	bool writable;
@@ -78,7 +78,7 @@ struct mp_sobj {
 	uint32_t pos;
 	uint32_t sort_tag; /* 0: natural order */
 	bool sort_desc;
-	uint8_t *res;      /* restriction as received (decoded per use) */
+	uint8_t *res; /* restriction as received (decoded per use) */
 	size_t res_len;
 	uint32_t bookmarks[MP_SRV_MAX_BOOKMARKS];
 	uint32_t nbookmarks;
@@ -114,7 +114,7 @@ struct mp_emsmdb_sess {
 	char *display_name;
 	uint8_t cxh[16];
 	bool connected;
-	uint32_t gen; /* handle generation: stale handles never match */
+	uint32_t gen;                 /* handle generation: stale handles never match */
 	struct mp_rop_session *rsess; /* logon kinds, for decoding requests */
 	struct mp_sobj *objs[MP_SRV_MAX_OBJECTS];
 	/* Notifications (rops_notify.c), under the registry's lock. */
@@ -130,10 +130,10 @@ struct mp_emsmdb_sess {
 struct mp_rop_ctx {
 	struct mp_emsmdb_sess *s;
 	struct mp_store_txn *txn;
-	void *mem;          /* scratch, freed after the call */
-	uint32_t *handles;  /* the ServerObjectHandleTable (in/out) */
+	void *mem;         /* scratch, freed after the call */
+	uint32_t *handles; /* the ServerObjectHandleTable (in/out) */
 	size_t nhandles;
-	size_t budget;      /* bytes the current response may still take */
+	size_t budget; /* bytes the current response may still take */
 };
 
 /*
@@ -143,7 +143,7 @@ struct mp_rop_ctx {
  * *ec = ecRpcFormat when the buffer frame is broken, or a store error.
  */
 int mp_srv_rop_run(struct mp_emsmdb_sess *s, const uint8_t *in, size_t len, size_t max_out,
-		   struct mp_wbuf *out, uint32_t *ec);
+                   struct mp_wbuf *out, uint32_t *ec);
 /* Release every object of the session (disconnect, session end). */
 void mp_srv_release_all(struct mp_emsmdb_sess *s);
 
@@ -161,7 +161,7 @@ void mp_srv_rsp_error(struct mp_wbuf *wb, const struct mp_rop *rop, uint32_t ec)
 uint32_t mp_srv_ec(struct mp_rop_ctx *c);
 /* A PropertyRow (MS-OXCDATA 2.8.1) of `obj` for `tags`. */
 int mp_srv_write_row(struct mp_rop_ctx *c, const struct mp_store_obj *obj, const uint32_t *tags,
-		     uint32_t n, struct mp_wbuf *wb);
+                     uint32_t n, struct mp_wbuf *wb);
 uint64_t mp_srv_uint(const struct mp_rop *rop, const char *name);
 const struct mp_rop_val *mp_srv_sub(const struct mp_rop_vals *vals, const char *name);
 /* An 8-bit or UTF-16LE string field as UTF-8 under mem (NULL when absent). */
@@ -199,7 +199,7 @@ mp_srv_rop_fn mp_srv_rop_register_notification;
 void mp_srv_notify_attach(struct mp_emsmdb_sess *s);
 void mp_srv_notify_detach(struct mp_emsmdb_sess *s);
 void mp_srv_notify_new_mail(uint32_t mbox, uint64_t fid, uint64_t mid, uint32_t msg_flags,
-			    const char *msg_class);
+                            const char *msg_class);
 /* Append RopNotify responses while they fit in `room` bytes. */
 void mp_srv_notify_flush(struct mp_emsmdb_sess *s, struct mp_wbuf *wb, size_t room);
 /* A notification waits for the session with this AsyncEMSMDB handle. */

@@ -86,7 +86,7 @@ void mp_srv_rop_create_folder(struct mp_rop_ctx *c, const struct mp_rop *rop, st
 		return;
 	}
 	if (mp_store_folder_create(c->txn, p->mbox, p->fid, name, NULL, type, flags, &fid,
-				   &existed) != MP_OK) {
+	                           &existed) != MP_OK) {
 		mp_srv_rsp_error(wb, rop, mp_srv_ec(c));
 		return;
 	}
@@ -121,8 +121,9 @@ void mp_srv_rop_delete_folder(struct mp_rop_ctx *c, const struct mp_rop *rop, st
 	}
 	uint32_t flags = (uint32_t)mp_srv_uint(rop, "DeleteFolderFlags");
 	int rc = mp_store_folder_delete(c->txn, p->mbox, mp_srv_uint(rop, "FolderId"),
-				       flags & (MP_STORE_DEL_MESSAGES | MP_STORE_DEL_FOLDERS));
-	mp_srv_rsp_hdr(wb, rop->id, (uint8_t)mp_rop_input_index(rop), rc == MP_OK ? 0 : mp_srv_ec(c));
+	                                flags & (MP_STORE_DEL_MESSAGES | MP_STORE_DEL_FOLDERS));
+	mp_srv_rsp_hdr(wb, rop->id, (uint8_t)mp_rop_input_index(rop),
+	               rc == MP_OK ? 0 : mp_srv_ec(c));
 	mp_wb_u8(wb, 0); /* PartialCompletion */
 }
 
@@ -192,7 +193,7 @@ void mp_srv_rop_delete_messages(struct mp_rop_ctx *c, const struct mp_rop *rop, 
 }
 
 void mp_srv_rop_move_copy_messages(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				   struct mp_wbuf *wb)
+                                   struct mp_wbuf *wb)
 {
 	struct mp_sobj *p = mp_srv_input(c, rop, MP_SOBJ_FOLDER);
 	int di = mp_rop_dest_index(rop);
@@ -214,7 +215,7 @@ void mp_srv_rop_move_copy_messages(struct mp_rop_ctx *c, const struct mp_rop *ro
 		int rc = MP_ERR_NOTFOUND;
 		if (in_folder(c, p->mbox, p->fid, mid))
 			rc = copy ? mp_store_msg_copy(c->txn, p->mbox, mid, d->fid, &nmid)
-				  : mp_store_msg_move(c->txn, p->mbox, mid, d->fid, &nmid);
+			          : mp_store_msg_move(c->txn, p->mbox, mid, d->fid, &nmid);
 		if (rc != MP_OK)
 			partial = true;
 	}

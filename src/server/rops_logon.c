@@ -40,7 +40,7 @@ void mp_srv_rop_logon(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp_
 		return;
 	}
 	char *dn = essdn && essdn->n ? talloc_strndup(c->mem, (const char *)essdn->bytes, essdn->n)
-				     : talloc_strdup(c->mem, s->user_dn);
+	                             : talloc_strdup(c->mem, s->user_dn);
 	if (!dn || mp_store_user_by_dn(c->txn, dn, c->mem, &u) != MP_OK) {
 		mp_srv_rsp_error(wb, rop, MP_EC_UNKNOWN_USER);
 		return;
@@ -69,7 +69,8 @@ void mp_srv_rop_logon(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp_
 	mp_srv_rsp_hdr(wb, rop->id, (uint8_t)out, 0);
 	mp_wb_u8(wb, flags);
 	for (int i = 0; i < MP_STORE_LOGON_FOLDERS; i++)
-		mp_wb_u32(wb, (uint32_t)mb.special[i]), mp_wb_u32(wb, (uint32_t)(mb.special[i] >> 32));
+		mp_wb_u32(wb, (uint32_t)mb.special[i]),
+		    mp_wb_u32(wb, (uint32_t)(mb.special[i] >> 32));
 	mp_wb_u8(wb, LOGON_RESPONSE_FLAGS);
 	mp_wb_bytes(wb, mb.mailbox_guid, 16);
 	mp_wb_u16(wb, mb.replid);
@@ -90,7 +91,7 @@ void mp_srv_rop_logon(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp_
 }
 
 void mp_srv_rop_get_receive_folder(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				   struct mp_wbuf *wb)
+                                   struct mp_wbuf *wb)
 {
 	struct mp_sobj *lo = logon_of(c, rop);
 	const struct mp_rop_val *cls = mp_rop_field(rop, "MessageClass");
@@ -102,7 +103,7 @@ void mp_srv_rop_get_receive_folder(struct mp_rop_ctx *c, const struct mp_rop *ro
 	}
 	char *name = mp_srv_str(c->mem, cls, false);
 	if (mp_store_receive_folder_get(c->txn, lo->mbox, name ? name : "", c->mem, &fid,
-					&explicit_class) != MP_OK) {
+	                                &explicit_class) != MP_OK) {
 		mp_srv_rsp_error(wb, rop, mp_srv_ec(c));
 		return;
 	}
@@ -114,7 +115,7 @@ void mp_srv_rop_get_receive_folder(struct mp_rop_ctx *c, const struct mp_rop *ro
 }
 
 void mp_srv_rop_set_receive_folder(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				   struct mp_wbuf *wb)
+                                   struct mp_wbuf *wb)
 {
 	struct mp_sobj *lo = logon_of(c, rop);
 	if (!lo) {
@@ -155,7 +156,8 @@ void mp_srv_rop_id_from_ltid(struct mp_rop_ctx *c, const struct mp_rop *rop, str
 		mp_srv_rsp_error(wb, rop, MP_EC_NULL_OBJECT);
 		return;
 	}
-	if (!v || v->n != MP_STORE_LTID_LEN || mp_store_mailbox_get(c->txn, lo->mbox, &mb) != MP_OK ||
+	if (!v || v->n != MP_STORE_LTID_LEN ||
+	    mp_store_mailbox_get(c->txn, lo->mbox, &mb) != MP_OK ||
 	    mp_store_id_from_ltid(&mb, v->bytes, &id) != MP_OK) {
 		mp_srv_rsp_error(wb, rop, MP_EC_NOT_FOUND);
 		return;

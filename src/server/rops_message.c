@@ -5,10 +5,9 @@
  * A message opened read/write is edited in a draft copy (the store's
  * mp_store_msg_edit): RopSaveChangesMessage replaces the original with it,
  * RopRelease without saving drops it, as does releasing a created message
- * never saved. Read flags go to the original at once. Submission delivers a copy to the Inbox (receive
- * folder of the message class) of every recipient that is a user of this
- * store, then moves the message to Sent Items; other recipients are
- * dropped without a non-delivery report.
+ * never saved. Read flags go to the original at once. Submission delivers a copy to the Inbox
+ * (receive folder of the message class) of every recipient that is a user of this store, then moves
+ * the message to Sent Items; other recipients are dropped without a non-delivery report.
  */
 #include "server/rop_server.h"
 
@@ -59,7 +58,7 @@ static const uint32_t recip_cols[] = {MP_TAG_SMTP_ADDRESS};
 
 /* A string property as UTF-16LE with terminator, or NULL. */
 static const uint8_t *wstr(struct mp_rop_ctx *c, const struct mp_store_obj *o, uint32_t tag,
-			   size_t *len)
+                           size_t *len)
 {
 	char *s = NULL;
 	uint8_t *w = NULL;
@@ -72,7 +71,7 @@ static const uint8_t *wstr(struct mp_rop_ctx *c, const struct mp_store_obj *o, u
 
 /* RecipientRow (MS-OXCDATA 2.8.3.1) of recipient `row` of message `mid`. */
 static void recipient_row(struct mp_rop_ctx *c, uint32_t mbox, uint64_t mid, uint32_t row,
-			  struct mp_wbuf *wb)
+                          struct mp_wbuf *wb)
 {
 	struct mp_store_obj r = mp_store_obj_recip(mbox, mid, row);
 	size_t elen = 0, dlen = 0;
@@ -96,7 +95,7 @@ static void recipient_row(struct mp_rop_ctx *c, uint32_t mbox, uint64_t mid, uin
 
 /* One recipient row with its header; false when it does not fit. */
 static void recipient_entry(struct mp_rop_ctx *c, uint32_t mbox, uint64_t mid, uint32_t row,
-			    bool with_id, struct mp_wbuf *wb)
+                            bool with_id, struct mp_wbuf *wb)
 {
 	struct mp_store_obj r = mp_store_obj_recip(mbox, mid, row);
 	uint32_t type = 1;
@@ -116,7 +115,7 @@ static void recipient_entry(struct mp_rop_ctx *c, uint32_t mbox, uint64_t mid, u
 
 /* TypedString (MS-OXCROPS 2.2.6.1.2.1): Unicode, or NotPresent. */
 static void typed_string(struct mp_rop_ctx *c, const struct mp_store_obj *o, uint32_t tag,
-			 struct mp_wbuf *wb)
+                         struct mp_wbuf *wb)
 {
 	size_t len = 0;
 	const uint8_t *w = wstr(c, o, tag, &len);
@@ -133,7 +132,7 @@ static void typed_string(struct mp_rop_ctx *c, const struct mp_store_obj *o, uin
 /* ---- Open, create, save ---- */
 
 static struct mp_sobj *new_message(struct mp_rop_ctx *c, const struct mp_sobj *p, uint64_t mid,
-				   bool writable)
+                                   bool writable)
 {
 	struct mp_sobj *o = mp_srv_obj_new(c, MP_SOBJ_MESSAGE);
 	if (!o)
@@ -313,7 +312,7 @@ void mp_srv_rop_set_read_flags(struct mp_rop_ctx *c, const struct mp_rop *rop, s
 		for (n = 0; n < arr->n; n++)
 			ids[n] = e[n]->v[0].u;
 	} else if (mp_store_folder_contents(c->txn, f->mbox, f->fid, false, c->mem, &ids, &n) !=
-		   MP_OK) {
+	           MP_OK) {
 		mp_srv_rsp_error(wb, rop, mp_srv_ec(c));
 		return;
 	}
@@ -330,7 +329,7 @@ void mp_srv_rop_set_read_flags(struct mp_rop_ctx *c, const struct mp_rop *rop, s
 /* ---- Recipients ---- */
 
 static bool add_prop(void *mem, struct mp_store_prop *arr, size_t *n, uint32_t tag,
-		     const uint8_t *data, size_t len)
+                     const uint8_t *data, size_t len)
 {
 	arr[*n].tag = tag;
 	arr[*n].form = MP_STORE_VAL_WIRE;
@@ -341,7 +340,7 @@ static bool add_prop(void *mem, struct mp_store_prop *arr, size_t *n, uint32_t t
 }
 
 static bool add_pv(void *mem, struct mp_store_prop *arr, size_t *n, uint32_t tag,
-		   const struct mp_propval *pv)
+                   const struct mp_propval *pv)
 {
 	struct mp_wbuf wb;
 	mp_wb_init(&wb);
@@ -365,9 +364,9 @@ static int modify_row(struct mp_rop_ctx *c, struct mp_sobj *o, const struct mp_r
 		return MP_ERR_PARSE;
 	if (body->n == 0)
 		return mp_store_recip_delete(c->txn, o->mbox, o->mid, (uint32_t)rid->u) == MP_OK ||
-				       mp_store_txn_ec(c->txn) == MP_EC_NOT_FOUND
-			   ? MP_OK
-			   : MP_ERR_PROTO;
+		               mp_store_txn_ec(c->txn) == MP_EC_NOT_FOUND
+		           ? MP_OK
+		           : MP_ERR_PROTO;
 	const struct mp_rop_vals *rr = body->p;
 	if (!rr)
 		return MP_ERR_PARSE;
@@ -390,16 +389,19 @@ static int modify_row(struct mp_rop_ctx *c, struct mp_sobj *o, const struct mp_r
 	const struct mp_rop_val *at = mp_srv_sub(rr, "AddressType");
 	const struct mp_rop_val *x500 = mp_srv_sub(rr, "X500DN");
 	if (flags && (flags->u & RF_TYPE_MASK) == RF_X500 && x500 && x500->bytes) {
-		add_prop(c->mem, arr, &n, MP_PROP_TAG(0x3002, MP_PT_STRING8), (const uint8_t *)"EX", 3);
+		add_prop(c->mem, arr, &n, MP_PROP_TAG(0x3002, MP_PT_STRING8), (const uint8_t *)"EX",
+		         3);
 		add_prop(c->mem, arr, &n, MP_PROP_TAG(0x3003, MP_PT_STRING8), x500->bytes, x500->n);
 	} else {
 		if (at && at->bytes)
-			add_prop(c->mem, arr, &n, MP_PROP_TAG(0x3002, MP_PT_STRING8), at->bytes, at->n);
+			add_prop(c->mem, arr, &n, MP_PROP_TAG(0x3002, MP_PT_STRING8), at->bytes,
+			         at->n);
 		if (email && email->bytes) {
-			add_prop(c->mem, arr, &n, MP_PROP_TAG(0x3003, stype), email->bytes, email->n);
+			add_prop(c->mem, arr, &n, MP_PROP_TAG(0x3003, stype), email->bytes,
+			         email->n);
 			if (!at || !at->bytes || strcasecmp((const char *)at->bytes, "SMTP") == 0)
 				add_prop(c->mem, arr, &n, MP_PROP_TAG(0x39FE, stype), email->bytes,
-					 email->n);
+				         email->n);
 		}
 	}
 	for (uint32_t i = 0; pr && pr->count && i < pr->rows[0].count && i < pr->ncols; i++) {
@@ -412,13 +414,14 @@ static int modify_row(struct mp_rop_ctx *c, struct mp_sobj *o, const struct mp_r
 			if (MP_PROP_ID(arr[k].tag) == MP_PROP_ID(tag))
 				dup = true;
 		if (!dup && n < max)
-			add_pv(c->mem, arr, &n, MP_PROP_TAG(MP_PROP_ID(tag), rv->val.type), &rv->val);
+			add_pv(c->mem, arr, &n, MP_PROP_TAG(MP_PROP_ID(tag), rv->val.type),
+			       &rv->val);
 	}
 	return mp_store_recip_set(c->txn, o->mbox, o->mid, (uint32_t)rid->u, arr, n);
 }
 
 void mp_srv_rop_modify_recipients(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				  struct mp_wbuf *wb)
+                                  struct mp_wbuf *wb)
 {
 	struct mp_sobj *o = mp_srv_input(c, rop, MP_SOBJ_MESSAGE);
 	const struct mp_rop_val *rows = mp_rop_field(rop, "RecipientRows");
@@ -480,7 +483,7 @@ void mp_srv_rop_read_recipients(struct mp_rop_ctx *c, const struct mp_rop *rop, 
 }
 
 void mp_srv_rop_remove_all_recipients(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				      struct mp_wbuf *wb)
+                                      struct mp_wbuf *wb)
 {
 	struct mp_sobj *o = mp_srv_input(c, rop, MP_SOBJ_MESSAGE);
 	if (!o) {
@@ -500,7 +503,7 @@ void mp_srv_rop_remove_all_recipients(struct mp_rop_ctx *c, const struct mp_rop 
 /* Copy the properties of one bag to another (values copied first: the
  * store's pointers die at the next write). */
 static int copy_bag(struct mp_rop_ctx *c, const struct mp_store_obj *from,
-		    const struct mp_store_obj *to)
+                    const struct mp_store_obj *to)
 {
 	struct mp_store_prop *props = NULL;
 	size_t n = 0;
@@ -509,7 +512,7 @@ static int copy_bag(struct mp_rop_ctx *c, const struct mp_store_obj *from,
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		props[i].data = talloc_memdup(c->mem, props[i].len ? props[i].data : (uint8_t *)"",
-					      props[i].len ? props[i].len : 1);
+		                              props[i].len ? props[i].len : 1);
 		if (!props[i].data)
 			return MP_ERR_NOMEM;
 	}
@@ -552,7 +555,8 @@ static int deliver(struct mp_rop_ctx *c, uint32_t from_mbox, uint64_t mid, uint3
 			if (mp_store_tag_is_computed(props[j].tag))
 				continue;
 			props[k] = props[j];
-			props[k].data = talloc_memdup(c->mem, props[j].data, props[j].len ? props[j].len : 1);
+			props[k].data =
+			    talloc_memdup(c->mem, props[j].data, props[j].len ? props[j].len : 1);
 			if (!props[k].data)
 				rc = MP_ERR_NOMEM;
 			k++;
@@ -574,7 +578,7 @@ static int deliver(struct mp_rop_ctx *c, uint32_t from_mbox, uint64_t mid, uint3
 	}
 	if (rc == MP_OK)
 		rc = mp_store_prop_set_u64(c->txn, &dst, MP_TAG_MESSAGE_DELIVERY_TIME,
-					   mp_store_filetime_now());
+		                           mp_store_filetime_now());
 	if (rc == MP_OK)
 		rc = mp_store_prop_set_u32(c->txn, &dst, MP_TAG_MESSAGE_FLAGS, 0);
 	uint64_t saved = 0;
@@ -636,7 +640,8 @@ void mp_srv_rop_submit(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp
 		mp_store_prop_set_string(c->txn, &m, MP_TAG_SENDER_ADDRTYPE, "SMTP");
 		mp_store_prop_set_string(c->txn, &m, MP_TAG_SENDER_EMAIL, me->smtp);
 		mp_store_prop_set_string(c->txn, &m, MP_TAG_SENDER_SMTP_ADDRESS, me->smtp);
-		mp_store_prop_set_string(c->txn, &m, MP_TAG_SENT_REPRESENTING_NAME, me->display_name);
+		mp_store_prop_set_string(c->txn, &m, MP_TAG_SENT_REPRESENTING_NAME,
+		                         me->display_name);
 		mp_store_prop_set_string(c->txn, &m, MP_TAG_SENT_REPRESENTING_ADDRTYPE, "SMTP");
 		mp_store_prop_set_string(c->txn, &m, MP_TAG_SENT_REPRESENTING_EMAIL, me->smtp);
 		mp_store_prop_set_string(c->txn, &m, MP_TAG_SENT_REPRESENTING_SMTP, me->smtp);
@@ -661,7 +666,7 @@ void mp_srv_rop_submit(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp
 		rc = mp_store_mailbox_get(c->txn, o->mbox, &mb);
 	if (rc == MP_OK)
 		rc = mp_store_msg_move(c->txn, o->mbox, o->mid, mb.special[MP_STORE_SF_SENT_ITEMS],
-				       &moved);
+		                       &moved);
 	if (rc != MP_OK) {
 		mp_srv_rsp_error(wb, rop, mp_srv_ec(c));
 		return;
@@ -674,8 +679,7 @@ void mp_srv_rop_submit(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp
 
 /* ---- Attachments ---- */
 
-void mp_srv_rop_get_attach_table(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				 struct mp_wbuf *wb)
+void mp_srv_rop_get_attach_table(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp_wbuf *wb)
 {
 	struct mp_sobj *m = mp_srv_input(c, rop, MP_SOBJ_MESSAGE);
 	if (!m || !out_ok(c, rop)) {
@@ -708,7 +712,7 @@ static bool attach_exists(struct mp_rop_ctx *c, uint32_t mbox, uint64_t mid, uin
 }
 
 static struct mp_sobj *new_attach(struct mp_rop_ctx *c, const struct mp_sobj *m, uint32_t num,
-				  bool writable)
+                                  bool writable)
 {
 	struct mp_sobj *a = mp_srv_obj_new(c, MP_SOBJ_ATTACH);
 	if (!a)
@@ -798,7 +802,7 @@ void mp_srv_rop_delete_attach(struct mp_rop_ctx *c, const struct mp_rop *rop, st
 	}
 	uint32_t num = (uint32_t)mp_srv_uint(rop, "AttachmentID");
 	int rc = attach_exists(c, m->mbox, m->mid, num)
-		     ? mp_store_attach_delete(c->txn, m->mbox, m->mid, num)
-		     : MP_ERR_NOTFOUND;
+	             ? mp_store_attach_delete(c->txn, m->mbox, m->mid, num)
+	             : MP_ERR_NOTFOUND;
 	mp_srv_rsp_error(wb, rop, rc == MP_OK ? 0 : MP_EC_NOT_FOUND);
 }

@@ -46,7 +46,7 @@ void mp_srv_notify_detach(struct mp_emsmdb_sess *s)
 }
 
 void mp_srv_notify_new_mail(uint32_t mbox, uint64_t fid, uint64_t mid, uint32_t msg_flags,
-			    const char *msg_class)
+                            const char *msg_class)
 {
 	pthread_mutex_lock(&lock);
 	for (struct mp_emsmdb_sess *s = sessions; s; s = s->next) {
@@ -65,7 +65,7 @@ void mp_srv_notify_new_mail(uint32_t mbox, uint64_t fid, uint64_t mid, uint32_t 
 			p->mid = mid;
 			p->msg_flags = msg_flags;
 			strncpy(p->msg_class, msg_class ? msg_class : "IPM.Note",
-				sizeof(p->msg_class) - 1);
+			        sizeof(p->msg_class) - 1);
 		}
 	}
 	pthread_mutex_unlock(&lock);
@@ -145,7 +145,7 @@ void mp_srv_notify_forget(struct mp_emsmdb_sess *s, uint32_t handle)
 }
 
 void mp_srv_rop_register_notification(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				      struct mp_wbuf *wb)
+                                      struct mp_wbuf *wb)
 {
 	struct mp_sobj *p = mp_srv_obj_at(c, mp_rop_input_index(rop));
 	int out = mp_rop_output_index(rop);

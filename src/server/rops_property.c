@@ -13,7 +13,7 @@
 
 /* The input object's property bag; answers the error itself when none. */
 static bool bag_of(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp_wbuf *wb,
-		   struct mp_store_obj *obj, bool write)
+                   struct mp_store_obj *obj, bool write)
 {
 	struct mp_sobj *o = mp_srv_obj_at(c, mp_rop_input_index(rop));
 	if (!o || !mp_srv_obj_bag(o, obj)) {
@@ -28,7 +28,7 @@ static bool bag_of(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp_wbu
 }
 
 void mp_srv_rop_get_props_specific(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				   struct mp_wbuf *wb)
+                                   struct mp_wbuf *wb)
 {
 	struct mp_store_obj obj;
 	const struct mp_rop_val *tags = mp_rop_field(rop, "PropertyTags");
@@ -85,7 +85,7 @@ void mp_srv_rop_get_props_list(struct mp_rop_ctx *c, const struct mp_rop *rop, s
 }
 
 static void problems(struct mp_wbuf *wb, const struct mp_rop *rop, const struct mp_prop_problem *p,
-		     size_t n)
+                     size_t n)
 {
 	mp_srv_rsp_hdr(wb, rop->id, (uint8_t)mp_rop_input_index(rop), 0);
 	mp_wb_u16(wb, (uint16_t)n);
@@ -171,7 +171,7 @@ void mp_srv_rop_ids_from_names(struct mp_rop_ctx *c, const struct mp_rop *rop, s
 			missing = true;
 		}
 	mp_srv_rsp_hdr(wb, rop->id, (uint8_t)mp_rop_input_index(rop),
-		       missing ? MP_EC_WARN_WITH_ERRORS : 0);
+	               missing ? MP_EC_WARN_WITH_ERRORS : 0);
 	mp_wb_u16(wb, (uint16_t)n);
 	for (size_t i = 0; i < n; i++)
 		mp_wb_u16(wb, ids[i]);
@@ -181,7 +181,7 @@ void mp_srv_rop_names_from_ids(struct mp_rop_ctx *c, const struct mp_rop *rop, s
 {
 	/* PS_MAPI {00020328-0000-0000-C000-000000000046}: ids below 0x8000. */
 	static const uint8_t ps_mapi[16] = {0x28, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
-					    0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
+	                                    0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
 	struct mp_sobj *o = mp_srv_obj_at(c, mp_rop_input_index(rop));
 	const struct mp_rop_val *arr = mp_rop_field(rop, "PropertyIds");
 	if (!o || o->type == MP_SOBJ_TABLE || o->type == MP_SOBJ_STREAM) {

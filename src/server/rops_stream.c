@@ -25,8 +25,8 @@ static bool streamable(uint32_t tag)
 
 int mp_srv_stream_flush(struct mp_rop_ctx *c, struct mp_sobj *o)
 {
-	int rc = mp_store_prop_set_content(c->txn, &o->sobj, o->tag, o->buf ? o->buf : (uint8_t *)"",
-					   o->size);
+	int rc = mp_store_prop_set_content(c->txn, &o->sobj, o->tag,
+	                                   o->buf ? o->buf : (uint8_t *)"", o->size);
 	if (rc == MP_OK)
 		o->dirty = false;
 	return rc;
@@ -76,8 +76,8 @@ void mp_srv_rop_open_stream(struct mp_rop_ctx *c, const struct mp_rop *rop, stru
 	s->buf = talloc_size(s, s->size ? s->size : 1);
 	size_t got = 0;
 	if (!s->buf || (s->size && (mp_store_stream_read(c->txn, &obj, tag, 0, s->buf, s->size,
-							 &got) != MP_OK ||
-				    got != s->size))) {
+	                                                 &got) != MP_OK ||
+	                            got != s->size))) {
 		mp_srv_obj_free(c->s, s, NULL);
 		mp_srv_rsp_error(wb, rop, MP_EC_ERROR);
 		return;
@@ -193,8 +193,7 @@ void mp_srv_rop_seek_stream(struct mp_rop_ctx *c, const struct mp_rop *rop, stru
 	mp_wb_u32(wb, 0);
 }
 
-void mp_srv_rop_set_stream_size(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				struct mp_wbuf *wb)
+void mp_srv_rop_set_stream_size(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp_wbuf *wb)
 {
 	struct mp_sobj *s = mp_srv_input(c, rop, MP_SOBJ_STREAM);
 	if (!s) {
@@ -218,8 +217,7 @@ void mp_srv_rop_set_stream_size(struct mp_rop_ctx *c, const struct mp_rop *rop,
 	mp_srv_rsp_hdr(wb, rop->id, (uint8_t)mp_rop_input_index(rop), 0);
 }
 
-void mp_srv_rop_get_stream_size(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				struct mp_wbuf *wb)
+void mp_srv_rop_get_stream_size(struct mp_rop_ctx *c, const struct mp_rop *rop, struct mp_wbuf *wb)
 {
 	struct mp_sobj *s = mp_srv_input(c, rop, MP_SOBJ_STREAM);
 	if (!s) {

@@ -92,7 +92,7 @@ static void to_cmpval(void *mem, const struct mp_propval *pv, struct cmpval *out
 }
 
 static bool stored_cmpval(struct mp_rop_ctx *c, const struct mp_store_obj *obj, uint32_t tag,
-			  struct cmpval *out)
+                          struct cmpval *out)
 {
 	struct mp_store_prop p;
 	struct mp_propval pv;
@@ -155,7 +155,8 @@ static bool content_match(const char *hay, const char *needle, uint16_t low, uin
 	case 0: /* FL_FULLSTRING */
 		return icase ? strcasecmp(hay, needle) == 0 : strcmp(hay, needle) == 0;
 	case 2: /* FL_PREFIX */
-		return hn >= nn && (icase ? strncasecmp(hay, needle, nn) : strncmp(hay, needle, nn)) == 0;
+		return hn >= nn &&
+		       (icase ? strncasecmp(hay, needle, nn) : strncmp(hay, needle, nn)) == 0;
 	default: /* FL_SUBSTRING */
 		if (!icase)
 			return strstr(hay, needle) != NULL;
@@ -167,7 +168,7 @@ static bool content_match(const char *hay, const char *needle, uint16_t low, uin
 }
 
 static bool eval(struct mp_rop_ctx *c, const struct mp_store_obj *obj,
-		 const struct mp_restriction *r)
+                 const struct mp_restriction *r)
 {
 	struct cmpval a, b;
 	switch (r->rt) {
@@ -188,7 +189,8 @@ static bool eval(struct mp_rop_ctx *c, const struct mp_store_obj *obj,
 		if (!stored_cmpval(c, obj, r->u.content.tag, &a) || a.kind != b.kind)
 			return false;
 		if (a.kind == 2)
-			return content_match(a.s, b.s, r->u.content.fuzzy_low, r->u.content.fuzzy_high);
+			return content_match(a.s, b.s, r->u.content.fuzzy_low,
+			                     r->u.content.fuzzy_high);
 		return cmp_vals(&a, &b) == 0;
 	case MP_RES_PROPERTY:
 		to_cmpval(c->mem, &r->u.prop.pv.val, &b);
@@ -205,7 +207,7 @@ static bool eval(struct mp_rop_ctx *c, const struct mp_store_obj *obj,
 		if (!stored_cmpval(c, obj, r->u.bitmask.tag, &a) || a.kind != 1)
 			return r->u.bitmask.relop == 0;
 		return ((uint64_t)a.i & r->u.bitmask.mask) ? r->u.bitmask.relop != 0
-							   : r->u.bitmask.relop == 0;
+		                                           : r->u.bitmask.relop == 0;
 	case MP_RES_SIZE: {
 		struct mp_store_prop p;
 		uint32_t tag = r->u.size.tag;
@@ -220,8 +222,7 @@ static bool eval(struct mp_rop_ctx *c, const struct mp_store_obj *obj,
 	}
 }
 
-static int decode_res(struct mp_rop_ctx *c, const uint8_t *p, size_t n,
-		      struct mp_restriction **out)
+static int decode_res(struct mp_rop_ctx *c, const uint8_t *p, size_t n, struct mp_restriction **out)
 {
 	struct mp_rcursor rc;
 	struct mp_pv_rd rd = {.rc = &rc, .mem = c->mem, .ctx = MP_PV_ROP};
@@ -462,7 +463,7 @@ void mp_srv_rop_query_position(struct mp_rop_ctx *c, const struct mp_rop *rop, s
 
 /* Move the cursor from `start` by `delta` rows within [0, n]. */
 static void seek(struct mp_sobj *t, size_t n, int64_t start, int64_t delta, bool *less,
-		 int32_t *sought)
+                 int32_t *sought)
 {
 	int64_t target = start + delta;
 	if (target < 0)
@@ -495,8 +496,8 @@ void mp_srv_rop_seek_row(struct mp_rop_ctx *c, const struct mp_rop *rop, struct 
 		return;
 	}
 	int64_t start = origin == BOOKMARK_BEGINNING ? 0
-			: origin == BOOKMARK_END   ? (int64_t)n
-						   : (int64_t)(t->pos > n ? n : t->pos);
+	                : origin == BOOKMARK_END     ? (int64_t)n
+	                                             : (int64_t)(t->pos > n ? n : t->pos);
 	seek(t, n, start, (int32_t)mp_srv_uint(rop, "RowCount"), &less, &sought);
 	mp_srv_rsp_hdr(wb, rop->id, (uint8_t)mp_rop_input_index(rop), 0);
 	mp_wb_u8(wb, less);
@@ -504,21 +505,29 @@ void mp_srv_rop_seek_row(struct mp_rop_ctx *c, const struct mp_rop *rop, struct 
 }
 
 void mp_srv_rop_query_columns_all(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				  struct mp_wbuf *wb)
+                                  struct mp_wbuf *wb)
 {
-	static const uint32_t msg_cols[] = {
-	    MP_TAG_MID,	      MP_TAG_FOLDER_ID,	   MP_TAG_ENTRYID,	  MP_TAG_SUBJECT,
-	    MP_TAG_MESSAGE_CLASS, MP_TAG_MESSAGE_FLAGS, MP_TAG_MESSAGE_SIZE,
-	    MP_TAG_MESSAGE_DELIVERY_TIME, MP_TAG_SENT_REPRESENTING_NAME, MP_TAG_DISPLAY_TO,
-	    MP_TAG_HAS_ATTACHMENTS, MP_TAG_IMPORTANCE, MP_TAG_LAST_MODIFICATION_TIME};
+	static const uint32_t msg_cols[] = {MP_TAG_MID,
+	                                    MP_TAG_FOLDER_ID,
+	                                    MP_TAG_ENTRYID,
+	                                    MP_TAG_SUBJECT,
+	                                    MP_TAG_MESSAGE_CLASS,
+	                                    MP_TAG_MESSAGE_FLAGS,
+	                                    MP_TAG_MESSAGE_SIZE,
+	                                    MP_TAG_MESSAGE_DELIVERY_TIME,
+	                                    MP_TAG_SENT_REPRESENTING_NAME,
+	                                    MP_TAG_DISPLAY_TO,
+	                                    MP_TAG_HAS_ATTACHMENTS,
+	                                    MP_TAG_IMPORTANCE,
+	                                    MP_TAG_LAST_MODIFICATION_TIME};
 	static const uint32_t folder_cols[] = {
-	    MP_TAG_FOLDER_ID,	   MP_TAG_PARENT_FOLDER_ID, MP_TAG_ENTRYID,	 MP_TAG_DISPLAY_NAME,
-	    MP_TAG_CONTENT_COUNT, MP_TAG_CONTENT_UNREAD_COUNT, MP_TAG_SUBFOLDERS,
-	    MP_TAG_CONTAINER_CLASS, MP_TAG_FOLDER_TYPE};
-	static const uint32_t attach_cols[] = {
-	    MP_TAG_ATTACH_NUM, MP_TAG_ATTACH_METHOD, MP_TAG_ATTACH_LONG_FILENAME,
-	    MP_TAG_ATTACH_FILENAME, MP_TAG_ATTACH_SIZE, MP_TAG_ATTACH_MIME_TAG,
-	    MP_TAG_RENDERING_POSITION};
+	    MP_TAG_FOLDER_ID,    MP_TAG_PARENT_FOLDER_ID, MP_TAG_ENTRYID,
+	    MP_TAG_DISPLAY_NAME, MP_TAG_CONTENT_COUNT,    MP_TAG_CONTENT_UNREAD_COUNT,
+	    MP_TAG_SUBFOLDERS,   MP_TAG_CONTAINER_CLASS,  MP_TAG_FOLDER_TYPE};
+	static const uint32_t attach_cols[] = {MP_TAG_ATTACH_NUM,           MP_TAG_ATTACH_METHOD,
+	                                       MP_TAG_ATTACH_LONG_FILENAME, MP_TAG_ATTACH_FILENAME,
+	                                       MP_TAG_ATTACH_SIZE,          MP_TAG_ATTACH_MIME_TAG,
+	                                       MP_TAG_RENDERING_POSITION};
 	struct mp_sobj *t = table_of(c, rop);
 	const uint32_t *cols;
 	size_t n;
@@ -578,8 +587,7 @@ void mp_srv_rop_reset_table(struct mp_rop_ctx *c, const struct mp_rop *rop, stru
 }
 
 /* Bookmarks are 4-byte slot numbers of remembered positions. */
-static bool bookmark_pos(struct mp_sobj *t, const struct mp_rop *rop, uint32_t *pos,
-			 uint32_t *slot)
+static bool bookmark_pos(struct mp_sobj *t, const struct mp_rop *rop, uint32_t *pos, uint32_t *slot)
 {
 	const struct mp_rop_val *bm = mp_rop_field(rop, "Bookmark");
 	if (!bm || bm->n != 4)
@@ -632,7 +640,7 @@ void mp_srv_rop_free_bookmark(struct mp_rop_ctx *c, const struct mp_rop *rop, st
 }
 
 void mp_srv_rop_seek_row_bookmark(struct mp_rop_ctx *c, const struct mp_rop *rop,
-				  struct mp_wbuf *wb)
+                                  struct mp_wbuf *wb)
 {
 	struct mp_sobj *t = table_of(c, rop);
 	uint64_t *ids = NULL;

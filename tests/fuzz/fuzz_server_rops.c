@@ -21,10 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct mp_emsmdb_sess *sess;
 
 static const char eml[] = "From: Bob <bob@example.org>\r\nTo: Alice <alice@example.org>\r\n"
-			  "Subject: Hello\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
-			  "boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nBody text\r\n"
-			  "--b\r\nContent-Type: application/octet-stream; name=a.bin\r\n"
-			  "Content-Transfer-Encoding: base64\r\n\r\nAAECAwQF\r\n--b--\r\n";
+                          "Subject: Hello\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+                          "boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nBody text\r\n"
+                          "--b\r\nContent-Type: application/octet-stream; name=a.bin\r\n"
+                          "Content-Transfer-Encoding: base64\r\n\r\nAAECAwQF\r\n--b--\r\n";
 
 static void init(void)
 {
@@ -40,9 +40,10 @@ static void init(void)
 	uint64_t mid;
 	if (!mkdtemp(dir) || mp_store_open(&st, dir, &o, err, sizeof(err)) != MP_OK ||
 	    mp_store_user_add_simple(st, &u, &id, err, sizeof(err)) != MP_OK ||
-	    mp_store_txn_begin(st, true, &txn) != MP_OK || mp_store_mailbox_get(txn, id, &mb) != MP_OK ||
+	    mp_store_txn_begin(st, true, &txn) != MP_OK ||
+	    mp_store_mailbox_get(txn, id, &mb) != MP_OK ||
 	    mp_store_import_mem(txn, id, mb.special[MP_STORE_SF_INBOX], eml, sizeof(eml) - 1, 0,
-				&mid) != MP_OK ||
+	                        &mid) != MP_OK ||
 	    mp_store_user_get(txn, id, NULL, &user) != MP_OK) {
 		fprintf(stderr, "fuzz_server_rops: setup failed\n");
 		abort();
@@ -110,8 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	mp_wb_init(&out);
 	size_t room = rooms[(mode >> 1) & 3];
-	if (mp_srv_rop_run(sess, rq.data ? rq.data : (const uint8_t *)"", rq.len, room, &out, &ec) ==
-	    MP_OK) {
+	if (mp_srv_rop_run(sess, rq.data ? rq.data : (const uint8_t *)"", rq.len, room, &out,
+	                   &ec) == MP_OK) {
 		/* A response buffer: RopSize within it, the handle table after. */
 		if (out.len < 2 || mp_get_u16(out.data) > out.len || out.len > room + 4 * 256)
 			abort();

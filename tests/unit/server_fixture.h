@@ -7,7 +7,6 @@
 #ifndef MP_TEST_SERVER_FIXTURE_H
 #define MP_TEST_SERVER_FIXTURE_H
 
-
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +43,12 @@ static inline struct srv_fixture *fx_setup(void)
 	struct srv_fixture *f = calloc(1, sizeof(*f));
 	char err[256], path[512];
 	struct mp_store_opts o = {.create = true, .map_size = 64u << 20};
-	struct mp_store_user_new a = {.name = "alice", .password = "pw-a", .display_name = "Alice A",
-				      .smtp = "alice@example.org"};
-	struct mp_store_user_new b = {.name = "bob", .password = "pw-b", .display_name = "Bob B",
-				      .smtp = "bob@example.org"};
+	struct mp_store_user_new a = {.name = "alice",
+	                              .password = "pw-a",
+	                              .display_name = "Alice A",
+	                              .smtp = "alice@example.org"};
+	struct mp_store_user_new b = {
+	    .name = "bob", .password = "pw-b", .display_name = "Bob B", .smtp = "bob@example.org"};
 	struct mp_store_import_stats stats;
 	struct mp_store_import_opts io = {0};
 	const char *data = getenv("MP_TEST_DATA_DIR");
@@ -116,11 +117,11 @@ static inline void rq_u64(struct mp_wbuf *wb, uint64_t v)
 static inline void rq_logon(struct mp_wbuf *wb, uint8_t out, const char *dn)
 {
 	mp_wb_u8(wb, 0xFE);
-	mp_wb_u8(wb, 0);      /* LogonId */
-	mp_wb_u8(wb, out);    /* OutputHandleIndex */
-	mp_wb_u8(wb, 0x01);   /* LogonFlags: Private */
+	mp_wb_u8(wb, 0);           /* LogonId */
+	mp_wb_u8(wb, out);         /* OutputHandleIndex */
+	mp_wb_u8(wb, 0x01);        /* LogonFlags: Private */
 	mp_wb_u32(wb, 0x01000000); /* OpenFlags: USE_PER_MDB_REPLID_MAPPING */
-	mp_wb_u32(wb, 0);     /* StoreState */
+	mp_wb_u32(wb, 0);          /* StoreState */
 	mp_wb_u16(wb, (uint16_t)(strlen(dn) + 1));
 	mp_wb_bytes(wb, dn, strlen(dn) + 1);
 }

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
 
 #include "server_fixture.h"
@@ -88,7 +89,7 @@ static void *serve(struct ctx *c, uint16_t opnum, const void *req)
 		return NULL;
 	}
 	struct mp_mapi_call *mc = mp_mapi_decode(c->mem, MP_MAPI_EMSMDB, opnum, MP_CALL_RESPONSE,
-						 c->out.data, c->out.len, &why);
+	                                         c->out.data, c->out.len, &why);
 	assert_non_null(mc);
 	return mc->body;
 }
@@ -138,7 +139,7 @@ static void test_connect_refused(void **st)
 
 /* EcDoRpcExt2 with a RopLogon, rgbIn built with `in_flags`, pulFlags `flags`. */
 static struct mp_emsmdb_rpc_ext2_resp *logon_rpc(struct ctx *c, const struct mp_ndr_handle *cxh,
-						 uint16_t in_flags, uint32_t flags)
+                                                 uint16_t in_flags, uint32_t flags)
 {
 	struct mp_wbuf rq, chain;
 	rq_begin(&rq);
@@ -149,8 +150,8 @@ static struct mp_emsmdb_rpc_ext2_resp *logon_rpc(struct ctx *c, const struct mp_
 	mp_wb_init(&chain);
 	assert_int_equal(mp_rpc_ext_build(ext, &chain), MP_OK);
 	mp_wb_free(&rq);
-	struct mp_emsmdb_rpc_ext2_req req = {.pcxh = *cxh, .pulFlags = flags, .pcbOut = 0x40000,
-					     .pcbAuxOut = 0x1008};
+	struct mp_emsmdb_rpc_ext2_req req = {
+	    .pcxh = *cxh, .pulFlags = flags, .pcbOut = 0x40000, .pcbAuxOut = 0x1008};
 	uint8_t *copy = talloc_memdup(c->mem, chain.data, chain.len);
 	mp_emsmdb_buf_set(&req.rgbIn, copy, (uint32_t)chain.len);
 	mp_wb_free(&chain);
@@ -158,14 +159,14 @@ static struct mp_emsmdb_rpc_ext2_resp *logon_rpc(struct ctx *c, const struct mp_
 }
 
 /* The ROP response buffer of rgbOut, checking its segment flags. */
-static void check_logon_out(struct ctx *c, const struct mp_emsmdb_rpc_ext2_resp *r,
-			    bool compressed, bool xored)
+static void check_logon_out(struct ctx *c, const struct mp_emsmdb_rpc_ext2_resp *r, bool compressed,
+                            bool xored)
 {
 	struct mp_rpc_ext *ext = NULL;
 	size_t len = 0;
 	assert_int_equal(r->result, 0);
 	assert_int_equal(mp_rpc_ext_parse(c->mem, r->rgbOut.data, r->rgbOut.len, NULL, &ext, NULL),
-			 MP_OK);
+	                 MP_OK);
 	assert_int_equal(ext->count, 1);
 	assert_int_equal((ext->segs[0].flags & MP_RHE_COMPRESSED) != 0, compressed);
 	assert_int_equal((ext->segs[0].flags & MP_RHE_XORMAGIC) != 0, xored);
@@ -242,7 +243,7 @@ static void test_legacy_rpc(void **st)
 {
 	struct ctx *c = *st;
 	struct mp_emsmdb_connect_ex_req creq = {.szUserDN = c->f->alice_dn,
-						.rgwClientVersion = {0x000B, 0, 0}};
+	                                        .rgwClientVersion = {0x000B, 0, 0}};
 	struct mp_emsmdb_connect_ex_resp *r = serve(c, MP_EMSMDB_DO_CONNECT, &creq);
 	assert_non_null(r);
 	assert_int_equal(r->result, 0);
@@ -280,13 +281,18 @@ static void test_async_wait(void **st)
 	void *state = NULL;
 	mp_wb_init(&stub);
 	mp_wb_init(&out);
-	assert_true(mp_asyncemsmdb_push(MP_ASYNCEMSMDB_DO_ASYNC_WAIT_EX, MP_CALL_REQUEST, &wreq, &stub));
-	struct mp_server_call call = {.user = "alice", .session_state = &state,
-				      .opnum = MP_ASYNCEMSMDB_DO_ASYNC_WAIT_EX, .stub = stub.data,
-				      .len = stub.len, .out = &out, .fault = &fault};
+	assert_true(
+	    mp_asyncemsmdb_push(MP_ASYNCEMSMDB_DO_ASYNC_WAIT_EX, MP_CALL_REQUEST, &wreq, &stub));
+	struct mp_server_call call = {.user = "alice",
+	                              .session_state = &state,
+	                              .opnum = MP_ASYNCEMSMDB_DO_ASYNC_WAIT_EX,
+	                              .stub = stub.data,
+	                              .len = stub.len,
+	                              .out = &out,
+	                              .fault = &fault};
 	assert_int_equal(mp_server_asyncemsmdb.serve(&call), MP_OK);
 	struct mp_mapi_call *mc = mp_mapi_decode(c->mem, MP_MAPI_ASYNCEMSMDB, 0, MP_CALL_RESPONSE,
-						 out.data, out.len, NULL);
+	                                         out.data, out.len, NULL);
 	assert_non_null(mc);
 	const struct mp_asyncemsmdb_wait_ex_resp *w = mc->body;
 	assert_int_equal(w->result, 0);

@@ -5,12 +5,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
 
 #include "server_fixture.h"
 
-#include "server/rop_server.h"
 #include "mapi/propval.h"
+#include "server/rop_server.h"
 
 #include <talloc.h>
 
@@ -382,19 +383,19 @@ static void test_send_to_local_user(void **state)
 	assert_int_equal(mp_store_txn_begin(c->f->st, false, &txn), MP_OK);
 	void *mem = mp_store_txn_mem(txn);
 	assert_int_equal(mp_store_folder_contents(txn, c->f->bob, bmb.special[MP_STORE_SF_INBOX],
-						  false, mem, &mids, &n),
-			 MP_OK);
+	                                          false, mem, &mids, &n),
+	                 MP_OK);
 	assert_int_equal(n, 1);
 	struct mp_store_obj m = mp_store_obj_message(c->f->bob, mids[0]);
 	assert_int_equal(mp_store_prop_get_string(txn, &m, MP_TAG_SUBJECT, mem, &s), MP_OK);
 	assert_string_equal(s, "Hello Bob");
 	assert_int_equal(mp_store_prop_get_string(txn, &m, MP_TAG_SENDER_SMTP_ADDRESS, mem, &s),
-			 MP_OK);
+	                 MP_OK);
 	assert_string_equal(s, "alice@example.org");
 	assert_int_equal(mp_store_folder_contents(txn, c->f->alice,
-						  c->mb.special[MP_STORE_SF_SENT_ITEMS], false, mem,
-						  &mids, &n),
-			 MP_OK);
+	                                          c->mb.special[MP_STORE_SF_SENT_ITEMS], false, mem,
+	                                          &mids, &n),
+	                 MP_OK);
 	assert_int_equal(n, 1);
 	mp_store_txn_abort(txn);
 }
@@ -410,7 +411,7 @@ static void test_invalid_handles(void **state)
 	rq_begin(&rq);
 	rq_open_folder(&rq, 7, 1, c->mb.special[MP_STORE_SF_INBOX]); /* index past the table */
 	rq_open_folder(&rq, 1, 1, c->mb.special[MP_STORE_SF_INBOX]); /* stale handle */
-	rq_query_rows(&rq, 0, 10);				      /* not a table */
+	rq_query_rows(&rq, 0, 10);                                   /* not a table */
 	rq_end(&rq, h, 2);
 	assert_int_equal(run(c, &rq, 0x8000, &out, &ec), MP_OK);
 	assert_true(rs_begin(&rc, &out));
@@ -523,11 +524,10 @@ static void test_huge_row_count_and_small_buffer(void **state)
 	assert_int_equal(run(c, &rq, 2 + 12 + 12, &out, &ec), MP_OK);
 	assert_true(rs_begin(&rc, &out));
 	assert_int_equal(mp_rc_u8(&rc), 0xFF);
-	assert_true(mp_rc_u16(&rc) > 26); /* SizeNeeded */
+	assert_true(mp_rc_u16(&rc) > 26);      /* SizeNeeded */
 	assert_int_equal(mp_rc_u8(&rc), 0x15); /* the RopQueryRows request again */
 	mp_wb_free(&out);
 }
-
 
 /* Expect a response header (RopId, index, ReturnValue) at the cursor. */
 static void expect(struct mp_rcursor *rc, uint8_t id, uint8_t idx, uint32_t ec)
@@ -642,7 +642,7 @@ static void test_ltid_and_named_props(void **state)
 {
 	/* PS_PUBLIC_STRINGS {00020329-0000-0000-C000-000000000046} */
 	static const uint8_t ps_public[16] = {0x29, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
-					      0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
+	                                      0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
 	struct ctx *c = *state;
 	uint32_t lh = logon(c);
 	struct mp_wbuf rq, out;
@@ -851,13 +851,13 @@ static void test_read_flags_copy_delete(void **state)
 	struct mp_store_txn *txn;
 	struct mp_store_folder_info fi;
 	assert_int_equal(mp_store_txn_begin(c->f->st, false, &txn), MP_OK);
-	assert_int_equal(mp_store_folder_get(txn, c->f->alice, c->mb.special[MP_STORE_SF_INBOX], &fi),
-			 MP_OK);
+	assert_int_equal(
+	    mp_store_folder_get(txn, c->f->alice, c->mb.special[MP_STORE_SF_INBOX], &fi), MP_OK);
 	assert_int_equal(fi.content_count, 1);
 	assert_int_equal(fi.unread_count, 0);
-	assert_int_equal(mp_store_folder_get(txn, c->f->alice,
-					     c->mb.special[MP_STORE_SF_DELETED_ITEMS], &fi),
-			 MP_OK);
+	assert_int_equal(
+	    mp_store_folder_get(txn, c->f->alice, c->mb.special[MP_STORE_SF_DELETED_ITEMS], &fi),
+	    MP_OK);
 	assert_int_equal(fi.content_count, 1);
 	mp_store_txn_abort(txn);
 }
@@ -1150,8 +1150,8 @@ static void subject_of(struct ctx *c, uint64_t mid, char *buf, size_t len)
 	char *sj = NULL;
 	assert_int_equal(mp_store_txn_begin(c->f->st, false, &txn), MP_OK);
 	struct mp_store_obj m = mp_store_obj_message(c->f->alice, mid);
-	assert_int_equal(mp_store_prop_get_string(txn, &m, MP_TAG_SUBJECT, mp_store_txn_mem(txn), &sj),
-			 MP_OK);
+	assert_int_equal(
+	    mp_store_prop_get_string(txn, &m, MP_TAG_SUBJECT, mp_store_txn_mem(txn), &sj), MP_OK);
 	snprintf(buf, len, "%s", sj);
 	mp_store_txn_abort(txn);
 }
@@ -1206,7 +1206,7 @@ static void test_draft_discarded_unless_saved(void **state)
 
 /* One buffer: open mid read/write, set the subject, save (or not). */
 static void edit_subject(struct ctx *c, struct mp_emsmdb_sess *s, uint32_t lh, uint64_t mid,
-			 const char *subject, bool save, uint32_t *msg_h)
+                         const char *subject, bool save, uint32_t *msg_h)
 {
 	struct mp_wbuf rq, out, vals;
 	struct mp_rcursor rc;
@@ -1242,7 +1242,7 @@ static void edit_subject(struct ctx *c, struct mp_emsmdb_sess *s, uint32_t lh, u
 	assert_true(rs_begin(&rc, &out));
 	if (!msg_h || !*msg_h) {
 		expect(&rc, 0x03, 1, 0);
-		mp_rc_skip(&rc, 1); /* HasNamedProperties */
+		mp_rc_skip(&rc, 1);         /* HasNamedProperties */
 		for (int i = 0; i < 2; i++) /* subject prefix, normalized subject */
 			if (mp_rc_u8(&rc) == 0x04) {
 				char tmp[64];
