@@ -18,55 +18,11 @@ void mp_nspi_client_stat_init(struct mp_nspi_stat *st)
 	st->sort_locale = MP_NSPI_CLIENT_LCID;
 }
 
-static const char *err_label(uint32_t code)
-{
-	const char *n = mp_error_name(code);
-	return n ? n : "unknown error";
-}
-
 int mp_nspi_client_call(struct mp_nspi_client *cl, void *mem, uint16_t opnum, const void *req,
                         void **rsp)
 {
-	const char *name = mp_nspi_call_name(opnum);
-	struct mp_wbuf in, out;
-	mp_wb_init(&in);
-	mp_wb_init(&out);
-	cl->err[0] = 0;
-	cl->result = 0;
-	*rsp = NULL;
-	int rc;
-	if (!mp_nspi_push(opnum, MP_CALL_REQUEST, req, &in) || in.bad) {
-		snprintf(cl->err, sizeof(cl->err), "%s: cannot encode the request", name);
-		rc = MP_ERR_PARSE;
-		goto out;
-	}
-	char e[200];
-	rc = mp_rpc_conn_call(cl->conn, opnum, in.data, in.len, &out, &cl->fault, e, sizeof(e));
-	if (rc != MP_OK) {
-		snprintf(cl->err, sizeof(cl->err), "%s: %s", name, e);
-		goto out;
-	}
-	const char *why = NULL;
-	struct mp_mapi_call *call =
-	    mp_mapi_decode(mem, MP_MAPI_NSPI, opnum, MP_CALL_RESPONSE, out.data, out.len, &why);
-	if (!call) {
-		snprintf(cl->err, sizeof(cl->err), "%s: the server's answer is malformed (%s)",
-		         name, why ? why : "?");
-		rc = MP_ERR_PARSE;
-		goto out;
-	}
-	*rsp = call->body;
-	/* Every response ends with its result. */
-	cl->result = mp_get_u32(out.data + out.len - 4);
-	if (cl->result != 0) {
-		snprintf(cl->err, sizeof(cl->err), "%s returned 0x%08x (%s)", name, cl->result,
-		         err_label(cl->result));
-		rc = MP_CLIENT_ERESULT;
-	}
-out:
-	mp_wb_free(&in);
-	mp_wb_free(&out);
-	return rc;
+	return mp_rpc_conn_mapi_call(cl->conn, MP_MAPI_NSPI, mem, opnum, req, rsp, &cl->result,
+	                             &cl->fault, cl->err, sizeof(cl->err));
 }
 
 int mp_nspi_client_bind(struct mp_nspi_client *cl, struct mp_rpc_conn *conn, uint32_t flags)

@@ -17,7 +17,6 @@
 #include "client/rpc_conn.h"
 #include "mapi/nspi.h"
 
-#define MP_CLIENT_ERESULT 101 /* the server returned a MAPI/NSPI error code */
 
 /* Code page and locale Outlook sends in STAT (Windows-1252, en-US). */
 #define MP_NSPI_CLIENT_CODEPAGE 1252

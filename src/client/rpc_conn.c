@@ -10,6 +10,7 @@
 #include "dcerpc/iface.h"
 #include "dcerpc/pdu.h"
 #include "dcerpc/sec.h"
+#include "mapi/names.h"
 #include "util/status.h"
 
 #include <errno.h>
@@ -486,5 +487,54 @@ int mp_rpc_ept_map(const char *host, uint16_t epm_port, const struct mp_syntax *
 	mp_wb_free(&req);
 	mp_wb_free(&rsp);
 	mp_rpc_conn_close(c);
+	return rc;
+}
+
+int mp_rpc_conn_mapi_call(struct mp_rpc_conn *c, enum mp_mapi_iface iface, void *mem,
+			  uint16_t opnum, const void *req, void **rsp, uint32_t *result,
+			  uint32_t *fault, char *err, size_t errlen)
+{
+	const struct mp_call_codec *codec = mp_call_codec(iface, opnum);
+	const char *name = codec ? codec->name : "?";
+	struct mp_wbuf in, out;
+	mp_wb_init(&in);
+	mp_wb_init(&out);
+	err[0] = 0;
+	*result = 0;
+	*fault = 0;
+	*rsp = NULL;
+	int rc;
+	if (!mp_call_codec_push(codec, MP_CALL_REQUEST, req, NULL, &in)) {
+		snprintf(err, errlen, "%s: cannot encode the request", name);
+		rc = MP_ERR_PARSE;
+		goto out;
+	}
+	char e[200];
+	rc = mp_rpc_conn_call(c, opnum, in.data, in.len, &out, fault, e, sizeof(e));
+	if (rc != MP_OK) {
+		snprintf(err, errlen, "%s: %s", name, e);
+		goto out;
+	}
+	const char *why = NULL;
+	struct mp_mapi_call *call =
+	    mp_mapi_decode(mem, iface, opnum, MP_CALL_RESPONSE, out.data, out.len, &why);
+	if (!call) {
+		snprintf(err, errlen, "%s: the server's answer is malformed (%s)", name,
+			 why ? why : "?");
+		rc = MP_ERR_PARSE;
+		goto out;
+	}
+	*rsp = call->body;
+	/* Every response of these interfaces ends with its result. */
+	*result = mp_get_u32(out.data + out.len - 4);
+	if (*result != 0) {
+		const char *label = mp_error_name(*result);
+		snprintf(err, errlen, "%s returned 0x%08x (%s)", name, *result,
+			 label ? label : "unknown error");
+		rc = MP_CLIENT_ERESULT;
+	}
+out:
+	mp_wb_free(&in);
+	mp_wb_free(&out);
 	return rc;
 }

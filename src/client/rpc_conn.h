@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "dcerpc/uuid.h"
+#include "mapi/call.h"
 #include "util/cursor.h"
 
 /* Largest reassembled response we accept (EcDoRpcExt2 rgbOut is 256 KiB). */
@@ -57,6 +58,20 @@ int mp_rpc_conn_open(const struct mp_rpc_conn_opts *o, struct mp_rpc_conn **out,
  */
 int mp_rpc_conn_call(struct mp_rpc_conn *c, uint16_t opnum, const uint8_t *stub, size_t len,
                      struct mp_wbuf *rsp, uint32_t *fault, char *err, size_t errlen);
+
+/* The server returned a MAPI/NSPI error code (the call itself went through). */
+#define MP_CLIENT_ERESULT 101
+
+/*
+ * One typed ExchangeRPC call: encode `req` (the request structure of
+ * iface/opnum, src/mapi/), call, decode the response under `mem` into *rsp.
+ * *result gets the call's return value (the last 4 bytes of every response
+ * of these interfaces). Returns MP_OK, MP_RPC_FAULT (*fault), MP_CLIENT_ERESULT
+ * (*result != 0, *rsp valid), or an error; err says which call and what.
+ */
+int mp_rpc_conn_mapi_call(struct mp_rpc_conn *c, enum mp_mapi_iface iface, void *mem,
+			  uint16_t opnum, const void *req, void **rsp, uint32_t *result,
+			  uint32_t *fault, char *err, size_t errlen);
 
 /* Negotiated largest fragment we send. */
 uint16_t mp_rpc_conn_max_xmit(const struct mp_rpc_conn *c);
