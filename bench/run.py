@@ -165,7 +165,7 @@ def build(build_dir: str) -> tuple[str, str, str]:
         subprocess.run(["meson", "setup", build_dir, "--buildtype=release"], cwd=ROOT,
                        check=True, timeout=300, stdout=subprocess.DEVNULL)
     subprocess.run(["ninja", "-C", build_dir, "mapiproxy", "mapiproxy-user", "bench/mp-loadgen",
-                    "bench/mp-codec-bench", "bench/mp-compress-bench"],
+                    "bench/mp-codec-bench", "bench/mp-compress-bench", "mapiserver", "mapiclient"],
                    cwd=ROOT, check=True, timeout=600, stdout=subprocess.DEVNULL)
     return (os.path.join(build_dir, "mapiproxy"), os.path.join(build_dir, "bench", "mp-loadgen"),
             os.path.join(build_dir, "mapiproxy-user"))
@@ -346,10 +346,11 @@ def main() -> int:
     ap.add_argument("--reps", type=int, help="repetitions per case (default 3, quick 1)")
     ap.add_argument("--duration", type=float,
                     help="measured seconds per run (default 3, quick 1)")
-    ap.add_argument("--groups", default="main,auth,codec",
+    ap.add_argument("--groups", default="main,auth,codec,mapi",
                     help="comma-separated case groups: main (direct vs mapiproxy vs HAProxy), "
                          "auth (NTLMSSP sign/seal), codec (ExchangeRPC codecs and LZ77 vs "
-                         "zlib/zstd, no network); default all three")
+                         "zlib/zstd, no network), mapi (mapiclient vs mapiserver, direct and "
+                         "through mapiproxy: bench/mapi.py); default all four")
     ap.add_argument("--no-remote", action="store_true",
                     help="auth group: leave out Samba's dcesrv_remote proxy")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"),
@@ -373,8 +374,8 @@ def main() -> int:
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     if not 1 <= reps <= 9 or not 0.2 <= duration <= 60:
         ap.error("--reps 1..9, --duration 0.2..60")
-    if not groups or any(g not in ("main", "auth", "codec") for g in groups):
-        ap.error("--groups: a comma-separated list of main, auth, codec")
+    if not groups or any(g not in ("main", "auth", "codec", "mapi") for g in groups):
+        ap.error("--groups: a comma-separated list of main, auth, codec, mapi")
 
     cases = [
         {"name": "small", "call": "samr-enumdomains", "conns": 1, "warmup": 200},
@@ -414,8 +415,18 @@ def main() -> int:
                 print(r.stderr, file=sys.stderr)
                 codec_errors += 1
         groups = [g for g in groups if g != "codec"]
-        if not groups:
-            return 1 if codec_errors else 0
+    if "mapi" in groups:
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "mapi.py"),
+                            "--calls", "500" if args.quick else "3000",
+                            "--build-dir", os.path.dirname(mapiproxy)],
+                           capture_output=True, text=True, timeout=1200)
+        print(f"\n== mapi: bench/mapi.py ==\n{r.stdout}", end="", flush=True)
+        if r.returncode:
+            print(r.stderr[-3000:], file=sys.stderr)
+            codec_errors += 1
+        groups = [g for g in groups if g != "mapi"]
+    if not groups:
+        return 1 if codec_errors else 0
     for p in (MP_PORT, HAP_PORT, MPA_PORT, MPP_PORT):
         if port_open(RELAY_IP, p):
             print(f"bench: {RELAY_IP}:{p} is already in use", file=sys.stderr)
