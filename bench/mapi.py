@@ -19,8 +19,6 @@ idle authenticated sessions are open).
 import argparse
 import json
 import os
-import re
-import socket
 import subprocess
 import sys
 import tempfile
