@@ -19,33 +19,18 @@
 #include <talloc.h>
 
 #include "mapi/rfr.h"
+#include "hexbytes.h"
 
 #define RFR MP_MAPI_RFR
 #define REQ MP_CALL_REQUEST
 #define RSP MP_CALL_RESPONSE
 
+/* Hex with spaces allowed (hexbytes.h); returns a talloc'd buffer. */
 static uint8_t *unhex(void *mem, const char *hex, size_t *len)
 {
-	uint8_t *out = talloc_size(mem, strlen(hex) / 2 + 1);
-	size_t n = 0;
-	int hi = -1;
-	for (const char *c = hex; *c; c++) {
-		int v;
-		if (*c >= '0' && *c <= '9')
-			v = *c - '0';
-		else if (*c >= 'a' && *c <= 'f')
-			v = *c - 'a' + 10;
-		else
-			continue;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			out[n++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	assert_int_equal(hi, -1);
-	*len = n;
+	size_t cap = strlen(hex) / 2 + 1;
+	uint8_t *out = talloc_size(mem, cap);
+	*len = hexbytes(hex, out, cap);
 	return out;
 }
 

@@ -59,6 +59,7 @@ static const char *const c2s_plain[2] = {"client to server after SPNEGO: signed 
 /* ---- files ------------------------------------------------------------------ */
 
 #include "test_data.h"
+#include "hexbytes.h"
 
 /* data_dir/name, e.g. "spnego_imp_init_ntlm.bin". */
 static struct blob load(const char *name)
@@ -1496,19 +1497,7 @@ static const struct bad_case bad_cases[] = {
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
 {
-	size_t n = 0;
-	while (*s) {
-		if (*s == ' ') {
-			s++;
-			continue;
-		}
-		unsigned v;
-		if (sscanf(s, "%2x", &v) != 1 || n == cap)
-			fail_msg("bad hex %s", s);
-		out[n++] = (uint8_t)v;
-		s += 2;
-	}
-	return n;
+	return hexbytes(s, out, cap);
 }
 
 static void test_malformed_cases(void **state)

@@ -16,6 +16,7 @@
 
 #include "server/store/store.h"
 #include "util/status.h"
+#include "hexbytes.h"
 
 struct fx {
 	char dir[64];
@@ -80,21 +81,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static size_t unhex(const char *hex, uint8_t *out)
-{
-	size_t n = 0;
-	unsigned v;
-	while (*hex) {
-		if (*hex == ' ') {
-			hex++;
-			continue;
-		}
-		sscanf(hex, "%2x", &v);
-		out[n++] = (uint8_t)v;
-		hex += 2;
-	}
-	return n;
-}
+/* `out` is sized by the caller for the vector (hexbytes.h aborts past it). */
+#define unhex(hex, out) hexbytes((hex), (out), sizeof(out))
 
 /* ---- Every type ---- */
 
