@@ -20,6 +20,8 @@ static void usage(FILE *fp)
 		"  -d, --log-level LEVEL  error, warn, info, debug or trace (overrides the file)\n"
 		"  -l, --log-file FILE    log to FILE instead of stderr (overrides the file)\n"
 		"      --list-interfaces  print the interface names dcerpc_mapiproxy:interfaces knows\n"
+		"      --list-modules     print the stackable modules available (with -c: in the\n"
+		"                         configuration's mapiproxy:modules dir) and exit\n"
 		"  -V, --version          print the version and exit\n"
 		"  -h, --help             print this help and exit\n"
 		"\n"

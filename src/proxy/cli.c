@@ -4,6 +4,7 @@
 #include "auth/userdb.h"
 #include "dcerpc/iface.h"
 #include "proxy/conf.h"
+#include "proxy/module.h"
 #include "proxy/proxy.h"
 #include "proxy/server.h"
 #include "util/config.h"
@@ -74,7 +75,7 @@ static int run(const char *prog, struct mp_proxy_conf *conf_in, const struct mp_
 
 int mp_cli_daemon_main(const struct mp_cli_opts *o, int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_LIST };
+	enum { OPT_CHECK = 256, OPT_LIST, OPT_LIST_MODULES };
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"daemon", no_argument, NULL, 'D'},
@@ -82,13 +83,14 @@ int mp_cli_daemon_main(const struct mp_cli_opts *o, int argc, char **argv)
 	    {"log-level", required_argument, NULL, 'd'},
 	    {"log-file", required_argument, NULL, 'l'},
 	    {"list-interfaces", no_argument, NULL, OPT_LIST},
+	    {"list-modules", no_argument, NULL, OPT_LIST_MODULES},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *log_level = NULL, *log_file = NULL;
 	const char *prog = o->prog;
-	bool daemonize = false, check = false;
+	bool daemonize = false, check = false, list_modules = false;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "c:Dd:l:Vh", opts, NULL)) != -1) {
@@ -111,6 +113,9 @@ int mp_cli_daemon_main(const struct mp_cli_opts *o, int argc, char **argv)
 		case OPT_LIST:
 			list_interfaces();
 			return 0;
+		case OPT_LIST_MODULES:
+			list_modules = true;
+			break;
 		case 'V':
 			printf("%s %s\n", prog, MP_VERSION);
 			return 0;
@@ -126,6 +131,10 @@ int mp_cli_daemon_main(const struct mp_cli_opts *o, int argc, char **argv)
 		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
 		o->usage(stderr);
 		return 2;
+	}
+	if (list_modules && !config) {
+		mp_modules_list(mp_modules_default_dir(), stdout);
+		return 0;
 	}
 	if (!config) {
 		fprintf(stderr, "%s: no configuration file; use -c FILE (see --help)\n", prog);
@@ -155,7 +164,24 @@ int mp_cli_daemon_main(const struct mp_cli_opts *o, int argc, char **argv)
 		mp_config_free(&cfg);
 		return 1;
 	}
+	if (list_modules) { /* the directory the configuration names */
+		mp_modules_list(conf.modules_dir, stdout);
+		mp_config_free(&cfg);
+		return 0;
+	}
+	/* dlopen and check every module now: a missing or wrong one stops us
+	 * before we listen (their init() runs after detaching). */
+	char *names[MP_MAX_MODULES + 1] = {NULL};
+	for (unsigned i = 0; i < conf.n_modules && i < MP_MAX_MODULES; i++)
+		names[i] = conf.modules[i];
+	if (mp_modules_load(conf.modules_dir, names, err, sizeof(err)) != MP_OK) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		mp_modules_unload();
+		mp_config_free(&cfg);
+		return 1;
+	}
 	int code = run(prog, &conf, &cfg, config, check, daemonize, log_level, log_file);
+	mp_modules_unload();
 	mp_config_free(&cfg);
 	return code;
 }
@@ -195,6 +221,11 @@ static int run(const char *prog, struct mp_proxy_conf *conf_in, const struct mp_
 			return 1;
 		}
 		mp_server_shutdown_all();
+		/* So are the modules' settings. */
+		if (mp_modules_init(cfg, &conf, err, sizeof(err)) != MP_OK) {
+			fprintf(stderr, "%s: %s\n", prog, err);
+			return 1;
+		}
 		printf("%s: configuration is valid\n", config);
 		mp_proxy_conf_print(&conf);
 		if (conf.user_db[0] &&
@@ -228,7 +259,16 @@ static int run(const char *prog, struct mp_proxy_conf *conf_in, const struct mp_
 			unlink(conf.pid_file);
 		return 1;
 	}
+	if (mp_modules_init(cfg, &conf, err, sizeof(err)) != MP_OK) {
+		mp_err("%s", err);
+		fprintf(stderr, "%s: %s\n", prog, err);
+		mp_server_shutdown_all();
+		if (conf.pid_file[0])
+			unlink(conf.pid_file);
+		return 1;
+	}
 	int code = mp_proxy_run(&conf);
+	mp_modules_unload(); /* fini() may still log */
 	mp_server_shutdown_all();
 	if (conf.pid_file[0])
 		unlink(conf.pid_file);

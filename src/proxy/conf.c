@@ -16,6 +16,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "proxy/module.h"
+
 /* Every option this daemon understands; keys as normalised by the parser. */
 static const char *const known_options[] = {
 	"dcerpc_mapiproxy:binding",   "dcerpc_mapiproxy:interfaces",
@@ -38,7 +40,8 @@ static const char *const known_options[] = {
 	"mpm_dump:jsonfile",          "mpm_dump:rops",
 	"mpm_dump:maxbytes",          "dcerpc_mapiproxy:nspi_server",
 	"dcerpc_mapiproxy:emsmdb_server", "dcerpc_mapiproxy:rfr_server",
-	"mapiproxy:fqdn",             NULL,
+	"mapiproxy:fqdn",             "mapiproxy:modulesdir",
+	"mapiproxy:moduleerrors",     NULL,
 };
 
 static int fail(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -334,24 +337,53 @@ static int load_servers(struct mp_proxy_conf *c, const struct mp_config *cfg, ch
 	return MP_OK;
 }
 
-/* The built-in dump: what the dump module of the module issue will take over. */
-static int load_dump(struct mp_proxy_conf *c, const struct mp_config *cfg, char *errbuf,
-		     size_t errlen)
+/* dcerpc_mapiproxy:modules: the stack, in order. `dump` is built in; the
+ * others are shared objects loaded from mapiproxy:modules dir (module.h). */
+static int load_modules(struct mp_proxy_conf *c, const struct mp_config *cfg, char *errbuf,
+			size_t errlen)
 {
 	const struct mp_config_entry *m = mp_config_find(cfg, "dcerpc_mapiproxy:modules");
 	if (m && m->value[0]) {
-		char list[512];
-		snprintf(list, sizeof(list), "%s", m->value);
-		for (char *save = NULL, *t = strtok_r(list, ", \t", &save); t;
-		     t = strtok_r(NULL, ", \t", &save)) {
-			if (strcasecmp(t, "dump") == 0)
+		char **names = mp_config_split_list(m->value);
+		if (!names)
+			return fail(errbuf, errlen, "out of memory");
+		for (size_t i = 0; names[i]; i++) {
+			if (strcasecmp(names[i], "dump") == 0) {
 				c->dump = true;
-			else
-				mp_warn("%s:%d: module '%s' ignored: module loading is not "
-					"implemented yet (only the built-in dump is)",
-					cfg->path, m->line, t);
+				continue;
+			}
+			if (c->n_modules == sizeof(c->modules) / sizeof(c->modules[0]) ||
+			    strlen(names[i]) >= sizeof(c->modules[0])) {
+				mp_strv_free(names);
+				return fail(errbuf, errlen,
+					    "%s:%d: dcerpc_mapiproxy:modules: too many modules, or a "
+					    "name longer than 63 characters",
+					    cfg->path, m->line);
+			}
+			snprintf(c->modules[c->n_modules++], sizeof(c->modules[0]), "%s", names[i]);
 		}
+		mp_strv_free(names);
 	}
+	snprintf(c->modules_dir, sizeof(c->modules_dir), "%s",
+		 mp_config_get_str(cfg, "mapiproxy:modules dir", mp_modules_default_dir()));
+	const struct mp_config_entry *e = mp_config_find(cfg, "mapiproxy:module errors");
+	if (e && strcasecmp(e->value, "relay") == 0)
+		c->module_errors_relay = true;
+	else if (e && strcasecmp(e->value, "fault") != 0)
+		return fail(errbuf, errlen,
+			    "%s:%d: mapiproxy:module errors: expected fault or relay, found '%s'",
+			    cfg->path, e->line, e->value);
+	return MP_OK;
+}
+
+/* The built-in dump (binding flag [print], `dump` in the module list, or
+ * mpm_dump: options). */
+static int load_dump(struct mp_proxy_conf *c, const struct mp_config *cfg, char *errbuf,
+		     size_t errlen)
+{
+	int rc = load_modules(c, cfg, errbuf, errlen);
+	if (rc != MP_OK)
+		return rc;
 	if (c->upstream.flags & MP_BF_PRINT)
 		c->dump = true;
 	snprintf(c->dump_json, sizeof(c->dump_json), "%s",
@@ -359,7 +391,6 @@ static int load_dump(struct mp_proxy_conf *c, const struct mp_config *cfg, char 
 	if (c->dump_json[0])
 		c->dump = true;
 	unsigned long max_bytes;
-	int rc;
 	if ((rc = mp_config_get_bool(cfg, "mpm_dump:rops", true, &c->dump_rops, errbuf,
 				     errlen)) != MP_OK ||
 	    (rc = mp_config_get_uint(cfg, "mpm_dump:max bytes", 64, 0, 1u << 20, &max_bytes,
@@ -496,4 +527,11 @@ void mp_proxy_conf_print(const struct mp_proxy_conf *c)
 	if (c->dump)
 		printf("dump                log%s%s%s\n", c->dump_json[0] ? " + JSON lines " : "",
 		       c->dump_json, c->dump_rops ? ", with ROPs" : "");
+	if (c->n_modules) {
+		printf("modules            ");
+		for (unsigned i = 0; i < c->n_modules; i++)
+			printf(" %s", c->modules[i]);
+		printf(" (from %s; hook errors %s)\n", c->modules_dir,
+		       c->module_errors_relay ? "relay the call untouched" : "fault the call");
+	}
 }

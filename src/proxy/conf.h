@@ -66,6 +66,13 @@ struct mp_proxy_conf {
 	bool has_upstream;     /* some interface is relayed: dcerpc_mapiproxy:binding needed */
 	char fqdn[256];        /* mapiproxy:fqdn: our name, as server modules announce it */
 
+	/* Stackable modules: dcerpc_mapiproxy:modules (without the built-in
+	 * dump), mapiproxy:modules dir, mapiproxy:module errors. */
+	char modules[16][64];
+	unsigned n_modules;
+	char modules_dir[512];
+	bool module_errors_relay;
+
 	bool dump;
 	bool dump_rops;        /* mpm_dump:rops (default yes): the ROP level too */
 	char dump_json[512];   /* mpm_dump:json file: one JSON object per call */

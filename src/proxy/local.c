@@ -46,14 +46,14 @@ static const struct mp_server_module *server_of(struct mp_session *s, uint16_t c
 	return NULL;
 }
 
-void mp_local_serve(struct mp_session *s, struct mp_call_slot *c)
+int mp_local_answer(struct mp_session *s, struct mp_call_slot *c, uint32_t *fault)
 {
-	struct mp_wbuf stub, out;
-	uint32_t fault = 0;
-	mp_wb_init(&stub);
-	mp_wb_init(&out);
 	const struct mp_server_module *mod = server_of(s, c->req.ctx_id);
+	struct mp_wbuf *stub = &c->rsp_stub;
 	int rc;
+	*fault = 0;
+	s->reasm_bytes -= stub->len;
+	stub->len = 0;
 	if (mod) {
 		int idx = mp_server_index(mod);
 		struct mp_server_call call = {
@@ -68,34 +68,35 @@ void mp_local_serve(struct mp_session *s, struct mp_call_slot *c)
 			.opnum = c->req.opnum,
 			.stub = c->req_stub.data,
 			.len = c->req_stub.len,
-			.out = &stub,
-			.fault = &fault,
+			.out = stub,
+			.fault = fault,
 		};
 		rc = mod->serve(&call);
 	} else {
-		rc = serve_epm(s, c, &stub, &fault);
+		rc = serve_epm(s, c, stub, fault);
 	}
-	if (rc == MP_OK && !stub.bad) {
-		mp_sec_encode_response_frags(mp_auth_cli_sec(s), &out, c->call_id, c->req.ctx_id,
-					     stub.data, stub.len, s->cli_max_xmit);
-		mp_session_send_cli(s, &out);
-		c->rsp_bytes = stub.len;
-		if (c->dump) { /* the dump reads the response where relayed calls keep it */
-			mp_wb_bytes(&c->rsp_stub, stub.data, stub.len);
-			s->reasm_bytes += stub.len;
-		}
-		mp_session_call_done(s, c, "ok");
-	} else {
-		if (!fault)
-			fault = MP_NCA_S_SERVER_TOO_BUSY;
-		mp_session_fault(s, c->call_id, c->req.ctx_id, fault,
-				 fault == MP_NCA_S_OP_RNG_ERROR);
-		char outcome[64];
-		snprintf(outcome, sizeof(outcome), "fault %s", mp_fault_name(fault));
-		mp_session_call_done(s, c, outcome);
+	if (rc == MP_OK && stub->bad)
+		rc = MP_ERR_NOMEM;
+	if (rc != MP_OK)
+		stub->len = 0;
+	s->reasm_bytes += stub->len;
+	c->rsp_bytes = stub->len;
+	return rc;
+}
+
+void mp_local_serve(struct mp_session *s, struct mp_call_slot *c)
+{
+	uint32_t fault = 0;
+	if (mp_local_answer(s, c, &fault) == MP_OK) {
+		mp_session_reply(s, c);
+		return;
 	}
-	mp_wb_free(&stub);
-	mp_wb_free(&out);
+	if (!fault)
+		fault = MP_NCA_S_SERVER_TOO_BUSY;
+	mp_session_fault(s, c->call_id, c->req.ctx_id, fault, fault == MP_NCA_S_OP_RNG_ERROR);
+	char outcome[64];
+	snprintf(outcome, sizeof(outcome), "fault %s", mp_fault_name(fault));
+	mp_session_call_done(s, c, outcome);
 }
 
 void mp_local_session_end(struct mp_session *s)

@@ -23,6 +23,7 @@ struct event;
 struct evconnlistener;
 struct bufferevent;
 struct mp_mapi_state;
+struct mp_call;
 
 enum mp_ctx_kind {
 	MP_CTX_RELAY = 1, /* forwarded to the upstream association */
@@ -54,6 +55,12 @@ struct mp_call_slot {
 	size_t req_bytes; /* stub bytes seen, for logs and limits */
 	size_t rsp_bytes;
 	struct timespec start;
+	/* Stackable modules (module.h): which see this call (bit per module;
+	 * 0 = the fast path), their call object, and for a module's read-ahead
+	 * call the client's call it serves. */
+	uint32_t mods;
+	struct mp_call *mcall;
+	struct mp_call_slot *ahead_parent;
 };
 
 enum mp_sess_state {
@@ -141,6 +148,10 @@ struct mp_session {
 
 	/* Server modules' per-session state (server.h), by registry index. */
 	void *server_state[8 /* MP_MAX_SERVER_MODULES */];
+
+	/* Stackable modules' per-session slots (module.h), by load index. */
+	void *mod_priv[16 /* MP_MAX_MODULES */];
+	uint32_t ahead_seq; /* call ids of read-ahead calls */
 
 	/* Call dump (dump.c): ROP state across the session's calls. */
 	struct mp_mapi_state *dump_state; /* talloc, lazily made */

@@ -42,6 +42,12 @@ void mp_session_check_backpressure(struct mp_session *s);
 const struct mp_sess_ctx *mp_session_ctx(const struct mp_session *s, uint16_t id);
 /* A draining daemon closes sessions with no call in flight. */
 void mp_session_drain(struct mp_session *s);
+/* A free call slot for `call_id` (NULL when all are in use). */
+struct mp_call_slot *mp_session_new_call(struct mp_session *s, uint32_t call_id);
+/* Send the complete request c->req_stub upstream, fragmented and protected. */
+void mp_session_relay_request(struct mp_session *s, struct mp_call_slot *c);
+/* Send the complete response c->rsp_stub to the client; the call is done. */
+void mp_session_reply(struct mp_session *s, struct mp_call_slot *c);
 
 /* ---- bind.c ---- */
 
@@ -113,6 +119,8 @@ void mp_dump_session_free(struct mp_session *s);
 
 /* Answer a complete local call (the endpoint mapper, a server module) and finish it. */
 void mp_local_serve(struct mp_session *s, struct mp_call_slot *c);
+/* Only compute the answer into c->rsp_stub: MP_OK, or an error with *fault. */
+int mp_local_answer(struct mp_session *s, struct mp_call_slot *c, uint32_t *fault);
 /* The association is gone: server modules free their per-session state. */
 void mp_local_session_end(struct mp_session *s);
 

@@ -7,6 +7,7 @@
  * again for the other leg. Sessions are freed from a deferred event, never
  * inside their own callbacks.
  */
+#include "proxy/module.h"
 #include "proxy/proxy.h"
 #include "transport/frame.h"
 #include "transport/relay.h"
@@ -39,11 +40,13 @@ void mp_session_free(struct mp_session *s)
 	struct mp_proxy *px = s->px;
 	mp_upstream_free(s);
 	mp_local_session_end(s);
+	mp_modules_session_end(s);
 	mp_auth_free(s);
 	mp_dump_session_free(s);
 	if (s->cli)
 		bufferevent_free(s->cli);
 	for (unsigned i = 0; i < px->conf.max_calls; i++) {
+		mp_modules_call_free(&s->calls[i]);
 		mp_wb_free(&s->calls[i].req_stub);
 		mp_wb_free(&s->calls[i].rsp_stub);
 	}
@@ -229,7 +232,7 @@ struct mp_call_slot *mp_session_find_call(struct mp_session *s, uint32_t call_id
 	return NULL;
 }
 
-static struct mp_call_slot *new_call(struct mp_session *s, uint32_t call_id)
+struct mp_call_slot *mp_session_new_call(struct mp_session *s, uint32_t call_id)
 {
 	for (unsigned i = 0; i < s->px->conf.max_calls; i++) {
 		struct mp_call_slot *c = &s->calls[i];
@@ -257,8 +260,9 @@ void mp_session_call_done(struct mp_session *s, struct mp_call_slot *c, const ch
 	mp_debug("session %llu call %u %s opnum %u: request %zu B, response %zu B, %s, %.3f ms",
 		 (unsigned long long)s->id, c->call_id, ctx && ctx->name ? ctx->name : "iface",
 		 c->req.opnum, c->req_bytes, c->rsp_bytes, outcome, ms);
-	if (c->dump)
+	if (c->dump && !c->ahead_parent)
 		mp_dump_call(s, c, outcome, ms);
+	mp_modules_call_free(c);
 	s->reasm_bytes -= c->req_stub.len + c->rsp_stub.len;
 	/* Keep small buffers for reuse, give large ones back. */
 	if (c->req_stub.cap > 65536)
@@ -284,7 +288,9 @@ void mp_session_upstream_failed(struct mp_session *s, const char *why)
 	}
 	for (unsigned i = 0; i < s->px->conf.max_calls; i++) {
 		struct mp_call_slot *c = &s->calls[i];
-		if (c->in_use && !c->local && c->request_done) {
+		if (c->in_use && !c->local && c->request_done && c->ahead_parent) {
+			mp_session_call_done(s, c, "upstream failed");
+		} else if (c->in_use && !c->local && c->request_done) {
 			/* The request reached the upstream: it may have run, so never
 			 * claim did-not-execute (the client must not blindly retry). */
 			mp_session_fault(s, c->call_id, c->req.ctx_id, MP_NCA_S_COMM_FAILURE,
@@ -343,6 +349,37 @@ void mp_session_check_backpressure(struct mp_session *s)
 
 /* ---- requests ---- */
 
+void mp_session_relay_request(struct mp_session *s, struct mp_call_slot *c)
+{
+	struct mp_wbuf out;
+	mp_wb_init(&out);
+	int rc = mp_sec_encode_request_frags(mp_auth_up_sec(s), &out, c->call_id, &c->req,
+					     c->req_stub.data, c->req_stub.len, s->up_max_xmit);
+	if (rc == MP_OK && !out.bad && s->up)
+		mp_relay_write(s->up, out.data, out.len);
+	else
+		mp_session_upstream_failed(s, "cannot protect the request for upstream");
+	mp_wb_free(&out);
+}
+
+void mp_session_reply(struct mp_session *s, struct mp_call_slot *c)
+{
+	struct mp_wbuf out;
+	mp_wb_init(&out);
+	int rc = c->rsp_stub.bad ? MP_ERR_NOMEM
+				  : mp_sec_encode_response_frags(mp_auth_cli_sec(s), &out, c->call_id,
+								 c->req.ctx_id, c->rsp_stub.data,
+								 c->rsp_stub.len, s->cli_max_xmit);
+	if (rc == MP_OK && !out.bad) {
+		mp_session_send_cli(s, &out);
+		mp_session_call_done(s, c, "ok");
+	} else {
+		mp_session_fault(s, c->call_id, c->req.ctx_id, MP_NCA_S_OUT_ARGS_TOO_BIG, false);
+		mp_session_call_done(s, c, "cannot protect response");
+	}
+	mp_wb_free(&out);
+}
+
 static void forward_request(struct mp_session *s, struct mp_call_slot *c, struct evbuffer *in,
 			    const struct mp_pdu_hdr *h)
 {
@@ -352,17 +389,8 @@ static void forward_request(struct mp_session *s, struct mp_call_slot *c, struct
 		return;
 	}
 	evbuffer_drain(in, h->frag_len);
-	if (!(h->pfc_flags & MP_PFC_LAST_FRAG))
-		return;
-	struct mp_wbuf out;
-	mp_wb_init(&out);
-	int rc = mp_sec_encode_request_frags(mp_auth_up_sec(s), &out, c->call_id, &c->req,
-					     c->req_stub.data, c->req_stub.len, s->up_max_xmit);
-	if (rc == MP_OK && !out.bad)
-		mp_relay_write(s->up, out.data, out.len);
-	else
-		mp_session_upstream_failed(s, "cannot protect the request for upstream");
-	mp_wb_free(&out);
+	if (h->pfc_flags & MP_PFC_LAST_FRAG)
+		mp_session_relay_request(s, c);
 }
 
 /* Handle one request fragment at the front of `in`. Consumes it. */
@@ -391,7 +419,7 @@ static void on_request(struct mp_session *s, struct evbuffer *in, const struct m
 			mp_session_fault(s, call_id, 0, MP_NCA_S_UNKNOWN_IF, true);
 			return;
 		}
-		c = new_call(s, call_id);
+		c = mp_session_new_call(s, call_id);
 		if (!c) {
 			evbuffer_drain(in, h->frag_len);
 			if (!(h->pfc_flags & MP_PFC_LAST_FRAG)) {
@@ -410,9 +438,11 @@ static void on_request(struct mp_session *s, struct evbuffer *in, const struct m
 		/* In pass-through the stubs stay sealed: nothing to decode. */
 		c->dump = s->px->conf.dump && ctx->kind != MP_CTX_LOCAL_EPM && !s->passthrough &&
 			  mp_dump_iface(ctx, &iface);
+		/* Stackable modules see clear stubs only: none in pass-through. */
+		c->mods = s->passthrough ? 0 : mp_modules_mask(ctx);
 		/* Crossing a security boundary (unseal here, seal there) needs the whole
 		 * call; so does decoding it. */
-		c->reasm_req = c->local || c->dump || s->cli_max_recv > s->up_max_xmit ||
+		c->reasm_req = c->local || c->dump || c->mods || s->cli_max_recv > s->up_max_xmit ||
 			       mp_auth_cli_sec(s) || mp_auth_up_sec(s);
 	} else if (!c || c->request_done) {
 		evbuffer_drain(in, h->frag_len);
@@ -450,6 +480,12 @@ static void on_request(struct mp_session *s, struct evbuffer *in, const struct m
 	if (h->pfc_flags & MP_PFC_LAST_FRAG)
 		c->request_done = true;
 
+	if (c->mods) {
+		evbuffer_drain(in, h->frag_len);
+		if (c->request_done)
+			mp_modules_on_request(s, c);
+		return;
+	}
 	if (c->local) {
 		evbuffer_drain(in, h->frag_len);
 		if (c->request_done)

@@ -3,6 +3,7 @@
  * upstream endpoint mapper (unless the binding names one), connect, forward
  * the bind, then relay response fragments back to the client.
  */
+#include "proxy/module.h"
 #include "proxy/proxy.h"
 #include "transport/frame.h"
 #include "transport/relay.h"
@@ -244,8 +245,17 @@ static void on_upstream_frag(struct mp_session *s, struct evbuffer *in, const st
 			up_fail(s, "response for a call not in flight");
 			return;
 		}
+		if (h->ptype == MP_PDU_FAULT && (c->ahead_parent || c->mcall)) {
+			/* A module's read-ahead failed, or a module call faulted: the
+			 * modules see no response. */
+			uint32_t status = pdu.u.fault.status;
+			evbuffer_drain(in, h->frag_len);
+			mp_modules_on_fault(s, c, status);
+			return;
+		}
 		if (!c->rsp_started)
-			c->reasm_rsp = up_sec || mp_auth_cli_sec(s) || c->dump;
+			c->reasm_rsp = up_sec || mp_auth_cli_sec(s) || c->dump || c->mcall ||
+				       c->ahead_parent;
 		c->rsp_started = true;
 		c->rsp_bytes += pdu.stub_len;
 		if (h->ptype == MP_PDU_RESPONSE && c->reasm_rsp) {
@@ -291,20 +301,10 @@ static void on_secured_response(struct mp_session *s, struct mp_call_slot *c, st
 	evbuffer_drain(in, h->frag_len);
 	if (!(h->pfc_flags & MP_PFC_LAST_FRAG))
 		return;
-	struct mp_wbuf out;
-	mp_wb_init(&out);
-	int rc = c->rsp_stub.bad ? MP_ERR_NOMEM
-				  : mp_sec_encode_response_frags(mp_auth_cli_sec(s), &out, c->call_id,
-								 c->req.ctx_id, c->rsp_stub.data,
-								 c->rsp_stub.len, s->cli_max_xmit);
-	if (rc == MP_OK) {
-		mp_session_send_cli(s, &out);
-		mp_session_call_done(s, c, "ok");
-	} else {
-		mp_session_fault(s, c->call_id, c->req.ctx_id, MP_NCA_S_OUT_ARGS_TOO_BIG, false);
-		mp_session_call_done(s, c, "cannot protect response");
-	}
-	mp_wb_free(&out);
+	if (c->mcall || c->ahead_parent)
+		mp_modules_on_response(s, c);
+	else
+		mp_session_reply(s, c);
 }
 
 static void up_read_cb(struct bufferevent *bev, void *arg)
