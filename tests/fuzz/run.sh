@@ -20,7 +20,7 @@ seconds=$2
 here=$(cd "$(dirname "$0")" && pwd)
 targets="pdu config epm binding ntlmssp sec userdb spnego"
 # ExchangeRPC decoder targets join once their source exists (as in meson.build).
-for name in nspi emsmdb rpc_ext aux rop_request rop_response lz77 capture store_import server_rops nspi_server; do
+for name in nspi emsmdb rpc_ext aux rop_request rop_response lz77 capture store_import server_rops nspi_server proxypack; do
 	[ -f "$here/fuzz_$name.c" ] && targets="$targets $name"
 done
 
