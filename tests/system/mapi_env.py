@@ -16,9 +16,10 @@ from typing import Dict, List
 
 import pytest
 
-from conftest import REPO, SANITIZER_ENV, Proxy, free_port, wait_port, write_config
+from conftest import MAPIPROXY_BIN, REPO, SANITIZER_ENV, Proxy, free_port, wait_port, write_config
 
-MAPIPROXY_USER_BIN = str(REPO / "build" / "mapiproxy-user")
+# Tools next to the mapiproxy under test (build/, build-asan/, ...).
+MAPIPROXY_USER_BIN = str(Path(MAPIPROXY_BIN).parent / "mapiproxy-user")
 MAPISERVER_BIN = os.environ.get("MAPISERVER_BIN", "build/mapiserver")
 MAPICLIENT_BIN = os.environ.get("MAPICLIENT_BIN", "build/mapiclient")
 if not os.path.isabs(MAPISERVER_BIN):

@@ -30,13 +30,12 @@ from pathlib import Path
 import pytest
 from impacket.dcerpc.v5 import nspi, rpcrt, transport
 
-from conftest import REPO, SANITIZER_ENV, free_port, write_config
+from conftest import MAPIPROXY_BIN, REPO, SANITIZER_ENV, free_port, write_config
 from mapi_env import NEED_BINARIES, PASSWORDS, client, mapiserver, ok, terminating  # noqa: F401
 
 pytestmark = NEED_BINARIES
 
-MAPIPROXY_BIN = str(REPO / "build" / "mapiproxy")
-MODULES_BUILD = REPO / "build" / "modules"
+MODULES_BUILD = Path(MAPIPROXY_BIN).parent / "modules"  # the build tree's modules
 SRC = Path(__file__).parent / "modules"
 CC = shutil.which("cc") or "gcc"
 PRIVACY = rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY
