@@ -226,3 +226,35 @@ def test_read_ahead(srv, mapiproxy, moddir):
     # The server answered 2 + 8 NspiQueryRows.
     slog = srv.p.log_text()
     assert len(re.findall(r"exchange_nsp opnum 3: request", slog)) == 10, slog[-3000:]
+
+
+def test_out_of_tree_build_with_installed_header_and_pkg_config(srv, mapiproxy, tmp_path):
+    """What a third party does: install the header and .pc (meson's devel
+    tag), compile dummy.c with pkg-config's flags, load the result."""
+    build = Path(MAPIPROXY_BIN).parent
+    dest = tmp_path / "dest"
+    r = subprocess.run(["meson", "install", "-C", str(build), "--destdir", str(dest),
+                        "--no-rebuild", "--tags", "devel"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    pcs = list(dest.rglob("mapiproxy-module.pc"))
+    assert len(pcs) == 1
+    env = {**os.environ, "PKG_CONFIG_PATH": str(pcs[0].parent),
+           "PKG_CONFIG_SYSROOT_DIR": str(dest)}
+    cflags = subprocess.run(["pkg-config", "--cflags", "mapiproxy-module"], env=env,
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert any(f.startswith("-I" + str(dest)) for f in cflags), cflags
+    assert subprocess.run(["pkg-config", "--variable=modulesdir", "mapiproxy-module"], env=env,
+                          capture_output=True, text=True, check=True).stdout.strip()
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    src = mods / "dummy.c"
+    src.write_text((REPO / "modules" / "dummy.c").read_text())
+    r = subprocess.run([CC, "-shared", "-fPIC", "-Wall", "-Werror", *cflags, "-o",
+                        str(mods / "dummy.so"), str(src)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    px = terminating(mapiproxy, srv, modules="dummy",
+                     options={"mapiproxy:modules dir": str(mods)})
+    assert ok(client(f"127.0.0.1:{px.port}", "whoami")) == \
+        ok(client(f"127.0.0.1:{srv.port}", "whoami"))
+    assert px.wait_log("exchange_nsp NspiBind: push")
