@@ -9,6 +9,11 @@ Paths (all with NTLMSSP packet privacy on every leg the client sees):
   terminate    mapiclient -> mapiproxy (unseals, reseals with its own
                identity) -> mapiserver
   dump         terminate, with the dump decoding every call down to the ROPs
+  dummy        terminate, with the dummy module: every hook of every call,
+               both directions decoded (what a subscribed module costs)
+  unsubscribed terminate, with a module loaded that subscribes to another
+               interface (downgrade: EMSMDB only), nspi op only: calls no
+               module wants skip the module pipeline
 Operations: `mapiclient bench --op nspi` (NspiGetProps) and `--op rop`
 (EcDoRpcExt2 with RopGetPropertiesSpecific), one connection, back to back.
 Also the server's resident memory per open session (RSS growth while N
@@ -76,6 +81,7 @@ def main():
                    input=demo.PASSWORDS["alice"] + "\n", capture_output=True, text=True,
                    timeout=30, check=True)
 
+    modules_dir = os.path.join(os.path.abspath(a.build_dir), "modules")
     base = {"dcerpc_mapiproxy:interfaces": "exchange_emsmdb, exchange_async_emsmdb, "
                                            "exchange_nsp, exchange_ds_rfr",
             "mapiproxy:listen": demo.MAPI_IP, "mapiproxy:epm port": 0,
@@ -92,7 +98,13 @@ def main():
         "dump": dict(base, **terminate, **{"dcerpc_mapiproxy:binding":
                                            f"ncacn_ip_tcp:{demo.SERVER_IP}[{s_port},seal]",
                                            "mpm_dump:json file": os.path.join(work, "calls.jsonl")}),
+        "dummy": dict(base, **terminate, **{"dcerpc_mapiproxy:binding":
+                                            f"ncacn_ip_tcp:{demo.SERVER_IP}[{s_port},seal]",
+                                            "dcerpc_mapiproxy:modules": "dummy",
+                                            "mapiproxy:modules dir": modules_dir}),
     }
+    if os.path.exists(os.path.join(modules_dir, "downgrade.so")):
+        paths["unsubscribed"] = dict(paths["dummy"], **{"dcerpc_mapiproxy:modules": "downgrade"})
     results = {}
     srv = demo.start([demo.tool("mapiserver"), "-c", s_conf], "mapiserver", demo.SERVER_IP,
                      s_port, s_log)
@@ -109,7 +121,7 @@ def main():
             px = demo.start([demo.tool("mapiproxy"), "-c", path], "mapiproxy", demo.MAPI_IP,
                             port, conf["mapiproxy:log file"])
             try:
-                for op in ("nspi", "rop"):
+                for op in ("nspi",) if name == "unsubscribed" else ("nspi", "rop"):
                     results[(name, op)] = bench(f"{demo.MAPI_IP}:{port}", op, a.calls)
             finally:
                 demo.stop(px)
