@@ -160,10 +160,13 @@ def relay(mapiproxy, s: Server) -> str:
 
 
 def terminating(mapiproxy, s: Server, modules: str = "", options: Dict[str, str] = None,
-                user: str = "alice", binding_flags: str = "seal", **kw) -> Proxy:
+                user: str = "alice", binding_flags: str = "seal", upstream_port: int = None,
+                **kw) -> Proxy:
     """A mapiproxy in front of `s` that authenticates clients itself (a user
     db with `user`) and the server again as `user`, privacy on both legs:
-    the calls are clear inside it, so `modules` see them."""
+    the calls are clear inside it, so `modules` see them. `upstream_port`:
+    relay to that loopback port instead of s.port (another hop in front of
+    `s`, as in test_multihop.py)."""
     db = Path(s.p.workdir).parent / f"proxy-users-{user}-{free_port()}.db"
     r = subprocess.run([MAPIPROXY_USER_BIN, "--db", str(db), "add", user],
                        input=PASSWORDS[user] + "\n", capture_output=True, text=True, timeout=30)
@@ -177,4 +180,5 @@ def terminating(mapiproxy, s: Server, modules: str = "", options: Dict[str, str]
     flags = f",{binding_flags}" if binding_flags else ""
     return mapiproxy(interfaces="exchange_emsmdb, exchange_async_emsmdb, exchange_nsp, "
                                 "exchange_ds_rfr",
-                     binding=f"ncacn_ip_tcp:127.0.0.1[{s.port}{flags}]", options=opts, **kw)
+                     binding=f"ncacn_ip_tcp:127.0.0.1[{upstream_port or s.port}{flags}]",
+                     options=opts, **kw)
