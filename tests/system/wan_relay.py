@@ -11,6 +11,11 @@ direction is one emulated link shared by every connection through the relay
   one segment deep, so a 64 KiB burst takes 65536 * 8 / rate seconds to
   cross, and connections share the rate;
 * propagation: each segment arrives `delay` seconds after its last bit left;
+* connection set-up: the relay accepts at once, but the client's bytes
+  enter the line only one RTT after it connected (SYN, SYN-ACK), and the
+  server's one and a half RTT (the ACK), as over a real line
+  (`handshake=False`, `--no-handshake`: no set-up delay); TCP slow start
+  and loss are not emulated;
 * the byte order of each connection is kept, a FIN (half close) crosses the
   link after the data before it, a reset or close of one side closes the
   other;
@@ -18,8 +23,11 @@ direction is one emulated link shared by every connection through the relay
   product plus 256 KiB): past it the relay stops reading that side, as TCP's
   window would.
 
-Counters (`up` client -> server bytes, `down` server -> client, and
-connections) count payload bytes as they enter the link.
+Counters (`up` client -> server bytes, `down` server -> client) count
+payload bytes as they enter the link; `calls` counts DCE/RPC requests going
+up (from the PDU headers, which stay clear under sealing); `connections`.
+More forwards can share the line (`also`, `--also`): a file transfer next to
+the MAPI traffic competes for the same rate.
 
 In a test (a thread with its own event loop):
 
@@ -33,8 +41,9 @@ As a process (the benchmark):
     wan_relay.py --listen 127.0.0.1:0 --connect 127.0.0.1:6001 \\
                  --delay-ms 25 --rate 10M
 
-prints `listening 127.0.0.1:PORT` once ready, one JSON line of counters on
-SIGUSR1, and a last one on SIGTERM/SIGINT before it exits 0.
+prints `listening 127.0.0.1:PORT` (one HOST:PORT per forward) once ready,
+one JSON line of counters on SIGUSR1, and a last one on SIGTERM/SIGINT
+before it exits 0.
 """
 
 from __future__ import annotations
@@ -49,7 +58,7 @@ import socket
 import sys
 import threading
 import time
-from typing import Deque, Dict, Optional, Tuple
+from typing import Deque, Dict, List, Optional, Sequence, Tuple
 
 SEGMENT = 1448
 QUEUE_SLACK = 256 * 1024
@@ -71,6 +80,43 @@ def parse_rate(text: str) -> float:
     return v
 
 
+class CallCounter:
+    """Counts DCE/RPC calls in a connection-oriented byte stream: request
+    PDUs with PFC_FIRST_FRAG. Only the 16-byte PDU headers are read, which
+    sealing leaves clear; a stream that is not DCE/RPC stops the count."""
+
+    def __init__(self):
+        self.hdr = b""
+        self.skip = 0
+        self.ok = True
+
+    def feed(self, data: bytes) -> int:
+        calls = 0
+        i, n = 0, len(data)
+        for _ in range(n + 1):  # each round consumes at least one byte or stops
+            if not self.ok or i >= n:
+                break
+            if self.skip:
+                k = min(self.skip, n - i)
+                self.skip -= k
+                i += k
+                continue
+            take = 10 - len(self.hdr)
+            self.hdr += data[i:i + take]
+            i += min(take, n - i)
+            if len(self.hdr) < 10:
+                break
+            h, self.hdr = self.hdr, b""
+            frag = int.from_bytes(h[8:10], "little" if h[4] & 0x10 else "big")
+            if h[0] != 5 or frag < 16:
+                self.ok = False
+                break
+            if h[2] == 0 and h[3] & 0x01:  # request, first fragment
+                calls += 1
+            self.skip = frag - 10
+        return calls
+
+
 class Link:
     """One direction of the emulated line: serialization then propagation."""
 
@@ -80,6 +126,7 @@ class Link:
         self.segment = segment
         self.free_at = 0.0  # monotonic time the line finishes its last segment
         self.bytes = 0
+        self.calls = 0      # DCE/RPC calls (requests) that entered the line
 
     def schedule(self, now: float, size: int) -> float:
         """The arrival time of `size` bytes entering the line at `now`."""
@@ -101,8 +148,11 @@ class _Broken(Exception):
 class _Pipe:
     """One connection's bytes in one direction across a Link."""
 
-    def __init__(self, link: Link, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(self, link: Link, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 send_after: float = 0.0):
         self.link = link
+        self.send_after = send_after  # nothing enters the line before (connection set-up)
+        self.counter = CallCounter()
         self.reader = reader
         self.writer = writer
         self.queue: Deque[Tuple[float, Optional[bytes]]] = collections.deque()  # None = FIN
@@ -120,10 +170,12 @@ class _Pipe:
                 now = loop.time()
                 if not data:
                     break
+                self.link.calls += self.counter.feed(data)
                 seg = self.link.segment
                 for i in range(0, len(data), seg):
                     part = data[i:i + seg]
-                    self.queue.append((self.link.schedule(now, len(part)), part))
+                    due = self.link.schedule(max(now, self.send_after), len(part))
+                    self.queue.append((due, part))
                 self.queued += len(data)
                 if self.queued >= self.link.queue_limit():
                     self.room.clear()
@@ -175,9 +227,16 @@ class WanRelay:
 
     def __init__(self, listen: Tuple[str, int], connect: Tuple[str, int], delay_ms: float = 0.0,
                  rate_bps: float = 0.0, delay_down_ms: Optional[float] = None,
-                 rate_down_bps: Optional[float] = None, segment: int = SEGMENT):
+                 rate_down_bps: Optional[float] = None, segment: int = SEGMENT,
+                 also: Sequence[Tuple[Tuple[str, int], Tuple[str, int]]] = (),
+                 handshake: bool = True):
+        """`also`: more (listen, connect) pairs carried by the same line (say,
+        a file transfer next to the MAPI traffic); their ports in .ports."""
         self.listen = listen
         self.connect = connect
+        self.forwards = [(listen, connect)] + list(also)
+        self.handshake = handshake
+        self.ports: List[int] = []
         self.up = Link(delay_ms / 1000.0, rate_bps, segment)
         self.down = Link((delay_ms if delay_down_ms is None else delay_down_ms) / 1000.0,
                          rate_bps if rate_down_bps is None else rate_down_bps, segment)
@@ -186,7 +245,6 @@ class WanRelay:
         self.failed = 0  # connections whose upstream could not be reached
         self.port = listen[1]
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._server: Optional[asyncio.base_events.Server] = None
         self._thread: Optional[threading.Thread] = None
         self._ready = threading.Event()
         self._stop: Optional[asyncio.Event] = None
@@ -195,15 +253,18 @@ class WanRelay:
 
     # -- counters ------------------------------------------------------------
     def counters(self) -> Dict[str, int]:
-        return {"up": self.up.bytes, "down": self.down.bytes, "connections": self.connections,
-                "active": self.active, "failed": self.failed}
+        """Bytes up (client -> server) and down, DCE/RPC calls up, connections."""
+        return {"up": self.up.bytes, "down": self.down.bytes, "calls": self.up.calls,
+                "connections": self.connections, "active": self.active, "failed": self.failed}
 
     def reset(self) -> None:
-        self.up.bytes = self.down.bytes = 0
+        self.up.bytes = self.down.bytes = self.up.calls = 0
         self.connections = self.failed = 0
 
     # -- serving -------------------------------------------------------------
-    async def _client(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter):
+    async def _client(self, connect: Tuple[str, int], c_reader: asyncio.StreamReader,
+                      c_writer: asyncio.StreamWriter):
+        accepted = asyncio.get_running_loop().time()
         self.connections += 1
         self.active += 1
         task = asyncio.current_task()
@@ -212,7 +273,7 @@ class WanRelay:
         try:
             try:
                 s_reader, s_writer = await asyncio.wait_for(
-                    asyncio.open_connection(*self.connect), timeout=10)
+                    asyncio.open_connection(*connect), timeout=10)
             except (OSError, asyncio.TimeoutError):
                 self.failed += 1
                 return
@@ -221,8 +282,10 @@ class WanRelay:
                 if sock is not None:
                     with contextlib.suppress(OSError):
                         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            up = _Pipe(self.up, c_reader, s_writer)
-            down = _Pipe(self.down, s_reader, c_writer)
+            # SYN up, SYN-ACK down: the client sends; the ACK up: the server may.
+            rtt = self.up.delay + self.down.delay if self.handshake else 0.0
+            up = _Pipe(self.up, c_reader, s_writer, accepted + rtt)
+            down = _Pipe(self.down, s_reader, c_writer, accepted + rtt + self.up.delay * bool(rtt))
             jobs = [asyncio.ensure_future(j) for j in
                     (up.read_side(), up.write_side(), down.read_side(), down.write_side())]
             # Until both writers are done (both FINs delivered) or a side broke.
@@ -250,15 +313,23 @@ class WanRelay:
     async def serve(self, on_ready=None) -> None:
         self._stop = asyncio.Event()
         self._loop = asyncio.get_running_loop()
-        self._server = await asyncio.start_server(self._client, self.listen[0], self.listen[1],
-                                                  reuse_address=True)
-        self.port = self._server.sockets[0].getsockname()[1]
-        if on_ready:
-            on_ready()
-        self._ready.set()
-        await self._stop.wait()
-        self._server.close()
-        await self._server.wait_closed()
+        servers = []
+        try:
+            for listen, connect in self.forwards:
+                srv = await asyncio.start_server(
+                    lambda r, w, c=connect: self._client(c, r, w), listen[0], listen[1],
+                    reuse_address=True)
+                servers.append(srv)
+                self.ports.append(srv.sockets[0].getsockname()[1])
+            self.port = self.ports[0]
+            if on_ready:
+                on_ready()
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            for srv in servers:
+                srv.close()
+                await srv.wait_closed()
         for t in list(self._tasks):
             t.cancel()
         if self._tasks:
@@ -318,11 +389,25 @@ def main(argv=None) -> int:
                     help="bit/s in each direction (suffix k, M, G; 0 = unlimited)")
     ap.add_argument("--rate-down", type=parse_rate, help="server->client rate if different")
     ap.add_argument("--segment", type=int, default=SEGMENT, help="bytes per segment")
+    ap.add_argument("--no-handshake", action="store_true",
+                    help="no connection set-up delay (by default the client's first bytes "
+                         "leave one RTT after it connected)")
+    ap.add_argument("--also", action="append", default=[], metavar="LISTEN=CONNECT",
+                    help="another forward over the same line (repeatable)")
     a = ap.parse_args(argv)
+    also = []
+    for spec in a.also:
+        lst, sep, con = spec.partition("=")
+        try:
+            also.append((_hostport(lst), _hostport(con)))
+        except (argparse.ArgumentTypeError, ValueError):
+            sep = ""
+        if not sep:
+            ap.error(f"--also {spec}: use HOST:PORT=HOST:PORT")
     if a.delay_ms < 0 or a.delay_ms > 10000 or not 64 <= a.segment <= 65536:
         ap.error("--delay-ms 0..10000, --segment 64..65536")
     relay = WanRelay(a.listen, a.connect, a.delay_ms, a.rate, a.delay_down_ms, a.rate_down,
-                     a.segment)
+                     a.segment, also, not a.no_handshake)
 
     def report(final: bool) -> None:
         c = relay.counters()
@@ -334,7 +419,9 @@ def main(argv=None) -> int:
         loop.add_signal_handler(signal.SIGTERM, relay.request_stop)
         loop.add_signal_handler(signal.SIGINT, relay.request_stop)
         loop.add_signal_handler(signal.SIGUSR1, report, False)
-        await relay.serve(lambda: print(f"listening {a.listen[0]}:{relay.port}", flush=True))
+        await relay.serve(lambda: print("listening " + " ".join(
+            f"{lst[0]}:{port}" for (lst, _), port in zip(relay.forwards, relay.ports)),
+            flush=True))
 
     t0 = time.monotonic()
     asyncio.run(run())
