@@ -100,7 +100,10 @@ struct mp_module {
 	uint32_t abi;            /* MP_MODULE_ABI */
 	const char *name;        /* as written in dcerpc_mapiproxy:modules */
 	const char *description; /* one line, for mapiproxy --list-modules */
-	const char *endpoint;    /* MP_ENDPOINT_*: which calls reach the hooks */
+	const char *endpoint;    /* MP_ENDPOINT_*: which calls reach the hooks; several
+				  * as a comma-separated list ("exchange_nsp,
+				  * exchange_ds_rfr"): calls of other interfaces stay on
+				  * the fast path */
 
 	/* Once at start-up (after the daemon detached): read "NAME:option"
 	 * settings, open files. An error refuses to start; say why with

@@ -44,6 +44,9 @@ struct mp_loaded_module *mp_module_at(size_t i);
 /* Print every module found in `dir` (--list-modules). Returns the count. */
 int mp_modules_list(const char *dir, FILE *out);
 
+/* Does a descriptor's endpoint ("any", one name, or a comma-separated list
+ * of them) take calls of interface `name` (NULL: only "any" does)? */
+bool mp_module_endpoint_matches(const char *list, const char *name);
 /* Which loaded modules (bit i = module i) see calls of this context. */
 uint32_t mp_modules_mask(const struct mp_sess_ctx *ctx);
 

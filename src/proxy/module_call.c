@@ -36,9 +36,7 @@ uint32_t mp_modules_mask(const struct mp_sess_ctx *ctx)
 	if (!ctx || ctx->kind == MP_CTX_LOCAL_EPM)
 		return 0;
 	for (size_t i = 0; i < mp_modules_count(); i++) {
-		const char *e = mp_module_at(i)->desc->endpoint;
-		if (strcasecmp(e, MP_ENDPOINT_ANY) == 0 ||
-		    (ctx->name && strcasecmp(e, ctx->name) == 0))
+		if (mp_module_endpoint_matches(mp_module_at(i)->desc->endpoint, ctx->name))
 			mask |= 1u << i;
 	}
 	return mask;

@@ -102,14 +102,50 @@ static const struct mp_module *open_module(const char *path, void **dl, char *er
 	return m;
 }
 
-static int endpoint_known(const char *e)
+/* Next item of a comma-separated endpoint list: *len bytes at the returned
+ * position (spaces trimmed), NULL at the end; *rest is where to go on. */
+static const char *endpoint_item(const char *list, size_t *len, const char **rest)
+{
+	while (*list == ' ' || *list == '\t' || *list == ',')
+		list++;
+	if (!*list)
+		return NULL;
+	const char *end = strchr(list, ',');
+	if (!end)
+		end = list + strlen(list);
+	*rest = end;
+	while (end > list && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*len = (size_t)(end - list);
+	return list;
+}
+
+bool mp_module_endpoint_matches(const char *list, const char *name)
+{
+	size_t len;
+	for (const char *e = endpoint_item(list, &len, &list); e;
+	     e = endpoint_item(list, &len, &list))
+		if ((len == strlen(MP_ENDPOINT_ANY) && strncasecmp(e, MP_ENDPOINT_ANY, len) == 0) ||
+		    (name && strlen(name) == len && strncasecmp(e, name, len) == 0))
+			return true;
+	return false;
+}
+
+static int endpoint_known(const char *list)
 {
 	static const char *const known[] = {MP_ENDPOINT_EMSMDB, MP_ENDPOINT_ASYNC_EMSMDB,
 					    MP_ENDPOINT_NSPI, MP_ENDPOINT_RFR, MP_ENDPOINT_ANY};
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcasecmp(e, known[i]) == 0)
-			return 1;
-	return 0;
+	size_t len, n = 0;
+	for (const char *e = endpoint_item(list, &len, &list); e;
+	     e = endpoint_item(list, &len, &list), n++) {
+		size_t i = 0;
+		while (i < sizeof(known) / sizeof(known[0]) &&
+		       !(strlen(known[i]) == len && strncasecmp(e, known[i], len) == 0))
+			i++;
+		if (i == sizeof(known) / sizeof(known[0]))
+			return 0;
+	}
+	return n > 0;
 }
 
 int mp_modules_load(const char *dir, char *const *names, char *errbuf, size_t errlen)
@@ -149,7 +185,8 @@ int mp_modules_load(const char *dir, char *const *names, char *errbuf, size_t er
 		if (!endpoint_known(lm->desc->endpoint)) {
 			fail(errbuf, errlen,
 			     "module '%s' refused: unknown endpoint '%s' (exchange_emsmdb, "
-			     "exchange_async_emsmdb, exchange_nsp, exchange_ds_rfr or any)",
+			     "exchange_async_emsmdb, exchange_nsp, exchange_ds_rfr or any, "
+			     "or a comma-separated list of them)",
 			     name, lm->desc->endpoint);
 			dlclose(lm->dl);
 			return MP_ERR_CONFIG;
