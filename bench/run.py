@@ -6,6 +6,7 @@ NTLMSSP sign/seal: direct vs mapiproxy vs Samba's own proxy (dcesrv_remote).
     /usr/bin/python3 bench/run.py --quick    # smoke run, about 1 minute
     /usr/bin/python3 bench/run.py --perf     # full run, then perf profiles of the relays
     /usr/bin/python3 bench/run.py --groups auth   # only the authentication group
+    /usr/bin/python3 bench/run.py --groups wan    # two-hop chain over a slow link (bench/wan.py)
 
 In one run this starts a throwaway Samba AD DC on 127.0.0.2 (SambaDC), the
 mapiproxy daemon (release build) relaying samr on 127.0.0.1:16001, and an
@@ -350,7 +351,9 @@ def main() -> int:
                     help="comma-separated case groups: main (direct vs mapiproxy vs HAProxy), "
                          "auth (NTLMSSP sign/seal), codec (ExchangeRPC codecs and LZ77 vs "
                          "zlib/zstd, no network), mapi (mapiclient vs mapiserver, direct and "
-                         "through mapiproxy: bench/mapi.py); default all four")
+                         "through mapiproxy: bench/mapi.py); default all four; also wan (a "
+                         "two-hop chain over an emulated 50 ms / 10 Mbit/s link: bench/wan.py, "
+                         "about 10 minutes, not in the default)")
     ap.add_argument("--no-remote", action="store_true",
                     help="auth group: leave out Samba's dcesrv_remote proxy")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"),
@@ -374,8 +377,8 @@ def main() -> int:
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     if not 1 <= reps <= 9 or not 0.2 <= duration <= 60:
         ap.error("--reps 1..9, --duration 0.2..60")
-    if not groups or any(g not in ("main", "auth", "codec", "mapi") for g in groups):
-        ap.error("--groups: a comma-separated list of main, auth, codec, mapi")
+    if not groups or any(g not in ("main", "auth", "codec", "mapi", "wan") for g in groups):
+        ap.error("--groups: a comma-separated list of main, auth, codec, mapi, wan")
 
     cases = [
         {"name": "small", "call": "samr-enumdomains", "conns": 1, "warmup": 200},
@@ -425,6 +428,17 @@ def main() -> int:
             print(r.stderr[-3000:], file=sys.stderr)
             codec_errors += 1
         groups = [g for g in groups if g != "mapi"]
+    if "wan" in groups:
+        cmd = [sys.executable, os.path.join(ROOT, "bench", "wan.py"),
+               "--build-dir", os.path.dirname(mapiproxy)]
+        if args.quick:
+            cmd += ["--messages", "3"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+        print(f"\n== wan: {' '.join(cmd[1:])} ==\n{r.stdout}", end="", flush=True)
+        if r.returncode:
+            print(r.stderr[-3000:], file=sys.stderr)
+            codec_errors += 1
+        groups = [g for g in groups if g != "wan"]
     if not groups:
         return 1 if codec_errors else 0
     for p in (MP_PORT, HAP_PORT, MPA_PORT, MPP_PORT):
