@@ -301,17 +301,61 @@ static int set_entryid(void *mem, const struct mp_gal *g, struct mp_nspi_propval
 	return set_bin(mem, v, tag, b, n);
 }
 
+/* Our host name: the first label of the FQDN. */
+static char *server_name(void *mem, const struct mp_gal *g)
+{
+	return talloc_asprintf(mem, "%.*s", (int)strcspn(g->fqdn, "."), g->fqdn);
+}
+
+char *mp_gal_server_dn(void *mem, const struct mp_gal *g)
+{
+	char *host = server_name(mem, g);
+	return host ? talloc_asprintf(mem, "/o=%s/ou=%s/cn=Configuration/cn=Servers/cn=%s", g->org,
+	                              g->admin_group, host)
+	            : NULL;
+}
+
 static char *home_mdb(void *mem, const struct mp_gal *g)
 {
-	char host[256];
-	snprintf(host, sizeof(host), "%s", g->fqdn);
-	char *dot = strchr(host, '.');
-	if (dot)
-		*dot = 0;
-	return talloc_asprintf(mem,
-	                       "/o=%s/ou=%s/cn=Configuration/cn=Servers/cn=%s/cn=Microsoft "
-	                       "Private MDB",
-	                       g->org, g->admin_group, host);
+	char *server = mp_gal_server_dn(mem, g);
+	return server ? talloc_asprintf(mem, "%s/cn=Microsoft Private MDB", server) : NULL;
+}
+
+int mp_gal_server_row(void *mem, const struct mp_gal *g, const struct mp_nspi_proptags *tags,
+                      uint32_t cp, struct mp_nspi_row *out, size_t *errors)
+{
+	out->reserved = 0;
+	out->count = tags->count;
+	out->props = talloc_zero_array(mem, struct mp_nspi_propval, tags->count ? tags->count : 1);
+	if (!out->props)
+		return MP_ERR_NOMEM;
+	for (uint32_t i = 0; i < tags->count; i++) {
+		uint32_t tag = tags->tags[i];
+		struct mp_nspi_propval *v = &out->props[i];
+		char *s = NULL;
+		int rc;
+		switch (PID(tag)) {
+		case PID(MP_PR_DISPLAY_NAME):
+			rc = (s = server_name(mem, g)) ? set_str(mem, v, tag, s, cp) : MP_ERR_NOMEM;
+			break;
+		case PID(MP_PR_EMAIL_ADDRESS):
+			rc = (s = mp_gal_server_dn(mem, g)) ? set_str(mem, v, tag, s, cp)
+			                                    : MP_ERR_NOMEM;
+			break;
+		case PID(MP_PR_EMS_AB_NETWORK_ADDRESS):
+			rc = (s = talloc_asprintf(mem, "ncacn_ip_tcp:%s", g->fqdn))
+			         ? set_mvstr(mem, v, tag, s, cp)
+			         : MP_ERR_NOMEM;
+			break;
+		default:
+			rc = set_err(v, tag, MP_NSPI_E_NOT_FOUND);
+		}
+		if (rc == MP_ERR_NOTFOUND && errors)
+			(*errors)++;
+		else if (rc != MP_OK && rc != MP_ERR_NOTFOUND)
+			return rc;
+	}
+	return MP_OK;
 }
 
 int mp_gal_prop(void *mem, const struct mp_gal *g, size_t idx, uint32_t tag, uint32_t flags,

@@ -92,6 +92,18 @@ struct mp_gal {
 	uint8_t server_guid[16]; /* ProviderUID of ephemeral entry IDs (NspiBind's) */
 };
 
+/* The server object, outside the GAL table: a client derives its DN from
+ * PR_EMS_AB_HOME_MDB (without "/cn=Microsoft Private MDB"), asks
+ * NspiDNToMId and then NspiGetProps for PR_EMS_AB_NETWORK_ADDRESS.
+ * User MIds start at 0x1000, so this one is free. */
+#define MP_GAL_MID_SERVER 0x10u
+/* "/o=ORG/ou=GROUP/cn=Configuration/cn=Servers/cn=HOST", under mem. */
+char *mp_gal_server_dn(void *mem, const struct mp_gal *g);
+/* A row of the server object: display name, email address (its DN),
+ * network address; other tags are errors (counted in *errors). */
+int mp_gal_server_row(void *mem, const struct mp_gal *g, const struct mp_nspi_proptags *tags,
+                      uint32_t cp, struct mp_nspi_row *out, size_t *errors);
+
 /* Snapshot of the GAL (enabled users), talloc'd under mem. MP_OK or an error. */
 int mp_gal_load(void *mem, struct mp_store *st, const char *fqdn, struct mp_gal **out);
 /* Position of a MId in the table, or -1. */

@@ -420,12 +420,17 @@ static int do_dn_to_mid(struct ctx *x, const struct mp_nspi_dn_to_mid_req *q,
 {
 	if (!(r->mids = mids_new(x->mem, q->names.count)))
 		return MP_ERR_NOMEM;
+	char *server = mp_gal_server_dn(x->mem, x->gal);
+	if (!server)
+		return MP_ERR_NOMEM;
 	for (uint32_t i = 0; i < q->names.count; i++) {
 		uint32_t mid = 0;
 		const char *dn = q->names.strs ? q->names.strs[i] : NULL;
 		for (size_t k = 0; dn && k < x->gal->n; k++)
 			if (strcasecmp(x->gal->e[k].dn, dn) == 0)
 				mid = x->gal->e[k].mid;
+		if (dn && strcasecmp(dn, server) == 0)
+			mid = MP_GAL_MID_SERVER;
 		r->mids->tags[i] = mid; /* 0: not found (3.1.4.1.13) */
 	}
 	r->mids->count = q->names.count;
@@ -462,7 +467,8 @@ static int do_get_props(struct ctx *x, const struct mp_nspi_get_props_req *q,
                         struct mp_nspi_get_props_rsp *r)
 {
 	long k = mp_gal_index(x->gal, q->stat.cur_rec);
-	if (k < 0) {
+	bool server = q->stat.cur_rec == MP_GAL_MID_SERVER;
+	if (k < 0 && !server) {
 		r->result = MP_NSPI_E_NOT_FOUND;
 		return MP_OK;
 	}
@@ -475,8 +481,10 @@ static int do_get_props(struct ctx *x, const struct mp_nspi_get_props_req *q,
 	size_t errors = 0;
 	if (!(r->row = talloc_zero(x->mem, struct mp_nspi_row)))
 		return MP_ERR_NOMEM;
-	int rc = mp_gal_row(x->mem, x->gal, (size_t)k, tags, q->flags, q->stat.code_page, r->row,
-	                    &errors);
+	int rc = server
+	             ? mp_gal_server_row(x->mem, x->gal, tags, q->stat.code_page, r->row, &errors)
+	             : mp_gal_row(x->mem, x->gal, (size_t)k, tags, q->flags, q->stat.code_page,
+	                          r->row, &errors);
 	r->result = errors ? MP_NSPI_WARN_WITH_ERRORS : MP_NSPI_SUCCESS;
 	return rc;
 }
