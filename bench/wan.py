@@ -274,12 +274,13 @@ def stacks(path: str, work: str) -> tuple:
 
 
 def sync_cmd(a_cache: str, port: int) -> str:
-    """A fetches a file B's read-ahead cached, over the same WAN line: HTTP
-    from B's cache directory through the line's second forward (the stand-in
-    for the original's `rsync -z remote:__FILE__ __FILE__`; same relative
-    path under each hop's mpm_cache:path)."""
-    return (f"/bin/sh -c 'curl -sf -o \"$1\" \"http://{IP}:{port}/${{1#{a_cache}/}}\"' "
-            "sh __FILE__")
+    """A fetches a file B's read-ahead cached, over the same WAN line: HTTP,
+    gzip'ed, from B's cache directory (bench/sync_files.py) through the
+    line's second forward (the stand-in for the original's
+    `rsync -z remote:__FILE__ __FILE__`; same relative path under each
+    hop's mpm_cache:path)."""
+    return (f"/bin/sh -c 'curl --compressed -sf -o \"$1\" "
+            f"\"http://{IP}:{port}/${{1#{a_cache}/}}\"' sh __FILE__")
 
 
 def run_pass(client: Client, server: str, work_list, expect, out_dir: str) -> dict:
@@ -322,8 +323,8 @@ def measure_path(path, args, tools, procs, work, s_port, users, client, work_lis
                 work, f"{path}-B", b_port, s_port, users["B"], b_mod, b_opt, modules_dir)],
                 f"{path}-B", b_port)
             if file_root:
-                files = procs.start([sys.executable, "-m", "http.server", str(file_port),
-                                     "--bind", IP, "--directory", file_root],
+                files = procs.start([sys.executable, os.path.join(HERE, "sync_files.py"),
+                                     "--root", file_root, "--listen", f"{IP}:{file_port}"],
                                     f"{path}-files", file_port)
             relay = Relay(procs, f"{path}-wan", b_port, delay, args.rate,
                           also_connect=file_port if file_root else 0)
