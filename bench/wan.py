@@ -273,14 +273,18 @@ def stacks(path: str, work: str) -> tuple:
     return "cache, pack", a, "pack, cache", b, b_cache
 
 
-def sync_cmd(a_cache: str, port: int) -> str:
+def sync_cmd(work: str, name: str, a_cache: str, port: int) -> str:
     """A fetches a file B's read-ahead cached, over the same WAN line: HTTP,
     gzip'ed, from B's cache directory (bench/sync_files.py) through the
     line's second forward (the stand-in for the original's
     `rsync -z remote:__FILE__ __FILE__`; same relative path under each
-    hop's mpm_cache:path)."""
-    return (f"/bin/sh -c 'curl --compressed -sf -o \"$1\" "
-            f"\"http://{IP}:{port}/${{1#{a_cache}/}}\"' sh __FILE__")
+    hop's mpm_cache:path). A script, so the command is plain words."""
+    script = os.path.join(work, f"{name}-sync.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\n# $1: the file on A; the same path under B's cache, over the line\n"
+                f"exec curl --compressed -sf -o \"$1\" \"http://{IP}:{port}/${{1#{a_cache}/}}\"\n")
+    os.chmod(script, 0o755)
+    return f"{script} __FILE__"
 
 
 def run_pass(client: Client, server: str, work_list, expect, out_dir: str) -> dict:
@@ -329,7 +333,8 @@ def measure_path(path, args, tools, procs, work, s_port, users, client, work_lis
             relay = Relay(procs, f"{path}-wan", b_port, delay, args.rate,
                           also_connect=file_port if file_root else 0)
             if file_root:
-                a_opt["mpm_cache:sync_cmd"] = sync_cmd(a_opt["mpm_cache:path"], relay.ports[1])
+                a_opt["mpm_cache:sync_cmd"] = sync_cmd(work, path, a_opt["mpm_cache:path"],
+                                                       relay.ports[1])
             a = procs.start([tools["mapiproxy"], "-c", hop_conf(
                 work, f"{path}-A", a_port, relay.port, users["A"], a_mod, a_opt, modules_dir)],
                 f"{path}-A", a_port)

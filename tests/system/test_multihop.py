@@ -94,7 +94,11 @@ def sync_cmd(a_cache: Path, b_cache: Path) -> str:
     """The local hop fetches a file B's read-ahead cached: here both caches
     are on one machine, so a copy from B's tree to the same relative path in
     A's (in a deployment: rsync or scp from the remote host)."""
-    return f"/bin/sh -c 'cp \"{b_cache}/${{1#{a_cache}/}}\" \"$1\"' sh __FILE__"
+    script = a_cache.parent / "sync.sh"
+    script.write_text("#!/bin/sh\n# $1: the file in A's cache; the same path in B's\n"
+                      f"exec cp \"{b_cache}/${{1#{a_cache}/}}\" \"$1\"\n")
+    script.chmod(0o755)
+    return f"{script} __FILE__"
 
 
 CONFIGS = [
