@@ -679,9 +679,13 @@ static int read_stream(struct mp_session *s, void *mem, uint32_t h, uint32_t tag
 			break;
 	}
 	release(s, &st, 1);
+	/* A NUL after the stream (bodies are printed as strings): the buffer
+	 * may be exactly full, so append it rather than read past the end. */
+	size_t n = acc.len;
+	mp_wb_u8(&acc, 0);
 	if (rc == MP_OK && !acc.bad) {
-		*data = talloc_memdup(mem, acc.data ? acc.data : (uint8_t *)"", acc.len + 1);
-		*len = acc.len;
+		*data = talloc_memdup(mem, acc.data, n + 1);
+		*len = n;
 	}
 	mp_wb_free(&acc);
 	return rc;
