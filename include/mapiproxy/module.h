@@ -55,7 +55,7 @@ extern "C" {
  * the loader refuses a module built for another major, or for a newer minor
  * (functions it may call would be missing). */
 #define MP_MODULE_ABI_MAJOR 1
-#define MP_MODULE_ABI_MINOR 0
+#define MP_MODULE_ABI_MINOR 1 /* 1: mp_module_watch() */
 #define MP_MODULE_ABI ((uint32_t)((MP_MODULE_ABI_MAJOR << 16) | MP_MODULE_ABI_MINOR))
 
 /* The symbol the loader looks for. */
@@ -207,6 +207,24 @@ int mp_session_auth_level(const struct mp_session *session);
 const char *mp_session_peer(const struct mp_session *session);
 /* Per-session slot of the module whose hook runs, NULL at first. */
 void **mp_session_private(struct mp_session *session);
+
+/* ---- waiting without blocking (ABI 1.1) ------------------------------- */
+
+/* Called once by mp_module_watch(): `ready` is true when the descriptor
+ * became readable, false when the timeout came first. */
+typedef void mp_module_watch_fn(void *arg, int fd, bool ready);
+/* From a hook: have the event loop that runs `session` call fn(arg, fd, ...)
+ * once, when `fd` becomes readable or after `timeout_ms` (0: no timeout);
+ * fd < 0 with a timeout is a plain timer. For a module that waits on
+ * something (a child process through its pidfd, a pipe) without blocking
+ * the daemon: hooks must never wait. The callback runs as the module's own
+ * (logs carry its name) and may outlive the session; the module owns `fd`
+ * and `arg` and keeps them valid until the callback ran or fini(). A watch
+ * still pending when the daemon stops is dropped: fn is not called (fini()
+ * then cleans up what it watched). MP_MODULE_OK, or MP_MODULE_ERROR (no
+ * memory, not called from a hook). */
+int mp_module_watch(struct mp_session *session, int fd, unsigned timeout_ms,
+		    mp_module_watch_fn *fn, void *arg);
 
 /* ---- logging (the daemon's log, tagged with the module's name) --------- */
 

@@ -12,8 +12,10 @@
 #include "util/log.h"
 #include "util/status.h"
 
+#include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <talloc.h>
 
@@ -348,6 +350,60 @@ void **mp_session_private(struct mp_session *session)
 	if (mp_module_current < 0 || mp_module_current >= MP_MAX_MODULES)
 		return &none;
 	return &session->mod_priv[mp_module_current];
+}
+
+/* ---- watches ---- */
+
+/* A pending mp_module_watch(). Kept on a list so that watches the loop
+ * drops at exit stay reachable (they are not leaks: the process ends). */
+struct mp_watch {
+	struct mp_watch *prev, *next;
+	mp_module_watch_fn *fn;
+	void *arg;
+	int module;
+};
+static struct mp_watch *pending_watches;
+
+static void watch_fired(evutil_socket_t fd, short what, void *p)
+{
+	struct mp_watch *w = p;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		pending_watches = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	int outer = mp_module_current;
+	mp_module_current = w->module;
+	w->fn(w->arg, (int)fd, (what & EV_READ) != 0);
+	mp_module_current = outer;
+	free(w);
+}
+
+int mp_module_watch(struct mp_session *session, int fd, unsigned timeout_ms,
+		    mp_module_watch_fn *fn, void *arg)
+{
+	if (!session || !session->px || !session->px->base || !fn || mp_module_current < 0 ||
+	    (fd < 0 && !timeout_ms))
+		return MP_MODULE_ERROR;
+	struct mp_watch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return MP_MODULE_ERROR;
+	w->fn = fn;
+	w->arg = arg;
+	w->module = mp_module_current;
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	short what = fd >= 0 ? EV_READ : EV_TIMEOUT;
+	if (event_base_once(session->px->base, fd, what, watch_fired, w,
+			    timeout_ms ? &tv : NULL) != 0) {
+		free(w);
+		return MP_MODULE_ERROR;
+	}
+	w->next = pending_watches;
+	if (w->next)
+		w->next->prev = w;
+	pending_watches = w;
+	return MP_MODULE_OK;
 }
 
 /* ---- logging ---- */
