@@ -505,12 +505,12 @@ static int pack_pull(struct mp_call *call, void *request)
 		struct proxypack_info info;
 		size_t native = 0;
 		rc = unpack_field(call, MP_REQUEST, &f, &bufs, &info, &native, &why);
-		if (rc == MP_ERR_NOMEM)
-			return MP_MODULE_ERROR;
 		if (rc != MP_OK) {
 			/* Answered with a fault in dispatch: with `module errors =
 			 * relay` an error here would send the blob on. */
-			pc->bad = why ? why : "malformed proxypack blob";
+			pc->bad = rc == MP_ERR_NOMEM ? "out of memory restoring the blob"
+			          : why              ? why
+			                             : "malformed proxypack blob";
 			refuse(call, "packed request from the peer refused", pc->bad);
 			return MP_MODULE_OK;
 		}
@@ -531,9 +531,7 @@ static int pack_pull(struct mp_call *call, void *request)
 	size_t hop = wire;
 	bool only_smaller = ps->advertised && g->algo != PACK_ALGO_NONE;
 	rc = pack_field(call, MP_REQUEST, &f, &bufs, only_smaller, &hop);
-	if (rc == MP_ERR_NOMEM)
-		return MP_MODULE_ERROR;
-	if (rc == MP_OK) {
+	if (rc == MP_OK) { /* else native, out of memory too: packing is optional */
 		ps->advertised = true;
 		bump(call, PACKED_REQ);
 	}
@@ -565,9 +563,12 @@ static int pack_push(struct mp_call *call, void *response)
 	const char *why = NULL;
 	size_t wire = f.buf->len;
 	int rc = read_bufs(mem, &f, MP_RESPONSE, &bufs, &why);
-	if (rc == MP_ERR_NOMEM)
-		return MP_MODULE_ERROR;
-	if (rc != MP_OK) { /* unreadable: nothing of ours, the client judges it */
+	if (rc == MP_ERR_NOMEM && !g->lasthop) { /* it may be a carrier: never relay it */
+		mp_call_set_fault(call, PACK_FAULT);
+		refuse(call, "response unread", "out of memory");
+		return MP_MODULE_OK;
+	}
+	if (rc != MP_OK) { /* unreadable: nothing of ours, the peer judges it */
 		count(call, false, wire, wire);
 		return MP_MODULE_OK;
 	}
@@ -578,9 +579,7 @@ static int pack_push(struct mp_call *call, void *response)
 		if (ps && !carrier && g->algo != PACK_ALGO_NONE &&
 		    (ps->peer_accept & (1u << g->algo))) {
 			rc = pack_field(call, MP_RESPONSE, &f, &bufs, true, &hop);
-			if (rc == MP_ERR_NOMEM)
-				return MP_MODULE_ERROR;
-			if (rc == MP_OK)
+			if (rc == MP_OK) /* else native */
 				bump(call, PACKED_RSP);
 		}
 		count(call, false, wire, hop);
@@ -602,11 +601,12 @@ static int pack_push(struct mp_call *call, void *response)
 	struct proxypack_info info;
 	size_t native = 0;
 	rc = unpack_field(call, MP_RESPONSE, &f, &bufs, &info, &native, &why);
-	if (rc == MP_ERR_NOMEM)
-		return MP_MODULE_ERROR;
 	if (rc != MP_OK) {
+		/* A fault, not an error: `module errors = relay` would hand
+		 * the carrier to the client. */
 		mp_call_set_fault(call, PACK_FAULT);
-		refuse(call, "packed response from the peer refused", why);
+		refuse(call, "packed response from the peer refused",
+		       rc == MP_ERR_NOMEM ? "out of memory" : why);
 		return MP_MODULE_OK;
 	}
 	bump(call, RESTORED_RSP);

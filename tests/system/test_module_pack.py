@@ -404,14 +404,17 @@ def build_corrupter(out_dir: Path) -> Path:
     return out_dir
 
 
-@pytest.mark.parametrize("direction,byte,reason", [
-    ("request", 16, "CRC mismatch"),
-    ("request", 4, "another proxypack version"),
-    ("response", 16, "CRC mismatch"),
-    ("response", 0, "no proxypack magic"),
+@pytest.mark.parametrize("direction,byte,reason,errors", [
+    ("request", 16, "CRC mismatch", "fault"),
+    ("request", 4, "another proxypack version", "fault"),
+    ("response", 16, "CRC mismatch", "fault"),
+    ("response", 0, "no proxypack magic", "fault"),
+    # `module errors = relay` must not hand the blob on either.
+    ("request", 16, "CRC mismatch", "relay"),
+    ("response", 16, "CRC mismatch", "relay"),
 ])
 def test_damaged_blob_faults_that_call_only(srv, mapiproxy, relays, tmp_path, direction, byte,
-                                            reason):
+                                            reason, errors):
     # get-attachment of notes.txt: ReadStream answers large enough to go
     # packed; the corrupter damages the first carrier it meets.
     m = [m for m in jsn(client(direct(srv), "--json", "ls"))["messages"]
@@ -421,14 +424,16 @@ def test_damaged_blob_faults_that_call_only(srv, mapiproxy, relays, tmp_path, di
     cmd = ("get-attachment", m["id"], str(att["number"]), "-o", str(tmp_path / "notes.txt"))
     moddir = build_corrupter(tmp_path / "mods")
     corrupt = {"packcorrupt:direction": direction, "packcorrupt:byte": str(byte)}
+    on_error = {"mapiproxy:module errors": errors}
+    a_opts = {**pack_opts(False, "zstd"), **on_error}
+    b_opts = {**pack_opts(True, "zstd"), **on_error}
     if direction == "request":  # after pack on A: damages what A sends
-        ch = make_chain(mapiproxy, srv, relays, {**pack_opts(False, "zstd"), **corrupt},
-                        pack_opts(True, "zstd"), a_modules="pack, packcorrupt", moddir=moddir)
+        ch = make_chain(mapiproxy, srv, relays, {**a_opts, **corrupt}, b_opts,
+                        a_modules="pack, packcorrupt", moddir=moddir)
         refuser = ch.b
     else:  # before pack on B: its push runs after pack's, damaging what B sends
-        ch = make_chain(mapiproxy, srv, relays, pack_opts(False, "zstd"),
-                        {**pack_opts(True, "zstd"), **corrupt}, b_modules="packcorrupt, pack",
-                        moddir=moddir)
+        ch = make_chain(mapiproxy, srv, relays, a_opts, {**b_opts, **corrupt},
+                        b_modules="packcorrupt, pack", moddir=moddir)
         refuser = ch.a
     skip = len(srv.dump.read_text().splitlines())
     r = client(ch.server, *cmd)
