@@ -328,7 +328,7 @@ static bool carrier_frag(const struct proxypack_seg *s, size_t *cb)
 static int join_blob(void *mem, const struct proxypack_bufs *carrier, const uint8_t **blob,
                      size_t *blob_len, const char **why)
 {
-	size_t total = 0, cb;
+	size_t total = 0, cb = 0;
 	for (size_t i = 0; i < carrier->count; i++) {
 		if (!carrier_frag(&carrier->segs[i], &cb))
 			return fail(why,

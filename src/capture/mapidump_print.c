@@ -205,7 +205,7 @@ struct filter {
 };
 
 struct opstat {
-	char iface[48];
+	char iface[80];
 	bool have_opnum;
 	uint16_t opnum;
 	const char *name;

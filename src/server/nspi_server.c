@@ -204,7 +204,7 @@ static int do_update_stat(struct ctx *x, const struct mp_nspi_update_stat_req *q
 	if (r->delta) {
 		/* How far it really moved (the signed distance from CurrentRec). */
 		struct mp_nspi_stat s0 = q->stat;
-		size_t start;
+		size_t start = 0;
 		s0.delta = 0;
 		position(x->gal, &s0, &start);
 		*r->delta = (int32_t)((long long)pos - (long long)start);

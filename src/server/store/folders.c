@@ -343,7 +343,7 @@ int st_mailbox_create(struct mp_store_txn *txn, uint32_t mbox, const uint8_t mai
 int mp_store_folder_get(struct mp_store_txn *txn, uint32_t mbox, uint64_t fid,
 			struct mp_store_folder_info *out)
 {
-	uint64_t gc;
+	uint64_t gc = 0;
 	struct st_folder_hdr h;
 	int rc = st_id_gc(txn, fid, "folder", &gc);
 	if (rc == MP_OK)
@@ -445,7 +445,7 @@ int st_folder_rename(struct mp_store_txn *txn, uint32_t mbox, uint64_t gc, const
 	uint8_t knew[FNAME_KEY_MAX], kold[FNAME_KEY_MAX];
 	size_t lnew, lold;
 	char *old;
-	uint64_t other;
+	uint64_t other = 0;
 	int rc;
 
 	if ((rc = check_folder_name(txn, name)) || (rc = st_folder_read(txn, mbox, gc, &h)))
@@ -472,7 +472,7 @@ int st_folder_rename(struct mp_store_txn *txn, uint32_t mbox, uint64_t gc, const
 
 int mp_store_folder_rename(struct mp_store_txn *txn, uint32_t mbox, uint64_t fid, const char *name)
 {
-	uint64_t gc;
+	uint64_t gc = 0;
 	int rc = st_op_begin(txn);
 	if (rc)
 		return rc;
@@ -665,7 +665,7 @@ static int subtree_has_messages(struct mp_store_txn *txn, uint32_t mbox, uint64_
 
 static int folder_delete(struct mp_store_txn *txn, uint32_t mbox, uint64_t fid, uint32_t flags)
 {
-	uint64_t gc;
+	uint64_t gc = 0;
 	struct st_folder_hdr h;
 	int rc;
 	if ((rc = st_id_gc(txn, fid, "folder", &gc)) || (rc = st_folder_read(txn, mbox, gc, &h)))
@@ -878,7 +878,7 @@ static int walk(struct mp_store_txn *txn, uint32_t mbox, uint64_t gc, bool recur
 int mp_store_folder_children(struct mp_store_txn *txn, uint32_t mbox, uint64_t fid,
 			     bool recursive, void *mem, uint64_t **fids, size_t *n)
 {
-	uint64_t gc;
+	uint64_t gc = 0;
 	struct st_folder_hdr h;
 	int rc;
 	if ((rc = st_id_gc(txn, fid, "folder", &gc)) || (rc = st_folder_read(txn, mbox, gc, &h)))
@@ -900,7 +900,7 @@ int mp_store_folder_children(struct mp_store_txn *txn, uint32_t mbox, uint64_t f
 int mp_store_folder_find(struct mp_store_txn *txn, uint32_t mbox, uint64_t parent,
 			 const char *name, uint64_t *fid)
 {
-	uint64_t pgc, gc;
+	uint64_t pgc, gc = 0;
 	uint8_t k[FNAME_KEY_MAX];
 	size_t kl;
 	int rc;
@@ -951,7 +951,7 @@ int mp_store_folder_by_path(struct mp_store_txn *txn, uint32_t mbox, const char 
 int mp_store_folder_contents(struct mp_store_txn *txn, uint32_t mbox, uint64_t fid,
 			     bool associated, void *mem, uint64_t **mids, size_t *n)
 {
-	uint64_t gc;
+	uint64_t gc = 0;
 	struct st_folder_hdr h;
 	int rc;
 	if ((rc = st_id_gc(txn, fid, "folder", &gc)) || (rc = st_folder_read(txn, mbox, gc, &h)) ||
@@ -1065,7 +1065,7 @@ int mp_store_receive_folder_get(struct mp_store_txn *txn, uint32_t mbox, const c
 
 static int recv_set(struct mp_store_txn *txn, uint32_t mbox, const char *cls, uint64_t fid)
 {
-	uint64_t gc;
+	uint64_t gc = 0;
 	struct st_folder_hdr h;
 	int rc;
 	if ((rc = check_class(txn, cls, true)))

@@ -467,7 +467,7 @@ static int by_key(struct mp_store_txn *txn, char tag, const char *s, void *mem,
 {
 	uint8_t k[512];
 	size_t n = s ? strlen(s) : 0;
-	uint32_t id;
+	uint32_t id = 0;
 	if (n == 0 || n + 1 > sizeof(k))
 		return st_fail(txn, MP_ERR_NOTFOUND, MP_STORE_EC_NOT_FOUND, "no such user");
 	int rc = uidx_get(txn, k, ukey(k, tag, s, n), &id);
@@ -500,7 +500,7 @@ int mp_store_user_by_mid(struct mp_store_txn *txn, uint32_t mid, void *mem,
 			 struct mp_store_user **out)
 {
 	uint8_t k[5];
-	uint32_t id;
+	uint32_t id = 0;
 	k[0] = 'm';
 	st_be32(k + 1, mid);
 	int rc = uidx_get(txn, k, 5, &id);
@@ -579,7 +579,7 @@ int mp_store_ntlm_lookup_cb(void *store, const char *user, const char *domain,
 {
 	struct mp_store_txn *txn;
 	uint8_t k[512];
-	uint32_t id;
+	uint32_t id = 0;
 	(void)domain; /* one organisation: users match in any domain */
 	size_t n = user ? strlen(user) : 0;
 	if (n == 0 || n + 1 > sizeof(k))
