@@ -176,8 +176,9 @@ int mp_call_stub(struct mp_call *call, enum mp_dir dir, struct mp_stub *out);
  * pull, dispatch), the response (dispatch with norelay, ndr_push, push). */
 int mp_call_set_request(struct mp_call *call, const uint8_t *data, size_t len);
 int mp_call_set_response(struct mp_call *call, const uint8_t *data, size_t len);
-/* Answer with a DCE/RPC fault instead (dispatch with norelay, or a
- * response hook). */
+/* Answer with a DCE/RPC fault instead: from a request hook (ndr_pull,
+ * pull, dispatch) the call is answered here and never relayed, as with
+ * norelay; from a response hook the client gets the fault. */
 void mp_call_set_fault(struct mp_call *call, uint32_t status);
 /* The decoded structure of `dir` was changed in place: encode it again. */
 void mp_call_changed(struct mp_call *call, enum mp_dir dir);

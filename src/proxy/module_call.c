@@ -194,11 +194,10 @@ void mp_modules_on_request(struct mp_session *s, struct mp_call_slot *c)
 				}
 				return;
 			}
-			if (h != H_DISPATCH)
-				continue;
-			if (r.ahead)
+			if (h == H_DISPATCH && r.ahead)
 				mc->ahead_by = (int)i;
-			if (r.norelay) {
+			/* A request hook may refuse the call: a fault set is an answer. */
+			if (r.norelay || mc->fault_set) {
 				mc->answered_by = (int)i;
 				mp_debug("session %llu call %u: answered by module %s",
 					 (unsigned long long)s->id, c->call_id, mod(i)->name);
