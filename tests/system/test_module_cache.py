@@ -312,13 +312,16 @@ class Hop:
         self.port = px.port
 
 
-def test_scenario_two_remote_ahead_local_sync(srv, mapiproxy, tmp_path):
+@pytest.mark.parametrize("form", ["tmpfile", "file"])
+def test_scenario_two_remote_ahead_local_sync(srv, mapiproxy, tmp_path, form):
     data = payload(30, 4 * 1024 * 1024 + 99)
     [mid] = import_mail(srv, tmp_path, "alice", [("far away", data)])
     rdir, ldir = tmp_path / "remote-cache", tmp_path / "local-cache"
     remote = cache_proxy(mapiproxy, srv, rdir, ahead="true")
+    # __TMPFILE__ (renamed into place), or the original's form writing __FILE__.
+    dest = "__TMPFILE__" if form == "tmpfile" else "__FILE__"
     local = cache_proxy(mapiproxy, Hop(remote), ldir, sync="true",
-                        sync_cmd=f"/bin/cp {rdir}/__NAME__ __TMPFILE__")
+                        sync_cmd=f"/bin/cp {rdir}/__NAME__ {dest}")
     assert get(local.port, mid, tmp_path / "1.bin") == data
     # The remote read it all at the first RopReadStream and cached it...
     assert "reads ahead" in remote.log_text()
@@ -328,12 +331,53 @@ def test_scenario_two_remote_ahead_local_sync(srv, mapiproxy, tmp_path):
     files = list((ldir / "data").rglob("*.stream"))
     assert len(files) == 1 and files[0].read_bytes() == data
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert not [p for p in (ldir / "data").rglob("*") if ".tmp." in p.name or ".err." in p.name]
     n, remote_answers = reads(srv), remote.log_text().count("answered from the cache")
     assert get(local.port, mid, tmp_path / "2.bin") == data
     assert reads(srv) == n
     assert remote.log_text().count("answered from the cache") == remote_answers, \
         "the local proxy played it back alone"
     assert local.log_text().count("answered from the cache") > 50
+
+
+def test_scenario_two_concurrent_readers_one_sync(srv, mapiproxy, tmp_path):
+    data = payload(32, 2 * 1024 * 1024 + 3)
+    [mid] = import_mail(srv, tmp_path, "alice", [("popular", data)])
+    rdir = tmp_path / "remote-cache"
+    remote = cache_proxy(mapiproxy, srv, rdir, ahead="true")
+    local = cache_proxy(mapiproxy, Hop(remote), tmp_path / "local-cache", sync="true",
+                        sync_cmd=f"/bin/cp {rdir}/__NAME__ __TMPFILE__")
+
+    def one(i):
+        return sha(get(local.port, mid, tmp_path / f"c{i}.bin"))
+
+    with concurrent.futures.ThreadPoolExecutor(5) as ex:
+        assert set(ex.map(one, range(5))) == {sha(data)}
+    assert local.wait_log("done in", timeout=30)
+    # One stream, one command, however many sessions asked at once.
+    assert len(re.findall(r"sync of data/\S+: /bin/cp", local.log_text())) == 1
+    assert len(re.findall(r"cached data/", remote.log_text())) == 1
+
+
+def test_sync_timeout_and_stop(srv, mapiproxy, tmp_path):
+    data = payload(33, 700000)
+    [mid] = import_mail(srv, tmp_path, "alice", [("slow", data)])
+    remote = cache_proxy(mapiproxy, srv, tmp_path / "remote-cache", ahead="true")
+    ldir = tmp_path / "local-cache"
+    local = cache_proxy(mapiproxy, Hop(remote), ldir, sync="true", sync_cmd="/bin/sleep 30",
+                        sync_timeout="1")
+    assert get(local.port, mid, tmp_path / "1.bin") == data  # never waits for the command
+    assert local.wait_log("killed after 1 s", timeout=15), local.log_text()[-2000:]
+    # A command still running when the proxy stops is stopped with it.
+    other = cache_proxy(mapiproxy, Hop(remote), tmp_path / "other-cache", sync="true",
+                        sync_cmd="/bin/sleep 30")
+    assert get(other.port, mid, tmp_path / "2.bin") == data
+    m = re.search(r"sync of \S+: /bin/sleep \(pid (\d+)\)", other.log_text())
+    assert m, other.log_text()[-2000:]
+    assert other.stop(timeout=10) == 0
+    assert not Path(f"/proc/{m.group(1)}").exists() or \
+        "zombie" in Path(f"/proc/{m.group(1)}/status").read_text().lower()
+    assert not list((tmp_path / "other-cache" / "data").rglob("*.stream"))
 
 
 def test_scenario_two_failing_sync_still_reads(srv, mapiproxy, tmp_path):
