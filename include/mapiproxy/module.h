@@ -15,17 +15,20 @@
  *              ... in reverse order, the last module first
  *
  * Each phase runs through every subscribed module before the next phase
- * begins. A module that sets norelay in dispatch stops the dispatch phase
- * there; only it and the modules before it see the response (an onion:
- * what a module did on the way in it undoes on the way out).
+ * begins: a module that changes the request does it in ndr_pull or pull,
+ * so that every dispatch sees the request as it will leave. A module that
+ * sets norelay in dispatch stops the dispatch phase there; only it and the
+ * modules before it see the response (an onion: what a module did on the
+ * way in it undoes on the way out).
  *
  * Read-ahead: a module that calls mp_call_ahead() (or sets relay->ahead)
  * has its dispatch hook called again once the response is in, with
  * mp_call_is_ahead() true on a fresh call object; if that dispatch gives the
  * call a request (mp_call_set_request / mp_call_set_rop_buffer) and keeps
- * relay->ahead set, the request goes upstream, its response runs through the
- * response hooks of that module and of those after it, and dispatch is asked
- * again. The client's own response is held until the module stops.
+ * relay->ahead set, the request passes the ndr_pull and pull hooks of the
+ * modules after it and goes upstream; its response runs through the
+ * response hooks of those modules and of the one that asked, and dispatch
+ * is asked again. The client's own response is held until the module stops.
  *
  * A hook returns MP_MODULE_OK or MP_MODULE_ERROR. An error becomes a fault
  * for that call only (or, with `mapiproxy:module errors = relay`, the call

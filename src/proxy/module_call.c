@@ -308,6 +308,19 @@ static void start_ahead(struct mp_session *s, struct mp_call_slot *c, struct mp_
 		finish(s, c, mc);
 		return;
 	}
+	/* The modules behind the origin (closer to the server) see the
+	 * read-ahead request as they see any request, so that a module that
+	 * packs or rewrites on the way out does so here too; their dispatch
+	 * is not asked (a read-ahead call is not theirs to answer). */
+	for (enum hook h = H_NDR_PULL; h <= H_PULL; h++) {
+		for (size_t i = (size_t)k + 1; i < mp_modules_count(); i++) {
+			if ((ic->mods & (1u << i)) && run_hook(ac, i, h, NULL) != MP_MODULE_OK) {
+				mp_session_call_done(s, ic, "read-ahead refused");
+				finish(s, c, mc);
+				return;
+			}
+		}
+	}
 	mp_debug("session %llu call %u: module %s reads ahead (call %u)",
 		 (unsigned long long)s->id, c->call_id, mod((size_t)k)->name, id);
 	relay(s, ic);
