@@ -273,18 +273,19 @@ def stacks(path: str, work: str) -> tuple:
     return "cache, pack", a, "pack, cache", b, b_cache
 
 
-def sync_cmd(work: str, name: str, a_cache: str, port: int) -> str:
+def sync_cmd(work: str, name: str, port: int) -> str:
     """A fetches a file B's read-ahead cached, over the same WAN line: HTTP,
     gzip'ed, from B's cache directory (bench/sync_files.py) through the
-    line's second forward (the stand-in for the original's
-    `rsync -z remote:__FILE__ __FILE__`; same relative path under each
-    hop's mpm_cache:path). A script, so the command is plain words."""
+    line's second forward (the stand-in for the original's `rsync -z`).
+    __NAME__ is the stream's path below each hop's mpm_cache:path,
+    __TMPFILE__ the file A renames into place. A script, so the command is
+    plain words."""
     script = os.path.join(work, f"{name}-sync.sh")
     with open(script, "w") as f:
-        f.write("#!/bin/sh\n# $1: the file on A; the same path under B's cache, over the line\n"
-                f"exec curl --compressed -sf -o \"$1\" \"http://{IP}:{port}/${{1#{a_cache}/}}\"\n")
+        f.write("#!/bin/sh\n# $1: __NAME__, $2: __TMPFILE__\n"
+                f"exec curl --compressed -sf -o \"$2\" \"http://{IP}:{port}/$1\"\n")
     os.chmod(script, 0o755)
-    return f"{script} __FILE__"
+    return f"{script} __NAME__ __TMPFILE__"
 
 
 def run_pass(client: Client, server: str, work_list, expect, out_dir: str) -> dict:
@@ -333,8 +334,7 @@ def measure_path(path, args, tools, procs, work, s_port, users, client, work_lis
             relay = Relay(procs, f"{path}-wan", b_port, delay, args.rate,
                           also_connect=file_port if file_root else 0)
             if file_root:
-                a_opt["mpm_cache:sync_cmd"] = sync_cmd(work, path, a_opt["mpm_cache:path"],
-                                                       relay.ports[1])
+                a_opt["mpm_cache:sync_cmd"] = sync_cmd(work, path, relay.ports[1])
             a = procs.start([tools["mapiproxy"], "-c", hop_conf(
                 work, f"{path}-A", a_port, relay.port, users["A"], a_mod, a_opt, modules_dir)],
                 f"{path}-A", a_port)
@@ -459,6 +459,9 @@ def main() -> int:
     ap.add_argument("--messages", type=int, default=10, help="messages to open (default 10)")
     ap.add_argument("--min-kb", type=int, default=16, help="smallest attachment, KiB")
     ap.add_argument("--max-kb", type=int, default=512, help="largest attachment, KiB")
+    ap.add_argument("--kinds", default="",
+                    help="attachment types, comma-separated, of csv, txt, log, pdf, jpg, pptx "
+                         "(default all: a mixed mailbox; csv,txt,log: text only)")
     ap.add_argument("--rtt-ms", type=float, default=50.0, help="round-trip time (default 50)")
     ap.add_argument("--rate", type=parse_rate, default=10e6,
                     help="bit/s each way (default 10M; suffixes k, M, G)")
@@ -491,7 +494,8 @@ def main() -> int:
     rev = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
                          capture_output=True, text=True, timeout=30).stdout.strip() or "?"
     print(f"wan: tree {rev}, {NCPU} CPUs, {build_dir}; RTT {args.rtt_ms:g} ms, "
-          f"{args.rate / 1e6:g} Mbit/s; paths {', '.join(paths)}", flush=True)
+          f"{args.rate / 1e6:g} Mbit/s; paths {', '.join(paths)}; attachments "
+          f"{args.kinds or 'mixed'}, {args.min_kb}..{args.max_kb} KiB", flush=True)
 
     work = tempfile.mkdtemp(prefix="mapiproxy-wan-")
     os.chmod(work, 0o700)
@@ -510,7 +514,8 @@ def main() -> int:
                             "--display-name", display], input=PASSWORDS[user] + "\n",
                            capture_output=True, text=True, timeout=60, check=True)
         mails = write_corpus(os.path.join(work, "corpus"), count=args.messages, seed=1,
-                             min_kb=args.min_kb, max_kb=args.max_kb)
+                             min_kb=args.min_kb, max_kb=args.max_kb,
+                             kinds=[k for k in args.kinds.split(",") if k])
         subprocess.run([tools["mapiserver"], "import", "-c", s_conf, "--user", "alice",
                         os.path.join(work, "corpus")], capture_output=True, timeout=600,
                        check=True)

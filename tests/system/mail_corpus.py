@@ -32,7 +32,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 WORDS = ("the quarterly figures meeting project budget schedule review customer order "
          "invoice delivery team report update please find attached below regarding next "
@@ -175,7 +175,8 @@ def _b64(data: bytes) -> str:
     return base64.encodebytes(data).decode().replace("\n", "\r\n")
 
 
-def make_mail(i: int, r: random.Random, to: str, min_kb: int, max_kb: int, count: int) -> Mail:
+def make_mail(i: int, r: random.Random, to: str, min_kb: int, max_kb: int, count: int,
+              kinds=KINDS) -> Mail:
     sender = NAMES[i % len(NAMES)]
     addr = sender.split()[0].lower() + "@example.org"
     subject = f"{r.choice(WORDS).capitalize()} {r.choice(WORDS)} {r.choice(WORDS)} #{i + 1}"
@@ -186,7 +187,7 @@ def make_mail(i: int, r: random.Random, to: str, min_kb: int, max_kb: int, count
     kb = min_kb + (span * i // max(1, count - 1) if count > 1 else 0)
     atts = []
     for k in range(1 + (i % 3 == 0)):
-        name = KINDS[(i + k) % len(KINDS)]
+        name = kinds[(i + k) % len(kinds)]
         ext = name.rsplit(".", 1)[1]
         atts.append((name, MAKERS[ext](r, kb * 1024 // (1 + k))))
     date = f"Tue, {1 + i % 28:02d} Nov 2026 {8 + i % 10:02d}:{i % 60:02d}:00 +0000"
@@ -213,11 +214,15 @@ def make_mail(i: int, r: random.Random, to: str, min_kb: int, max_kb: int, count
 
 
 def corpus(count: int = 12, seed: int = 1, to: str = "Alice Liddell <alice@example.test>",
-           min_kb: int = 16, max_kb: int = 512) -> List[Mail]:
+           min_kb: int = 16, max_kb: int = 512, kinds: Sequence[str] = ()) -> List[Mail]:
+    """`kinds`: attachment types by extension ("csv", "jpg"...), default all."""
     if not 1 <= count <= 1000 or not 1 <= min_kb <= max_kb <= 32768:
         raise ValueError("count 1..1000, 1 <= min_kb <= max_kb <= 32768")
+    names = tuple(k for k in KINDS if not kinds or k.rsplit(".", 1)[1] in kinds)
+    if not names or any(k not in MAKERS for k in kinds):
+        raise ValueError(f"kinds: some of {', '.join(MAKERS)}")
     r = random.Random(seed)
-    return [make_mail(i, r, to, min_kb, max_kb, count) for i in range(count)]
+    return [make_mail(i, r, to, min_kb, max_kb, count, names) for i in range(count)]
 
 
 def write_corpus(folder: Path, **kw) -> List[Mail]:
