@@ -321,6 +321,49 @@ static void test_attachments(void **state)
 	mp_store_txn_abort(t);
 }
 
+/* CRLF headers, a base64 part whose lines end in a bare LF: the whole
+ * attachment arrives (GMime alone cut its last 3 bytes). */
+static void test_mixed_line_ends(void **state)
+{
+	struct fx *f = *state;
+	static const char b64chars[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t data[3000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	char *eml = talloc_strdup(f->mem,
+		"From: Bob <bob@example.test>\r\nTo: Alice <alice@example.test>\r\n"
+		"Subject: mixed\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: multipart/mixed; boundary=\"BB\"\r\n\r\n"
+		"--BB\r\nContent-Type: text/plain\r\n\r\nhi\r\n--BB\r\n"
+		"Content-Type: application/octet-stream; name=\"a.bin\"\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\n");
+	/* 3000 bytes = 1000 quanta, 76 characters (19 quanta) per LF line. */
+	for (size_t q = 0; q < sizeof(data) / 3; q++) {
+		const uint8_t *d = data + 3 * q;
+		char quad[5] = {b64chars[d[0] >> 2], b64chars[((d[0] & 3) << 4) | (d[1] >> 4)],
+				b64chars[((d[1] & 15) << 2) | (d[2] >> 6)], b64chars[d[2] & 63], 0};
+		eml = talloc_strdup_append(eml, quad);
+		if (q % 19 == 18 || q == sizeof(data) / 3 - 1)
+			eml = talloc_strdup_append(eml, "\n");
+	}
+	eml = talloc_strdup_append(eml, "--BB--\r\n");
+	struct mp_store_txn *t;
+	assert_int_equal(mp_store_txn_begin(f->st, true, &t), MP_OK);
+	uint64_t mid = 0;
+	CHECK(t, mp_store_import_mem(t, f->mbox, f->mb.special[MP_STORE_SF_INBOX], eml, strlen(eml),
+				      0, &mid), MP_OK);
+	uint32_t *nums;
+	size_t n, len;
+	CHECK(t, mp_store_attach_list(t, f->mbox, mid, f->mem, &nums, &n), MP_OK);
+	assert_int_equal(n, 1);
+	struct mp_store_obj a = mp_store_obj_attach(f->mbox, mid, nums[0]);
+	const uint8_t *got = content(t, &a, MP_TAG_ATTACH_DATA_BINARY, &len);
+	assert_int_equal(len, sizeof(data));
+	assert_memory_equal(got, data, len);
+	mp_store_txn_abort(t);
+}
+
 static void test_latin1(void **state)
 {
 	struct fx *f = *state;
@@ -509,6 +552,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alternative, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attachments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mixed_line_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latin1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mbox_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_directory, setup, teardown),

@@ -597,6 +597,22 @@ static int import_parsed(struct mp_store_txn *txn, uint32_t mbox, uint64_t fid,
 	return rc;
 }
 
+/* A parser over `s` with line ends made LF: GMime takes a message with
+ * CRLF headers to use CRLF throughout and cuts two bytes before each
+ * boundary, which loses the last base64 quantum of a part whose lines end
+ * in a bare LF (mail that went through tools mixing the two). LF alone is
+ * parsed the same either way. */
+static GMimeParser *new_parser(GMimeStream *s)
+{
+	GMimeStream *f = g_mime_stream_filter_new(s);
+	GMimeFilter *lf = g_mime_filter_dos2unix_new(FALSE);
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(f), lf);
+	g_object_unref(lf);
+	GMimeParser *parser = g_mime_parser_new_with_stream(f);
+	g_object_unref(f);
+	return parser;
+}
+
 int mp_store_import_mem(struct mp_store_txn *txn, uint32_t mbox, uint64_t fid, const void *data,
 			size_t len, uint32_t flags, uint64_t *mid)
 {
@@ -613,7 +629,7 @@ int mp_store_import_mem(struct mp_store_txn *txn, uint32_t mbox, uint64_t fid, c
 		return st_fail(txn, MP_ERR_LIMIT, MP_STORE_EC_TOO_BIG, "message above %u bytes",
 			       MP_STORE_IMPORT_MAX_FILE);
 	GMimeStream *s = g_mime_stream_mem_new_with_buffer(p, len);
-	GMimeParser *parser = g_mime_parser_new_with_stream(s);
+	GMimeParser *parser = new_parser(s);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	int rc = import_parsed(txn, mbox, fid, parser, flags, mid);
 	g_object_unref(parser);
@@ -663,7 +679,7 @@ static int batch_commit(struct run *r)
 static int import_stream(struct run *r, const char *path, GMimeStream *s, bool mbox,
 			 uint64_t total)
 {
-	GMimeParser *parser = g_mime_parser_new_with_stream(s);
+	GMimeParser *parser = new_parser(s);
 	g_mime_parser_set_format(parser, mbox ? GMIME_FORMAT_MBOX : GMIME_FORMAT_MESSAGE);
 	int rc = MP_OK;
 	unsigned in_file = 0;
