@@ -142,6 +142,9 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 		sig == SIGTERM ? "SIGTERM" : "SIGINT", px->n_sessions);
 	px->draining = true;
 	close_listeners(px);
+	/* Calls parked in server modules (EcDoAsyncWaitEx) are answered now:
+	 * otherwise they would hold the drain until its timeout. */
+	mp_local_drain(px);
 	struct mp_session *next;
 	for (struct mp_session *s = px->sessions; s; s = next) {
 		next = s->next;
@@ -208,6 +211,7 @@ int mp_proxy_run(const struct mp_proxy_conf *conf)
 	px->base = event_base_new();
 	if (!px->base || (px->conf.has_upstream && resolve_upstream(px) != MP_OK))
 		goto out;
+	mp_local_start(px);
 	if (px->conf.user_db[0]) {
 		char err[512];
 		if (mp_userdb_load(&px->users, px->conf.user_db, err, sizeof(err)) != MP_OK) {
@@ -274,6 +278,7 @@ out:
 		event_free(px->ev_hup);
 	if (px->drain_timer)
 		event_free(px->drain_timer);
+	mp_local_stop();
 	if (px->base)
 		event_base_free(px->base);
 	mp_userdb_free(px->users);

@@ -148,7 +148,7 @@ static void fault_call(struct mp_session *s, struct mp_call_slot *c, uint32_t st
 	mp_session_call_done(s, c, outcome);
 }
 
-/* Hand the request on: to the local server (synchronously) or upstream. */
+/* Hand the request on: to the local server (at once, or later when it defers) or upstream. */
 static void relay(struct mp_session *s, struct mp_call_slot *c)
 {
 	if (!c->local) {
@@ -156,7 +156,10 @@ static void relay(struct mp_session *s, struct mp_call_slot *c)
 		return;
 	}
 	uint32_t fault = 0;
-	if (mp_local_answer(s, c, &fault) != MP_OK) {
+	int rc = mp_local_answer(s, c, &fault);
+	if (rc == MP_AGAIN) /* answered later: mp_server_deferred_answer() goes on from here */
+		return;
+	if (rc != MP_OK) {
 		if (c->ahead_parent) {
 			mp_modules_on_fault(s, c, fault);
 			return;

@@ -119,9 +119,16 @@ void mp_dump_session_free(struct mp_session *s);
 
 /* Answer a complete local call (the endpoint mapper, a server module) and finish it. */
 void mp_local_serve(struct mp_session *s, struct mp_call_slot *c);
-/* Only compute the answer into c->rsp_stub: MP_OK, or an error with *fault. */
+/* Only compute the answer into c->rsp_stub: MP_OK, or an error with *fault, or
+ * MP_AGAIN: a server module answers later (mp_server_deferred_answer). */
 int mp_local_answer(struct mp_session *s, struct mp_call_slot *c, uint32_t *fault);
 /* The association is gone: server modules free their per-session state. */
 void mp_local_session_end(struct mp_session *s);
+/* Deferred answers (server.h) go to px's sessions from mp_local_start until
+ * mp_local_stop; mp_server_event_base() is px's loop meanwhile. */
+void mp_local_start(struct mp_proxy *px);
+void mp_local_stop(void);
+/* The daemon starts draining: server modules answer their deferred calls. */
+void mp_local_drain(struct mp_proxy *px);
 
 #endif

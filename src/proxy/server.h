@@ -21,8 +21,10 @@
 #include "util/config.h"
 #include "util/cursor.h"
 
+struct event_base;
 struct mp_session;
 struct mp_proxy_conf;
+struct mp_server_deferred;
 
 #define MP_MAX_SERVER_MODULES 8
 
@@ -30,6 +32,7 @@ struct mp_proxy_conf;
 struct mp_server_call {
 	const struct mp_proxy_conf *conf;
 	uint64_t session_id;
+	uint32_t call_id;
 	/* The client's identity on this association ("" when anonymous). */
 	const char *user;
 	const char *domain;
@@ -41,6 +44,7 @@ struct mp_server_call {
 	size_t len;
 	struct mp_wbuf *out; /* append the response stub here */
 	uint32_t *fault;     /* or set a fault status and return an error */
+	struct mp_server_deferred *deferred; /* set by mp_server_defer(); leave it alone */
 };
 
 struct mp_server_module {
@@ -55,11 +59,44 @@ struct mp_server_module {
 	void (*shutdown)(void *global); /* may be NULL */
 	/* Answer one complete call: MP_OK with the response stub appended to
 	 * call->out, or an error with *call->fault set (nca_s_op_rng_error for
-	 * an opnum it does not serve). */
+	 * an opnum it does not serve), or MP_AGAIN after mp_server_defer(): the
+	 * answer comes later (below). */
 	int (*serve)(struct mp_server_call *call);
-	/* The association closed: free *session_state. May be NULL. */
+	/* The association closed: free *session_state, and drop the tokens of
+	 * its deferred calls (mp_server_deferred_drop). May be NULL. */
 	void (*session_end)(void *global, void *session_state);
+	/* The daemon started draining (SIGTERM): answer every deferred call
+	 * now, so that the drain does not wait for them. May be NULL. */
+	void (*drain)(void *global);
 };
+
+/*
+ * Deferred answers: a call the module answers later (AsyncEMSMDB's
+ * EcDoAsyncWaitEx waits for a notification). Inside serve(), take a token
+ * with mp_server_defer() and return MP_AGAIN; the call stays in flight (its
+ * session is not idle, a drain waits for it) until the module passes the
+ * token to mp_server_deferred_answer(), from an event callback of its own
+ * (a timer on mp_server_event_base(), an event it activates) or from its
+ * drain hook. The token names the session and the call by id, so an answer
+ * for a session that has gone is dropped. The module owns the token until
+ * it answers or drops it. Event-loop thread only.
+ */
+
+/* Inside serve(): a token for this call; then return MP_AGAIN. NULL when the
+ * call cannot wait (no daemon runs it, as in unit tests; no memory): then
+ * answer at once. */
+struct mp_server_deferred *mp_server_defer(struct mp_server_call *call);
+/* Answer a deferred call with `len` bytes of response stub (copied), or with
+ * a fault when `fault` is not 0, and free the token. The call continues at
+ * once where serve() left it (stackable modules' response hooks, the reply):
+ * never call this from inside serve(). MP_OK, or MP_ERR_NOTFOUND when the
+ * session or the call has gone (the answer is dropped). */
+int mp_server_deferred_answer(struct mp_server_deferred *d, const uint8_t *stub, size_t len,
+			      uint32_t fault);
+/* Free a token without answering (session_end: the session is going away). */
+void mp_server_deferred_drop(struct mp_server_deferred *d);
+/* The daemon's event loop, for a module's timers; NULL when no daemon runs. */
+struct event_base *mp_server_event_base(void);
 
 /* Register a module (before mp_proxy_conf_load). MP_OK, MP_ERR_LIMIT. */
 int mp_server_register(const struct mp_server_module *m);

@@ -193,12 +193,13 @@ static int do_connect(struct mp_server_call *call, struct mp_store *st,
 		           : MP_ERR_NOMEM;
 	}
 	s->connected = true;
+	s->icxr = (uint16_t)call->session_id;
 	mp_srv_notify_attach(s);
 	set_handle(&rsp.pcxh, s->cxh);
 	rsp.pcmsPollsMax = POLLS_MAX_MS;
 	rsp.pcRetry = RETRY_COUNT;
 	rsp.pcmsRetryDelay = RETRY_DELAY_MS;
-	rsp.picxr = (uint16_t)call->session_id;
+	rsp.picxr = s->icxr;
 	/* The DN prefix: the user's DN without its last (cn=NAME) part. */
 	char *prefix = talloc_strdup(mem, u->dn);
 	char *cut = prefix ? strrchr(prefix, '/') : NULL;

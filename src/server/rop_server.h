@@ -122,6 +122,7 @@ struct mp_emsmdb_sess {
 	size_t npending;
 	uint8_t acxh[16]; /* EcDoAsyncConnectEx handle */
 	bool has_acxh;
+	uint16_t icxr; /* the session index EcDoConnectEx gave (RopPending) */
 	bool registered;
 	struct mp_emsmdb_sess *next;
 };
@@ -204,6 +205,14 @@ void mp_srv_notify_new_mail(uint32_t mbox, uint64_t fid, uint64_t mid, uint32_t 
 void mp_srv_notify_flush(struct mp_emsmdb_sess *s, struct mp_wbuf *wb, size_t room);
 /* A notification waits for the session with this AsyncEMSMDB handle. */
 bool mp_srv_notify_pending_acxh(const uint8_t acxh[16]);
+/* What the handle names: no session, a session with nothing queued, or
+ * one with notifications waiting. */
+enum { MP_SRV_ACXH_UNKNOWN, MP_SRV_ACXH_IDLE, MP_SRV_ACXH_PENDING };
+int mp_srv_notify_acxh_state(const uint8_t acxh[16]);
+/* Answer the EcDoAsyncWaitEx calls parked on this handle (NULL: on every
+ * handle) with the handle's state, from the event loop once the current
+ * call is done (asyncemsmdb_server.c). Event-loop thread only. */
+void mp_srv_async_wake(const uint8_t acxh[16]);
 /* The registry lock, held while a session's object slots change. */
 void mp_srv_notify_lock(void);
 void mp_srv_notify_unlock(void);

@@ -2,8 +2,10 @@
  * Notifications (MS-OXCNOTIF, MS-OXCROPS 2.2.14): RopRegisterNotification
  * subscriptions, NewMail events queued for every session subscribed to the
  * mailbox, delivered as RopNotify responses after the ROP responses of the
- * session's next EcDoRpcExt2 (MS-OXCNOTIF 3.1.5.1), and the pending flag
- * EcDoAsyncWaitEx reports. Only NewMail is generated: object created /
+ * session's next EcDoRpcExt2 (MS-OXCNOTIF 3.1.5.1; RopPending when they do
+ * not all fit), and the pending flag EcDoAsyncWaitEx reports: a queued
+ * event wakes the wait parked on the session's AsyncEMSMDB handle
+ * (asyncemsmdb_server.c). Only NewMail is generated: object created /
  * modified / deleted and table notifications are not.
  */
 #include "server/rop_server.h"
@@ -32,6 +34,7 @@ void mp_srv_notify_attach(struct mp_emsmdb_sess *s)
 
 void mp_srv_notify_detach(struct mp_emsmdb_sess *s)
 {
+	uint8_t acxh[16];
 	pthread_mutex_lock(&lock);
 	for (struct mp_emsmdb_sess **p = &sessions; *p; p = &(*p)->next) {
 		if (*p == s) {
@@ -39,17 +42,29 @@ void mp_srv_notify_detach(struct mp_emsmdb_sess *s)
 			break;
 		}
 	}
+	bool had = s->has_acxh;
+	memcpy(acxh, s->acxh, 16);
 	s->registered = false;
 	s->npending = 0;
 	s->has_acxh = false;
 	pthread_mutex_unlock(&lock);
+	/* Its handle is no longer valid: a wait on it answers now (3.3.4.1). */
+	if (had)
+		mp_srv_async_wake(acxh);
 }
+
+/* Handles to wake after one delivery; past this many, every wait wakes. */
+#define MAX_WAKE 32
 
 void mp_srv_notify_new_mail(uint32_t mbox, uint64_t fid, uint64_t mid, uint32_t msg_flags,
                             const char *msg_class)
 {
+	uint8_t wake[MAX_WAKE][16];
+	size_t nwake = 0;
+	bool wake_all = false;
 	pthread_mutex_lock(&lock);
 	for (struct mp_emsmdb_sess *s = sessions; s; s = s->next) {
+		size_t before = s->npending;
 		for (uint32_t i = 0; i < MP_SRV_MAX_OBJECTS; i++) {
 			const struct mp_sobj *o = s->objs[i];
 			if (!o || o->type != MP_SOBJ_NOTIFY || o->mbox != mbox ||
@@ -67,8 +82,20 @@ void mp_srv_notify_new_mail(uint32_t mbox, uint64_t fid, uint64_t mid, uint32_t 
 			strncpy(p->msg_class, msg_class ? msg_class : "IPM.Note",
 			        sizeof(p->msg_class) - 1);
 		}
+		if (s->npending > before && s->has_acxh) {
+			if (nwake < MAX_WAKE)
+				memcpy(wake[nwake++], s->acxh, 16);
+			else
+				wake_all = true;
+		}
 	}
 	pthread_mutex_unlock(&lock);
+	/* Outside the lock: the waits answer from the event loop, after the
+	 * call that delivered (and its store transaction) is done. */
+	if (wake_all)
+		mp_srv_async_wake(NULL);
+	for (size_t i = 0; i < nwake && !wake_all; i++)
+		mp_srv_async_wake(wake[i]);
 }
 
 static void put_u64(struct mp_wbuf *wb, uint64_t v)
@@ -76,6 +103,8 @@ static void put_u64(struct mp_wbuf *wb, uint64_t v)
 	mp_wb_u32(wb, (uint32_t)v);
 	mp_wb_u32(wb, (uint32_t)(v >> 32));
 }
+
+#define ROP_PENDING_SIZE 3 /* RopId, SessionIndex */
 
 void mp_srv_notify_flush(struct mp_emsmdb_sess *s, struct mp_wbuf *wb, size_t room)
 {
@@ -85,7 +114,9 @@ void mp_srv_notify_flush(struct mp_emsmdb_sess *s, struct mp_wbuf *wb, size_t ro
 		const struct mp_srv_pending *p = &s->pending[done];
 		size_t cls = strlen(p->msg_class);
 		size_t need = 1 + 4 + 1 + 2 + 8 + 8 + 4 + 1 + 2 * (cls + 1);
-		if (used + need > room)
+		/* The last one needs no room for a RopPending after it. */
+		size_t tail = done + 1 < s->npending ? ROP_PENDING_SIZE : 0;
+		if (used + need + tail > room)
 			break;
 		mp_wb_u8(wb, 0x2A); /* RopNotify */
 		mp_wb_u32(wb, p->handle);
@@ -98,6 +129,11 @@ void mp_srv_notify_flush(struct mp_emsmdb_sess *s, struct mp_wbuf *wb, size_t ro
 		for (size_t i = 0; i <= cls; i++)
 			mp_wb_u16(wb, (uint8_t)p->msg_class[i]);
 		used += need;
+	}
+	/* More than fit: RopPending tells the client to ask again (MS-OXCNOTIF 3.1.5.7). */
+	if (done < s->npending && used + ROP_PENDING_SIZE <= room) {
+		mp_wb_u8(wb, MP_ROPID_PENDING);
+		mp_wb_u16(wb, s->icxr);
 	}
 	memmove(s->pending, s->pending + done, (s->npending - done) * sizeof(s->pending[0]));
 	s->npending -= done;
@@ -116,21 +152,31 @@ void mp_srv_notify_unlock(void)
 
 void mp_srv_notify_set_acxh(struct mp_emsmdb_sess *s, const uint8_t acxh[16])
 {
+	uint8_t old[16];
 	pthread_mutex_lock(&lock);
+	bool had = s->has_acxh;
+	memcpy(old, s->acxh, 16);
 	memcpy(s->acxh, acxh, 16);
 	s->has_acxh = true;
 	pthread_mutex_unlock(&lock);
+	if (had) /* the old handle is no longer valid */
+		mp_srv_async_wake(old);
+}
+
+int mp_srv_notify_acxh_state(const uint8_t acxh[16])
+{
+	int state = MP_SRV_ACXH_UNKNOWN;
+	pthread_mutex_lock(&lock);
+	for (struct mp_emsmdb_sess *s = sessions; s; s = s->next)
+		if (s->has_acxh && memcmp(s->acxh, acxh, 16) == 0)
+			state = s->npending ? MP_SRV_ACXH_PENDING : MP_SRV_ACXH_IDLE;
+	pthread_mutex_unlock(&lock);
+	return state;
 }
 
 bool mp_srv_notify_pending_acxh(const uint8_t acxh[16])
 {
-	bool pending = false;
-	pthread_mutex_lock(&lock);
-	for (struct mp_emsmdb_sess *s = sessions; s; s = s->next)
-		if (s->has_acxh && memcmp(s->acxh, acxh, 16) == 0)
-			pending = s->npending != 0;
-	pthread_mutex_unlock(&lock);
-	return pending;
+	return mp_srv_notify_acxh_state(acxh) == MP_SRV_ACXH_PENDING;
 }
 
 void mp_srv_notify_forget(struct mp_emsmdb_sess *s, uint32_t handle)

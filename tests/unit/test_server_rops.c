@@ -1007,8 +1007,30 @@ static void test_new_mail_notification(void **state)
 	assert_int_equal(mp_rc_left(&rc), 0);
 	mp_wb_free(&out);
 	assert_false(mp_srv_notify_pending_acxh(acxh));
+	assert_int_equal(mp_srv_notify_acxh_state(acxh), MP_SRV_ACXH_IDLE);
+
+	/* Two more, room for one: a RopNotify, then RopPending (MS-OXCNOTIF
+	 * 3.1.5.7) with the session index; the second comes with the next. */
+	send_to_bob(c);
+	send_to_bob(c);
+	assert_int_equal(mp_srv_notify_acxh_state(acxh), MP_SRV_ACXH_PENDING);
+	bob->icxr = 7;
+	const size_t one = 1 + 4 + 1 + 2 + 8 + 8 + 4 + 1 + 2 * 9; /* "IPM.Note" */
+	mp_wb_init(&out);
+	mp_srv_notify_flush(bob, &out, one + 3);
+	assert_int_equal(out.len, one + 3);
+	assert_int_equal(out.data[0], 0x2A);
+	assert_int_equal(out.data[one], 0x6E);
+	assert_int_equal(mp_get_u16(out.data + one + 1), 7);
+	mp_wb_free(&out);
+	mp_wb_init(&out);
+	mp_srv_notify_flush(bob, &out, 0x8000);
+	assert_int_equal(out.len, one); /* the last one: no RopPending */
+	mp_wb_free(&out);
+	assert_false(mp_srv_notify_pending_acxh(acxh));
 
 	mp_srv_notify_detach(bob);
+	assert_int_equal(mp_srv_notify_acxh_state(acxh), MP_SRV_ACXH_UNKNOWN);
 	mp_srv_release_all(bob);
 	talloc_free(bob);
 }
