@@ -130,9 +130,11 @@ def main():
         watchers = []
         env = dict(os.environ, MAPICLIENT_PASSWORD=demo.PASSWORDS["alice"])
         for _ in range(a.sessions):
+            # Polling (one EMSMDB session each, no AsyncEMSMDB association),
+            # holding the session until terminated.
             watchers.append(subprocess.Popen(
-                [demo.tool("mapiclient"), "-s", server, "-u", "alice", "watch", "--interval",
-                 "30", "--rounds", "1"], env=env, stdout=subprocess.DEVNULL,
+                [demo.tool("mapiclient"), "-s", server, "-u", "alice", "watch", "--poll",
+                 "60", "--for", "60"], env=env, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
         time.sleep(3)
         during = rss_kb(srv.pid)

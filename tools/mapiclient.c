@@ -48,11 +48,16 @@ static void usage(FILE *fp)
 	    "                         create a message in the Outbox and submit it; ADDR\n"
 	    "                         is an SMTP address or a name the address book\n"
 	    "                         resolves\n"
-	    "  watch [FOLDER] [--interval SEC] [--rounds N]\n"
-	    "                         poll FOLDER (default Inbox) every SEC seconds\n"
-	    "                         (default 10) and print messages that arrive; N rounds\n"
-	    "                         (default: until interrupted). Polls the contents\n"
-	    "                         table; Outlook's push notifications are not used\n"
+	    "  watch [FOLDER] [--count N] [--for SEC] [--poll SEC] [--rounds N]\n"
+	    "                         print messages as they arrive in FOLDER (default\n"
+	    "                         Inbox), told by the server's push notifications\n"
+	    "                         (RopRegisterNotification, EcDoAsyncWaitEx) as Outlook\n"
+	    "                         is; until interrupted, or N messages (--count), or\n"
+	    "                         SEC seconds (--for). --poll SEC polls the contents\n"
+	    "                         table every SEC seconds instead (--interval SEC is\n"
+	    "                         the same), N times with --rounds; watch also polls,\n"
+	    "                         every 10 s, when the server or a proxy refuses the\n"
+	    "                         notifications (-v says why)\n"
 	    "  bench [--op nspi|rop] [--calls N] [--warmup N]\n"
 	    "                         latency of N calls (default 1000, warm-up 10):\n"
 	    "                         NspiGetProps of your entry (nspi, default) or\n"
@@ -319,7 +324,9 @@ int main(int argc, char **argv)
 		S_CALLS,
 		S_WARMUP,
 		S_INTERVAL,
-		S_ROUNDS
+		S_ROUNDS,
+		S_COUNT,
+		S_FOR
 	};
 	static const struct option so[] = {
 	    {"to", required_argument, 0, S_TO},
@@ -335,12 +342,16 @@ int main(int argc, char **argv)
 	    {"calls", required_argument, 0, S_CALLS},
 	    {"warmup", required_argument, 0, S_WARMUP},
 	    {"interval", required_argument, 0, S_INTERVAL},
+	    {"poll", required_argument, 0, S_INTERVAL},
 	    {"rounds", required_argument, 0, S_ROUNDS},
+	    {"count", required_argument, 0, S_COUNT},
+	    {"for", required_argument, 0, S_FOR},
 	    {0, 0, 0, 0},
 	};
 	struct mp_send_args sa = {0};
 	const char *outfile = NULL, *bodyfile = NULL;
-	uint32_t max = 10000, calls = 1000, warmup = 10, interval = 10, rounds = 0;
+	uint32_t max = 10000, calls = 1000, warmup = 10, interval = 0, rounds = 0, count = 0,
+	         for_s = 0;
 	const char *bench_op = "nspi";
 	bool bench_opts = false, watch_opts = false;
 	optind = 0; /* 0: GNU getopt reinitialises (permutation for the new argv) */
@@ -390,12 +401,23 @@ int main(int argc, char **argv)
 			break;
 		case S_INTERVAL:
 			if (!parse_count(optarg, &interval) || interval > 86400)
-				return usage_err("bad --interval %s", optarg);
+				return usage_err("bad --poll/--interval %s (1..86400 seconds)",
+				                 optarg);
 			watch_opts = true;
 			break;
 		case S_ROUNDS:
 			if (!parse_count(optarg, &rounds))
 				return usage_err("bad --rounds %s", optarg);
+			watch_opts = true;
+			break;
+		case S_COUNT:
+			if (!parse_count(optarg, &count))
+				return usage_err("bad --count %s", optarg);
+			watch_opts = true;
+			break;
+		case S_FOR:
+			if (!parse_count(optarg, &for_s))
+				return usage_err("bad --for %s (1..1000000 seconds)", optarg);
 			watch_opts = true;
 			break;
 		case 'h':
@@ -414,7 +436,11 @@ int main(int argc, char **argv)
 	if (bench_opts && strcmp(cmd, "bench"))
 		return usage_err("--op, --calls and --warmup are for bench, not %s", cmd);
 	if (watch_opts && strcmp(cmd, "watch"))
-		return usage_err("--interval and --rounds are for watch, not %s", cmd);
+		return usage_err("--count, --for, --poll, --interval and --rounds are for watch, "
+		                 "not %s",
+		                 cmd);
+	if (rounds && !interval)
+		interval = 10; /* --rounds counts polls: it asks for polling */
 	if (outfile && strcmp(cmd, "get-attachment"))
 		return usage_err("-o is for get-attachment, not %s", cmd);
 	if ((!strcmp(cmd, "resolve") || !strcmp(cmd, "show")) && npos != 1)
@@ -529,8 +555,14 @@ int main(int argc, char **argv)
 		rc = mp_cmd_send(s, &out, &sa);
 	else if (!strcmp(cmd, "bench"))
 		rc = mp_cmd_bench(s, &out, bench_op, calls, warmup);
-	else if (!strcmp(cmd, "watch"))
-		rc = mp_cmd_watch(s, &out, npos ? pos[0] : NULL, interval, rounds);
+	else if (!strcmp(cmd, "watch")) {
+		struct mp_watch_args wa = {.folder = npos ? pos[0] : NULL,
+		                           .poll_s = interval,
+		                           .rounds = rounds,
+		                           .count = count,
+		                           .for_s = for_s};
+		rc = mp_cmd_watch(s, &out, &wa);
+	}
 done:
 	mp_session_close(s);
 	fflush(stdout);

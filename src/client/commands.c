@@ -1156,23 +1156,109 @@ int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *o
 
 /* ---- watch ---- */
 
-int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const char *folder,
-                 unsigned interval_s, unsigned rounds)
+/* Polling when push notifications are refused. */
+#define WATCH_POLL_S 10
+/* EcDoAsyncWaitEx: the server answers within 5 minutes (MS-OXCRPC 3.3.4.1);
+ * allow a little more before calling the association dead. */
+#define WATCH_WAIT_MS 330000u
+/* EcDoRpcExt2 calls per wake while RopPending says the server holds more. */
+#define WATCH_MAX_FETCH 64
+/* Notified messages waiting to be looked up. */
+#define WATCH_MAX_QUEUE 4096
+
+struct watch {
+	struct mp_session *s;
+	const struct mp_cmd_out *o;
+	const struct mp_watch_args *a;
+	const char *folder;
+	uint64_t fid;
+	uint64_t deadline; /* now_ns() at which --for ends; 0: none */
+	unsigned printed;
+	/* Push: NewMail notifications not yet looked up (FIFO). */
+	struct mp_rop_new_mail *q;
+	size_t q_head, q_len;
+	bool q_full_said;
+};
+
+static void note(const struct mp_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void note(const struct mp_session *s, const char *fmt, ...)
+{
+	if (!s->o.verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("mapiclient: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static bool watch_over(const struct watch *w)
+{
+	return (w->a->count && w->printed >= w->a->count) ||
+	       (w->deadline && now_ns() >= w->deadline);
+}
+
+/* Milliseconds until --for ends (at least 1), at most `cap`. */
+static unsigned watch_left_ms(const struct watch *w, unsigned cap)
+{
+	if (!w->deadline)
+		return cap;
+	uint64_t now = now_ns();
+	uint64_t left = w->deadline > now ? (w->deadline - now) / 1000000u : 0;
+	return left < 1 ? 1 : left < cap ? (unsigned)left : cap;
+}
+
+static void watch_sleep(const struct watch *w, unsigned seconds)
+{
+	unsigned ms = watch_left_ms(w, seconds * 1000u);
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void watch_print(struct watch *w, void *mem, uint64_t mid, uint64_t delivered,
+                        const char *from, const char *subj, const char *via)
+{
+	if (w->a->count && w->printed >= w->a->count)
+		return;
+	const struct mp_cmd_out *o = w->o;
+	char when[32];
+	mp_cmd_format_time(delivered, when, sizeof(when));
+	char *id = talloc_asprintf(mem, "%" PRIx64 "/%" PRIx64, w->fid, mid);
+	if (o->json) {
+		struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
+		mp_pr_str(p, "new", id);
+		mp_pr_str(p, "date", when);
+		mp_pr_str(p, "from", nz(from));
+		mp_pr_str(p, "subject", nz(subj));
+		mp_pr_str(p, "via", via);
+		json_done(o, p);
+	} else {
+		fprintf(o->out, "new %s %s %s: %s\n", id, when, nz(from), nz(subj));
+	}
+	fflush(o->out);
+	w->printed++;
+}
+
+/* Poll the contents table every interval_s seconds; print what is new. */
+static int watch_poll(struct watch *w, unsigned interval_s)
 {
 	static const uint32_t cols[] = {T_MID, T_DELIVERY_TIME, T_SENDER_NAME, T_SUBJECT};
-	uint64_t fid = 0;
-	if (find_folder(s, folder ? folder : "Inbox", &fid))
-		return 1;
+	struct mp_session *s = w->s;
 	uint64_t *known = NULL;
 	uint32_t n_known = 0;
 	void *keep = talloc_new(s);
-	for (unsigned round = 0; rounds == 0 || round < rounds; round++) {
+	for (unsigned round = 0; w->a->rounds == 0 || round < w->a->rounds; round++) {
 		if (round)
-			sleep(interval_s);
+			watch_sleep(w, interval_s);
+		if (watch_over(w))
+			break;
 		void *mem = talloc_new(s);
 		uint32_t h;
 		struct rowset rs;
-		int rc = open_folder(s, mem, fid, &h);
+		int rc = open_folder(s, mem, w->fid, &h);
 		if (rc == MP_OK) {
 			rc = table_rows(s, mem, h, TBL_CONTENTS, cols, 4, 100000, &rs);
 			release(s, &h, 1);
@@ -1191,23 +1277,9 @@ int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const char *f
 				seen = known[k] == mid;
 			if (seen || round == 0)
 				continue;
-			char when[32];
-			mp_cmd_format_time(pv_u(rs_val(&rs, i, T_DELIVERY_TIME), 0), when,
-			                   sizeof(when));
-			char *from = pv_str(mem, rs_val(&rs, i, T_SENDER_NAME));
-			char *subj = pv_str(mem, rs_val(&rs, i, T_SUBJECT));
-			char *id = talloc_asprintf(mem, "%" PRIx64 "/%" PRIx64, fid, mid);
-			if (o->json) {
-				struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
-				mp_pr_str(p, "new", id);
-				mp_pr_str(p, "date", when);
-				mp_pr_str(p, "from", nz(from));
-				mp_pr_str(p, "subject", nz(subj));
-				json_done(o, p);
-			} else {
-				fprintf(o->out, "new %s %s %s: %s\n", id, when, nz(from), nz(subj));
-			}
-			fflush(o->out);
+			watch_print(w, mem, mid, pv_u(rs_val(&rs, i, T_DELIVERY_TIME), 0),
+			            pv_str(mem, rs_val(&rs, i, T_SENDER_NAME)),
+			            pv_str(mem, rs_val(&rs, i, T_SUBJECT)), "poll");
 		}
 		talloc_free(known);
 		known = now;
@@ -1216,4 +1288,219 @@ int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const char *f
 	}
 	talloc_free(keep);
 	return 0;
+}
+
+/* Queue the NewMail notifications of a response buffer (any of the watch's
+ * calls may carry them); *more when RopPending says the server holds more. */
+static void watch_collect(struct watch *w, const struct mp_rop_buf *rsp, bool *more)
+{
+	bool pending = false;
+	struct mp_rop_new_mail *got =
+	    talloc_array(NULL, struct mp_rop_new_mail, rsp->count ? rsp->count : 1);
+	size_t n = got ? mp_rop_client_new_mail(rsp, got, rsp->count, &pending) : 0;
+	for (size_t i = 0; i < n; i++) {
+		if (got[i].fid != w->fid)
+			continue;
+		if (w->q_len == WATCH_MAX_QUEUE) {
+			if (!w->q_full_said)
+				fprintf(stderr,
+				        "mapiclient: watch: more than %u new messages at once; "
+				        "some are not shown (`ls` lists them)\n",
+				        WATCH_MAX_QUEUE);
+			w->q_full_said = true;
+			break;
+		}
+		w->q[(w->q_head + w->q_len++) % WATCH_MAX_QUEUE] = got[i];
+	}
+	talloc_free(got);
+	if (more)
+		*more = pending;
+}
+
+/* Look a notified message up (its date, sender, subject) and print it. */
+static int watch_lookup(struct watch *w, void *mem, uint64_t mid)
+{
+	static const uint32_t tags[] = {T_DELIVERY_TIME, T_SENDER_NAME, T_SUBJECT};
+	struct mp_session *s = w->s;
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	uint8_t in = mp_rop_req_handle(&r, s->logon_handle);
+	uint8_t m = mp_rop_req_slot(&r);
+	mp_rop_add_open_message(&r, in, m, w->fid, mid);
+	mp_rop_add_get_props_specific(&r, m, tags, 3);
+	mp_rop_add_release(&r, m);
+	struct mp_rop_buf *rsp;
+	const struct mp_rop *rop;
+	int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	mp_rop_req_free(&r);
+	if (rc != MP_OK)
+		return rc;
+	watch_collect(w, rsp, NULL);
+	rc = mp_rop_client_result(&s->rop, rsp, 0, "RopOpenMessage", &rop);
+	if (rc == MP_CLIENT_ERESULT) { /* gone again (moved, deleted) before we looked */
+		note(s, "new message %" PRIx64 " is gone: %s", mid, s->rop.err);
+		return MP_OK;
+	}
+	struct mp_rop_rows_view v;
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 1, "RopGetPropertiesSpecific", &rop);
+	if (rc == MP_OK && !mp_rop_client_rows(rop, &v)) {
+		snprintf(s->rop.err, sizeof(s->rop.err), "the properties could not be decoded");
+		rc = MP_ERR_PARSE;
+	}
+	if (rc != MP_OK)
+		return rc;
+	watch_print(w, mem, mid, pv_u(mp_rop_row_value(&v, 0, T_DELIVERY_TIME), 0),
+	            pv_str(mem, mp_rop_row_value(&v, 0, T_SENDER_NAME)),
+	            pv_str(mem, mp_rop_row_value(&v, 0, T_SUBJECT)), "notification");
+	return MP_OK;
+}
+
+/* NotificationPending: EcDoRpcExt2 calls without ROPs bring the RopNotify
+ * responses (MS-OXCNOTIF 3.2.5.5.1); then the messages are looked up. */
+static int watch_fetch(struct watch *w, void *mem)
+{
+	struct mp_session *s = w->s;
+	bool more = true;
+	for (unsigned i = 0; more && i < WATCH_MAX_FETCH; i++) {
+		struct mp_rop_req r;
+		mp_rop_req_init(&r);
+		struct mp_rop_buf *rsp;
+		int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+		mp_rop_req_free(&r);
+		if (rc != MP_OK)
+			return rc;
+		watch_collect(w, rsp, &more);
+	}
+	while (w->q_len && !watch_over(w)) {
+		uint64_t mid = w->q[w->q_head].mid;
+		w->q_head = (w->q_head + 1) % WATCH_MAX_QUEUE;
+		w->q_len--;
+		int rc = watch_lookup(w, mem, mid);
+		if (rc != MP_OK)
+			return rc;
+	}
+	return MP_OK;
+}
+
+/*
+ * Push notifications, as Outlook gets them over RPC: RopRegisterNotification
+ * (NewMail on the folder), EcDoAsyncConnectEx for the asynchronous context
+ * handle, a second association to AsyncEMSMDB, then EcDoAsyncWaitEx in a
+ * loop. MP_OK when --for / --count ended the watch; MP_DECLINED when the
+ * server or a proxy refuses a step (why says which: poll instead); other
+ * errors fail the watch (why says what).
+ */
+static int watch_push(struct watch *w, char *why, size_t whylen)
+{
+	struct mp_session *s = w->s;
+	if (s->emsmdb.legacy) {
+		snprintf(why, whylen, "the server has only EcDoConnect, not EcDoAsyncConnectEx");
+		return MP_DECLINED;
+	}
+	void *mem = talloc_new(s);
+	struct mp_rpc_conn *aconn = NULL;
+	w->q = talloc_array(mem, struct mp_rop_new_mail, WATCH_MAX_QUEUE);
+	if (!w->q) {
+		talloc_free(mem);
+		snprintf(why, whylen, "out of memory");
+		return MP_ERR_NOMEM;
+	}
+
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	uint8_t in = mp_rop_req_handle(&r, s->logon_handle);
+	uint8_t out = mp_rop_req_slot(&r);
+	mp_rop_add_register_notification(&r, in, out, MP_NOTIFY_NEW_MAIL, false, w->fid, 0);
+	struct mp_rop_buf *rsp;
+	const struct mp_rop *rop;
+	int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
+	if (rc == MP_OK)
+		rc = mp_rop_client_result(&s->rop, rsp, 0, "RopRegisterNotification", &rop);
+	mp_rop_req_free(&r);
+	if (rc != MP_OK) {
+		snprintf(why, whylen, "%s", s->rop.err);
+		rc = rc == MP_CLIENT_ERESULT ? MP_DECLINED : rc;
+		goto out;
+	}
+	struct mp_ndr_handle acxh;
+	rc = mp_emsmdb_client_async_connect(&s->emsmdb, &acxh);
+	if (rc == MP_OK && mp_emsmdb_handle_is_null(&acxh)) {
+		snprintf(s->emsmdb.err, sizeof(s->emsmdb.err), "EcDoAsyncConnectEx gave no handle");
+		rc = MP_CLIENT_ERESULT;
+	}
+	if (rc != MP_OK) {
+		snprintf(why, whylen, "%s", s->emsmdb.err);
+		rc = rc == MP_RPC_FAULT || rc == MP_CLIENT_ERESULT ? MP_DECLINED : rc;
+		goto out;
+	}
+	if (mp_session_connect_iface(s, "exchange_async_emsmdb", &aconn) != MP_OK) {
+		snprintf(why, whylen, "%s", s->err);
+		rc = MP_DECLINED;
+		goto out;
+	}
+	note(s,
+	     "watching %s with push notifications (RopRegisterNotification, "
+	     "EcDoAsyncWaitEx)",
+	     w->folder);
+	while (!watch_over(w)) {
+		uint32_t flags = 0;
+		mp_rpc_conn_set_timeout(aconn, watch_left_ms(w, WATCH_WAIT_MS));
+		rc = mp_emsmdb_client_async_wait(&s->emsmdb, aconn, &acxh, &flags);
+		if (rc != MP_OK && w->deadline && now_ns() >= w->deadline) {
+			rc = MP_OK; /* --for ended while the server held the wait */
+			break;
+		}
+		if (rc == MP_RPC_FAULT || rc == MP_CLIENT_ERESULT) {
+			/* MS-OXCNOTIF 3.2.5.5.1: an error means poll instead (ecExiting,
+			 * ecRejected, a proxy faulting the call). */
+			snprintf(why, whylen, "%s", s->emsmdb.err);
+			rc = MP_DECLINED;
+			break;
+		}
+		if (rc != MP_OK) {
+			snprintf(why, whylen, "%s", s->emsmdb.err);
+			break;
+		}
+		/* NotificationPending: fetch. Five quiet minutes: the same call keeps
+		 * the EMSMDB association from its idle timeout (servers and proxies
+		 * count idle time between calls). */
+		if (!(flags & MP_EMSMDB_NOTIFICATION_PENDING))
+			note(s, "EcDoAsyncWaitEx: no notification before the server's time limit; "
+			        "waiting again");
+		void *call_mem = talloc_new(mem);
+		rc = watch_fetch(w, call_mem);
+		talloc_free(call_mem);
+		if (rc != MP_OK) {
+			snprintf(why, whylen, "%s", s->rop.err);
+			break;
+		}
+	}
+out:
+	if (aconn)
+		mp_rpc_conn_close(aconn);
+	talloc_free(mem);
+	w->q = NULL;
+	return rc;
+}
+
+int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const struct mp_watch_args *a)
+{
+	struct watch w = {.s = s, .o = o, .a = a, .folder = a->folder ? a->folder : "Inbox"};
+	if (find_folder(s, w.folder, &w.fid))
+		return 1;
+	if (a->for_s)
+		w.deadline = now_ns() + (uint64_t)a->for_s * 1000000000ull;
+	if (a->poll_s) {
+		note(s, "watching %s by polling every %u s", w.folder, a->poll_s);
+		return watch_poll(&w, a->poll_s);
+	}
+	char why[600] = "";
+	int rc = watch_push(&w, why, sizeof(why));
+	if (rc == MP_OK)
+		return 0;
+	if (rc != MP_DECLINED)
+		return err1("watch: %s", why[0] ? why : mp_status_name(rc));
+	note(s, "push notifications unavailable (%s); polling every %u s", why, WATCH_POLL_S);
+	return watch_poll(&w, WATCH_POLL_S);
 }

@@ -45,10 +45,18 @@ int mp_cmd_send(struct mp_session *s, const struct mp_cmd_out *o, const struct m
  * object ("rop", needs the store open). */
 int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *op, uint32_t calls,
                  uint32_t warmup);
-/* Poll FOLDER's contents table every `interval_s` seconds, `rounds` times
- * (0: until interrupted), printing messages that were not there before. */
-int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const char *folder,
-                 unsigned interval_s, unsigned rounds);
+/* What watch waits for and how long. */
+struct mp_watch_args {
+	const char *folder; /* NULL: Inbox */
+	unsigned poll_s;    /* poll every poll_s seconds; 0: push notifications */
+	unsigned rounds;    /* polls at most (0: no limit) */
+	unsigned count;     /* stop after this many messages (0: no limit) */
+	unsigned for_s;     /* stop after this many seconds (0: no limit) */
+};
+/* Print each message that arrives in the folder: with push notifications
+ * (RopRegisterNotification + EcDoAsyncWaitEx, as Outlook), or by polling the
+ * contents table when asked or when the server or a proxy refuses them. */
+int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const struct mp_watch_args *a);
 
 /* "FID/MID" in hex, as ls prints and show takes. */
 bool mp_cmd_parse_msgid(const char *s, uint64_t *fid, uint64_t *mid);

@@ -167,3 +167,31 @@ int mp_emsmdb_client_disconnect(struct mp_emsmdb_client *cl)
 	talloc_free(mem);
 	return rc;
 }
+
+int mp_emsmdb_client_async_connect(struct mp_emsmdb_client *cl, struct mp_ndr_handle *acxh)
+{
+	void *mem = talloc_new(NULL);
+	struct mp_emsmdb_async_connect_ex_req req = {.cxh = cl->cxh};
+	struct mp_emsmdb_async_connect_ex_resp *rsp;
+	int rc = em_call(cl, mem, MP_EMSMDB_DO_ASYNC_CONNECT_EX, &req, (void **)&rsp);
+	if (rc == MP_OK)
+		*acxh = rsp->pacxh;
+	talloc_free(mem);
+	return rc;
+}
+
+int mp_emsmdb_client_async_wait(struct mp_emsmdb_client *cl, struct mp_rpc_conn *conn,
+                                const struct mp_ndr_handle *acxh, uint32_t *flags)
+{
+	void *mem = talloc_new(NULL);
+	struct mp_asyncemsmdb_wait_ex_req req = {.acxh = *acxh, .ulFlagsIn = 0};
+	struct mp_asyncemsmdb_wait_ex_resp *rsp;
+	*flags = 0;
+	int rc = mp_rpc_conn_mapi_call(conn, MP_MAPI_ASYNCEMSMDB, mem,
+	                               MP_ASYNCEMSMDB_DO_ASYNC_WAIT_EX, &req, (void **)&rsp,
+	                               &cl->result, &cl->fault, cl->err, sizeof(cl->err));
+	if (rc == MP_OK)
+		*flags = rsp->pulFlagsOut;
+	talloc_free(mem);
+	return rc;
+}

@@ -4,7 +4,8 @@
  * when the server faults the opnum with nca_s_op_rng_error, as Outlook
  * does), EcDoRpcExt2 with its RPC_HEADER_EXT framing (the answer's payload
  * decompressed and de-XORed; rpc_ext.h), EcDoRpc after a legacy connect
- * (XOR 0xA5 only), and EcDoDisconnect.
+ * (XOR 0xA5 only), EcDoDisconnect, and for notifications EcDoAsyncConnectEx
+ * and AsyncEMSMDB's EcDoAsyncWaitEx (3.3.4.1) on a second association.
  *
  * Returns as nspi_client.h: MP_OK, MP_RPC_FAULT, MP_CLIENT_ERESULT (cl->result)
  * or MP_ERR_*, with cl->err.
@@ -49,6 +50,17 @@ int mp_emsmdb_client_connect(struct mp_emsmdb_client *cl, struct mp_rpc_conn *co
 int mp_emsmdb_client_rpc(struct mp_emsmdb_client *cl, void *mem, const uint8_t *in, size_t len,
                          uint8_t **out, size_t *out_len);
 int mp_emsmdb_client_disconnect(struct mp_emsmdb_client *cl);
+/* EcDoAsyncConnectEx: the asynchronous context handle of the session. */
+int mp_emsmdb_client_async_connect(struct mp_emsmdb_client *cl, struct mp_ndr_handle *acxh);
+/*
+ * EcDoAsyncWaitEx on `conn` (bound to exchange_async_emsmdb): blocks until
+ * the server answers (a notification is pending, or up to 5 minutes pass;
+ * set the connection's timeout longer). *flags gets pulFlagsOut
+ * (MP_EMSMDB_NOTIFICATION_PENDING). Returns as the other calls; the
+ * result (ecRejected, ecExiting) is in cl->result with MP_CLIENT_ERESULT.
+ */
+int mp_emsmdb_client_async_wait(struct mp_emsmdb_client *cl, struct mp_rpc_conn *conn,
+                                const struct mp_ndr_handle *acxh, uint32_t *flags);
 
 /* Build rgbIn for EcDoRpcExt2: one segment (flags) around `rops`; appends to out. */
 int mp_emsmdb_client_wrap(const uint8_t *rops, size_t len, uint16_t flags, struct mp_wbuf *out);

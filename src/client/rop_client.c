@@ -300,6 +300,24 @@ void mp_rop_add_save_changes_attachment(struct mp_rop_req *r, uint8_t resp, uint
 	mp_wb_u8(&r->rops, flags);
 }
 
+/* 2.2.14.1: OutputHandleIndex, NotificationTypes, Reserved, WantWholeStore,
+ * and without it FolderId, MessageId. */
+void mp_rop_add_register_notification(struct mp_rop_req *r, uint8_t in, uint8_t out, uint8_t types,
+                                      bool whole, uint64_t fid, uint64_t mid)
+{
+	hdr(r, 0x29, in);
+	mp_wb_u8(&r->rops, out);
+	mp_wb_u8(&r->rops, types);
+	mp_wb_u8(&r->rops, 0); /* Reserved */
+	mp_wb_u8(&r->rops, whole ? 1 : 0);
+	if (!whole) {
+		mp_wb_u32(&r->rops, (uint32_t)fid);
+		mp_wb_u32(&r->rops, (uint32_t)(fid >> 32));
+		mp_wb_u32(&r->rops, (uint32_t)mid);
+		mp_wb_u32(&r->rops, (uint32_t)(mid >> 32));
+	}
+}
+
 int mp_rop_client_init(struct mp_rop_client *rc, void *mem, struct mp_emsmdb_client *em)
 {
 	memset(rc, 0, sizeof(*rc));
@@ -404,6 +422,32 @@ const struct mp_propval *mp_rop_row_value(const struct mp_rop_rows_view *v, uint
 		return &x->val;
 	}
 	return NULL;
+}
+
+size_t mp_rop_client_new_mail(const struct mp_rop_buf *rsp, struct mp_rop_new_mail *out, size_t max,
+                              bool *more)
+{
+	size_t n = 0;
+	*more = false;
+	for (size_t i = 0; i < rsp->count; i++) {
+		const struct mp_rop *x = rsp->rops[i];
+		uint64_t flags = 0, handle = 0, fid = 0, mid = 0;
+		if (x->id == MP_ROPID_PENDING)
+			*more = true;
+		if (x->id != MP_ROPID_NOTIFY || x->opaque ||
+		    !mp_rop_get_uint(x, "NotificationFlags", &flags) ||
+		    !(flags & MP_NOTIFY_NEW_MAIL) ||
+		    !mp_rop_get_uint(x, "NotificationHandle", &handle) ||
+		    !mp_rop_get_uint(x, "FolderId", &fid) || !mp_rop_get_uint(x, "MessageId", &mid))
+			continue;
+		if (n == max)
+			continue;
+		out[n].handle = (uint32_t)handle;
+		out[n].fid = fid;
+		out[n].mid = mid;
+		n++;
+	}
+	return n;
 }
 
 char *mp_client_utf16_to_utf8(void *mem, const uint8_t *p, size_t n)

@@ -87,6 +87,11 @@ void mp_rop_add_submit_message(struct mp_rop_req *r, uint8_t in);
 void mp_rop_add_create_attachment(struct mp_rop_req *r, uint8_t in, uint8_t out);
 void mp_rop_add_save_changes_attachment(struct mp_rop_req *r, uint8_t resp, uint8_t in,
                                         uint8_t flags);
+/* 2.2.14.1: subscribe to `types` (NotificationTypes, MS-OXCNOTIF 2.2.1.2.1)
+ * on folder `fid` (message `mid`, or 0), or with whole the whole store. */
+void mp_rop_add_register_notification(struct mp_rop_req *r, uint8_t in, uint8_t out, uint8_t types,
+                                      bool whole, uint64_t fid, uint64_t mid);
+#define MP_NOTIFY_NEW_MAIL 0x02
 
 struct mp_rop_client {
 	struct mp_emsmdb_client *em; /* borrowed */
@@ -117,6 +122,19 @@ bool mp_rop_client_rows(const struct mp_rop *rop, struct mp_rop_rows_view *out);
 /* The value of column `tag` in a row, NULL when absent or flagged as error. */
 const struct mp_propval *mp_rop_row_value(const struct mp_rop_rows_view *v, uint32_t row,
                                           uint32_t tag);
+
+/* A NewMail notification of a RopNotify response (MS-OXCNOTIF 2.2.1.4.1.2). */
+struct mp_rop_new_mail {
+	uint32_t handle; /* the subscription's */
+	uint64_t fid;
+	uint64_t mid;
+};
+/* The NewMail notifications a response buffer carries (RopNotify responses
+ * follow the answers to the request), in order, at most max (rsp->count
+ * holds them all); *more when a RopPending says the server holds more.
+ * Returns how many. */
+size_t mp_rop_client_new_mail(const struct mp_rop_buf *rsp, struct mp_rop_new_mail *out, size_t max,
+                              bool *more);
 
 /* UTF-16LE bytes (n bytes, a terminator optional) to a UTF-8 string under mem. */
 char *mp_client_utf16_to_utf8(void *mem, const uint8_t *p, size_t n);

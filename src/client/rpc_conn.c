@@ -420,6 +420,14 @@ uint16_t mp_rpc_conn_port(const struct mp_rpc_conn *c)
 	return c->port;
 }
 
+void mp_rpc_conn_set_timeout(struct mp_rpc_conn *c, unsigned timeout_ms)
+{
+	struct timeval tv = {.tv_sec = timeout_ms / 1000,
+	                     .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
+	if (c->fd >= 0)
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
 void mp_rpc_conn_close(struct mp_rpc_conn *c)
 {
 	if (!c)

@@ -77,6 +77,9 @@ int mp_rpc_conn_mapi_call(struct mp_rpc_conn *c, enum mp_mapi_iface iface, void 
 uint16_t mp_rpc_conn_max_xmit(const struct mp_rpc_conn *c);
 /* The TCP port the association is on (after ept_map). */
 uint16_t mp_rpc_conn_port(const struct mp_rpc_conn *c);
+/* Wait at most timeout_ms for each answer from now on (a call the server
+ * holds, such as EcDoAsyncWaitEx, needs longer than the usual timeout). */
+void mp_rpc_conn_set_timeout(struct mp_rpc_conn *c, unsigned timeout_ms);
 void mp_rpc_conn_close(struct mp_rpc_conn *c);
 
 /*

@@ -213,11 +213,11 @@ def test_bench_rop_and_watch(srv):
     need_emsmdb(srv)
     j = jsn(client(direct(srv), "--json", "bench", "--op", "rop", "--calls", "50"))
     assert j["op"] == "RopGetPropertiesSpecific" and j["calls"] == 50
-    # watch prints what arrives between its polls
+    # watch --poll prints what arrives between its polls (push: test_notifications.py)
     env = _env()
     env["MAPICLIENT_PASSWORD"] = PASSWORDS["bob"]
     w = subprocess.Popen([MAPICLIENT_BIN, "-s", direct(srv), "-u", "bob", "--json", "watch",
-                          "--interval", "1", "--rounds", "4"],
+                          "--poll", "1", "--rounds", "4"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         import time
@@ -232,6 +232,7 @@ def test_bench_rop_and_watch(srv):
     assert w.returncode == 0, err
     lines = [json.loads(x) for x in out.decode().splitlines()]
     assert [x["subject"] for x in lines] == ["arrives later"]
+    assert lines[0]["via"] == "poll"
 
 
 def test_resolve_ambiguous_lists_candidates(srv):

@@ -10,7 +10,9 @@
  *   - responses: a private RopLogon answer gives the 13 special folder IDs
  *     and the logon handle; a failing ReturnValue is MP_CLIENT_ERESULT with
  *     the code; a missing answer is refused; RopQueryRows rows are read by
- *     column through the SetColumns of the same request;
+ *     column through the SetColumns of the same request; RopNotify and
+ *     RopPending after the answers leave them readable, and the NewMail
+ *     notifications are found in order;
  *   - RPC_HEADER_EXT framing: a wrapped request unwraps to the payload
  *     (XorMagic, and Compressed + XorMagic); truncated or lying headers are
  *     refused;
@@ -310,6 +312,116 @@ static void test_query_rows_response(void **state)
 	talloc_free(mem);
 }
 
+/* A RopNotify NewMail response (MS-OXCNOTIF 2.2.1.4.1.2), Unicode class. */
+static void put_new_mail(struct mp_wbuf *o, uint32_t handle, uint64_t fid, uint64_t mid)
+{
+	mp_wb_u8(o, 0x2A);
+	mp_wb_u32(o, handle);
+	mp_wb_u8(o, 0);
+	mp_wb_u16(o, 0x8002); /* NewMail | M */
+	mp_wb_u32(o, (uint32_t)fid);
+	mp_wb_u32(o, (uint32_t)(fid >> 32));
+	mp_wb_u32(o, (uint32_t)mid);
+	mp_wb_u32(o, (uint32_t)(mid >> 32));
+	mp_wb_u32(o, 0);
+	mp_wb_u8(o, 1);
+	mp_wb_bytes(o, "I\0P\0M\0.\0N\0o\0t\0e\0\0\0", 18);
+}
+
+/* Notifications the server appends after the answers (RopNotify, RopPending)
+ * leave the answers readable, and are found by mp_rop_client_new_mail. */
+static void test_notifications_after_answers(void **state)
+{
+	void *mem = talloc_new(NULL);
+	struct mp_rop_client rc;
+	assert_int_equal(mp_rop_client_init(&rc, mem, NULL), MP_OK);
+	struct mp_rop_req r;
+	mp_rop_req_init(&r);
+	uint8_t t = mp_rop_req_handle(&r, 0x77);
+	static const uint32_t cols[] = {0x0E080003};
+	mp_rop_add_set_columns(&r, t, cols, 1);
+	mp_rop_add_query_rows(&r, t, 10);
+	struct mp_wbuf w;
+	rc.last_req = decode_req(mem, &r, &w);
+
+	struct mp_wbuf o;
+	mp_wb_init(&o);
+	mp_wb_u16(&o, 0);
+	mp_wb_bytes(&o, "\x12\x00\x00\x00\x00\x00\x00", 7);
+	mp_wb_bytes(&o, "\x15\x00\x00\x00\x00\x00\x01", 7);
+	mp_wb_u16(&o, 1);
+	mp_wb_u8(&o, 0);
+	mp_wb_u32(&o, 99);
+	put_new_mail(&o, 0x1005, 0x0900000000000001ull, 0x2700000000000001ull);
+	put_new_mail(&o, 0x1005, 0x0900000000000001ull, 0x2800000000000001ull);
+	mp_wb_bytes(&o, "\x6E\x03\x00", 3); /* RopPending, SessionIndex 3 */
+	mp_wb_put_u16_at(&o, 0, (uint16_t)o.len);
+	mp_wb_u32(&o, 0x77);
+	struct mp_rop_buf *rsp = NULL;
+	assert_int_equal(mp_rop_buf_decode(mem, o.data, o.len, true, rc.last_req, rc.state, &rsp),
+	                 MP_OK);
+	const struct mp_rop *rop;
+	assert_int_equal(mp_rop_client_result(&rc, rsp, 0, "RopSetColumns", &rop), MP_OK);
+	assert_int_equal(mp_rop_client_result(&rc, rsp, 1, "RopQueryRows", &rop), MP_OK);
+	struct mp_rop_rows_view v;
+	assert_true(mp_rop_client_rows(rop, &v));
+	assert_int_equal(v.count, 1);
+	assert_int_equal(mp_rop_row_value(&v, 0, 0x0E080003)->v.i4, 99);
+
+	struct mp_rop_new_mail nm[4];
+	bool more = false;
+	assert_int_equal(mp_rop_client_new_mail(rsp, nm, 4, &more), 2);
+	assert_true(more);
+	assert_int_equal(nm[0].handle, 0x1005);
+	assert_true(nm[0].fid == 0x0900000000000001ull);
+	assert_true(nm[0].mid == 0x2700000000000001ull);
+	assert_true(nm[1].mid == 0x2800000000000001ull);
+	/* room for one: the first, in order */
+	assert_int_equal(mp_rop_client_new_mail(rsp, nm, 1, &more), 1);
+	assert_true(nm[0].mid == 0x2700000000000001ull);
+
+	/* An answer to a request without ROPs: notifications only, no RopPending. */
+	struct mp_rop_req e;
+	mp_rop_req_init(&e);
+	struct mp_wbuf ew;
+	rc.last_req = decode_req(mem, &e, &ew);
+	mp_wb_free(&o);
+	mp_wb_init(&o);
+	mp_wb_u16(&o, 0);
+	put_new_mail(&o, 0x2006, 5, 6);
+	mp_wb_put_u16_at(&o, 0, (uint16_t)o.len);
+	assert_int_equal(mp_rop_buf_decode(mem, o.data, o.len, true, rc.last_req, rc.state, &rsp),
+	                 MP_OK);
+	assert_int_equal(mp_rop_client_new_mail(rsp, nm, 4, &more), 1);
+	assert_false(more);
+	assert_true(nm[0].fid == 5 && nm[0].mid == 6 && nm[0].handle == 0x2006);
+	assert_int_equal(mp_rop_client_result(&rc, rsp, 0, "x", &rop), MP_ERR_PARSE);
+
+	/* The subscription request decodes as RopRegisterNotification. */
+	struct mp_rop_req g;
+	mp_rop_req_init(&g);
+	uint8_t in = mp_rop_req_handle(&g, 0x42);
+	mp_rop_add_register_notification(&g, in, mp_rop_req_slot(&g), MP_NOTIFY_NEW_MAIL, false,
+	                                 0x0900000000000001ull, 0);
+	struct mp_wbuf gw;
+	struct mp_rop_buf *gb = decode_req(mem, &g, &gw);
+	assert_int_equal(gb->count, 1);
+	assert_int_equal(gb->rops[0]->id, 0x29);
+	assert_int_equal(u(gb->rops[0], "NotificationTypes"), 0x02);
+	assert_int_equal(u(gb->rops[0], "WantWholeStore"), 0);
+	assert_true(u(gb->rops[0], "FolderId") == 0x0900000000000001ull);
+	assert_int_equal(mp_rop_output_index(gb->rops[0]), 1);
+
+	mp_wb_free(&gw);
+	mp_rop_req_free(&g);
+	mp_wb_free(&ew);
+	mp_rop_req_free(&e);
+	mp_wb_free(&o);
+	mp_wb_free(&w);
+	mp_rop_req_free(&r);
+	talloc_free(mem);
+}
+
 static void test_ext_framing(void **state)
 {
 	void *mem = talloc_new(NULL);
@@ -505,6 +617,7 @@ int main(void)
 	    cmocka_unit_test(test_set_properties_and_recipients),
 	    cmocka_unit_test(test_logon_response),
 	    cmocka_unit_test(test_query_rows_response),
+	    cmocka_unit_test(test_notifications_after_answers),
 	    cmocka_unit_test(test_ext_framing),
 	    cmocka_unit_test(test_utf),
 	    cmocka_unit_test(test_cmd_helpers),
