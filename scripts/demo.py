@@ -7,9 +7,11 @@ mailbox of generated mail with an attachment; mapiproxy stands in front of
 it with the dump on, authenticating clients itself and the server again,
 packet privacy on both legs; mapiclient follows Outlook's path through the
 proxy (RFR, NSPI, EMSMDB, ROPs): resolve, folders, ls, show, get an
-attachment, send to bob, and bob sees it arrive. The same listing directly
-and through the proxy must be identical; the demo ends with a summary of
-the decoded traffic.
+attachment, send to bob, and bob sees it arrive; then alice watches her
+Inbox through the proxy with push notifications (EcDoAsyncWaitEx) while bob
+sends her a message, and the notification line appears at once. The same
+listing directly and through the proxy must be identical; the demo ends
+with a summary of the decoded traffic.
 
 Part 2, the foundation on a real peer: a throwaway Samba AD DC is the
 upstream on 127.0.0.2; impacket does endpoint-mapper lookups and samr /
@@ -167,6 +169,59 @@ def show(out):
         print("  " + line)
 
 
+def watch_and_send(proxied, server):
+    """alice runs `mapiclient watch` through the proxy (RopRegisterNotification,
+    EcDoAsyncWaitEx held by mapiserver); bob sends her a message directly; the
+    notification line must come at once. True when it did."""
+    import queue
+    import threading
+    env = dict(os.environ, MAPICLIENT_PASSWORD=PASSWORDS["alice"])
+    w = subprocess.Popen([tool("mapiclient"), "-s", proxied, "-u", "alice", "-v", "watch",
+                          "--count", "1", "--for", "30"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    lines, ready = queue.Queue(), threading.Event()
+    err = []
+
+    def read_err():
+        for line in w.stderr:
+            err.append(line)
+            if "watching" in line:
+                print("  alice: " + line.split("mapiclient: ", 1)[-1].rstrip(), flush=True)
+                ready.set()
+
+    def read_out():
+        for line in w.stdout:
+            lines.put((time.monotonic(), line.rstrip()))
+
+    threading.Thread(target=read_err, daemon=True).start()
+    threading.Thread(target=read_out, daemon=True).start()
+    try:
+        if not ready.wait(20):
+            print("  watch did not start:\n" + "".join(err))
+            return False
+        subject = "Lunch moved to 13:00"
+        start = time.monotonic()
+        mapiclient(server, "bob", "send", "--to", "alice", "--subject", subject, "--body",
+                   "See you there.")
+        took = time.monotonic() - start
+        print(f"  bob sent \"{subject}\" directly to mapiserver ({took * 1000:.0f} ms for his "
+              "whole mapiclient run)")
+        try:
+            at, line = lines.get(timeout=20)
+        except queue.Empty:
+            print("  no notification within 20 s:\n" + "".join(err[-5:]))
+            return False
+        print(f"  {line}")
+        print(f"  alice's watch printed it {(at - start) * 1000:.0f} ms after bob's run started: "
+              "EcDoAsyncWaitEx answered NotificationPending, RopNotify came in the next "
+              "EcDoRpcExt2")
+        return subject in line and w.wait(timeout=15) == 0
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+
+
 def mapi_session(work):
     """Part 1. Returns True when every check held."""
     ensure_loopback_ip(SERVER_IP)
@@ -242,7 +297,10 @@ def mapi_session(work):
             bob = mapiclient(server, "bob", "ls", "Inbox")
             show(bob)
             arrived = "Sent through mapiproxy" in bob
-            ok = same_ls and same_att and arrived
+            step("push notification through the proxy: alice watches her Inbox, bob sends "
+                 "her a message")
+            notified = watch_and_send(proxied, server)
+            ok = same_ls and same_att and arrived and notified
         finally:
             rc_px = stop(px)
     finally:
