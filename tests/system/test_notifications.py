@@ -25,12 +25,18 @@ import os
 import queue
 import re
 import signal
+import struct
 import subprocess
 import threading
 import time
 
-from mapi_env import (MAPICLIENT_BIN, MAPISERVER_BIN, NEED_BINARIES, PASSWORDS, _env,  # noqa: F401
-                      client, direct, mapiserver, ok, relay, srv, terminating)
+from impacket.dcerpc.v5 import rpcrt, transport
+from impacket.dcerpc.v5.dtypes import STR, ULONG, USHORT
+from impacket.dcerpc.v5.ndr import NDRCALL, NDRSTRUCT, NDRUniConformantArray
+from impacket.uuid import uuidtup_to_bin
+
+from mapi_env import (MAPICLIENT_BIN, MAPISERVER_BIN, NEED_BINARIES, ORG_DN, PASSWORDS,  # noqa: F401
+                      _env, client, direct, mapiserver, ok, relay, srv, terminating)
 
 pytestmark = NEED_BINARIES
 
@@ -280,3 +286,103 @@ def test_clients_vanishing_while_parked(srv):
     send(direct(srv), "after the watchers left")
     check_push(direct(srv), direct(srv))
     # The teardown stops the server and checks its logs for sanitizer reports.
+
+
+# ---- the wire rules, with impacket ----
+
+EMSMDB = uuidtup_to_bin(("a4f1db00-ca47-1067-b31f-00dd010662da", "0.81"))
+ASYNC_EMSMDB = uuidtup_to_bin(("5261574a-4572-206e-b268-6b199213b4e4", "0.1"))
+EC_REJECTED = 0x7EE
+
+
+class WORD3(NDRSTRUCT):
+    structure = (("w0", USHORT), ("w1", USHORT), ("w2", USHORT))
+
+
+class BYTES(NDRUniConformantArray):
+    item = "c"
+
+
+class EcDoConnectEx(NDRCALL):
+    opnum = 10
+    structure = (("szUserDN", STR), ("ulFlags", ULONG), ("ulConMod", ULONG), ("cbLimit", ULONG),
+                 ("ulCpid", ULONG), ("ulLcidString", ULONG), ("ulLcidSort", ULONG),
+                 ("ulIcxrLink", ULONG), ("usFCanConvertCodePages", USHORT),
+                 ("rgwClientVersion", WORD3), ("pulTimeStamp", ULONG), ("rgbAuxIn", BYTES),
+                 ("cbAuxIn", ULONG), ("pcbAuxOut", ULONG))
+
+
+def association(port: int, iface: bytes):
+    t = transport.DCERPCTransportFactory(f"ncacn_ip_tcp:127.0.0.1[{port}]")
+    t.set_connect_timeout(10)
+    t.set_credentials("bob", PASSWORDS["bob"], "")
+    d = t.get_dce_rpc()
+    d.set_auth_level(rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
+    d.connect()
+    d.get_rpc_transport().get_socket().settimeout(20)
+    d.bind(iface)
+    return d
+
+
+def bob_session(port: int):
+    """EcDoConnectEx as bob, then EcDoAsyncConnectEx: (association, CXH, ACXH)."""
+    em = association(port, EMSMDB)
+    r = EcDoConnectEx()
+    r["szUserDN"] = f"{ORG_DN}/cn=Recipients/cn=bob\0"
+    r["ulFlags"] = r["ulConMod"] = r["cbLimit"] = r["pulTimeStamp"] = 0
+    r["ulCpid"] = 1252
+    r["ulLcidString"] = r["ulLcidSort"] = 0x409
+    r["ulIcxrLink"] = 0xFFFFFFFF
+    r["usFCanConvertCodePages"] = 1
+    v = WORD3()
+    v["w0"], v["w1"], v["w2"] = 0x000C, 0x9917, 0x03E8
+    r["rgwClientVersion"] = v
+    r["rgbAuxIn"] = []
+    r["cbAuxIn"] = 0
+    r["pcbAuxOut"] = 0x1008
+    em.call(10, r)
+    ans = em.recv()
+    assert ans[-4:] == b"\0\0\0\0", ans[-4:].hex()
+    cxh = ans[:20]
+    em.call(14, cxh)  # EcDoAsyncConnectEx
+    ans = em.recv()
+    assert len(ans) == 24 and ans[20:] == b"\0\0\0\0", ans.hex()
+    return em, cxh, ans[:20]
+
+
+def wait_answer(d):
+    """(pulFlagsOut, result) of the next EcDoAsyncWaitEx answer on d."""
+    ans = d.recv()
+    assert len(ans) == 8, ans.hex()
+    return struct.unpack("<II", ans)
+
+
+def test_wait_rules_on_the_wire(srv):
+    need_emsmdb(srv)
+    em, cxh, acxh = bob_session(srv.port)
+    wait = acxh + struct.pack("<I", 0)
+    a = association(srv.port, ASYNC_EMSMDB)
+    b = association(srv.port, ASYNC_EMSMDB)
+    try:
+        a.call(0, wait)
+        assert wait_count(srv.p, PARKED, 1)
+        # A second wait on the same handle and association: ecRejected at once;
+        # the first stays parked (MS-OXCNOTIF 3.1.5.3).
+        a.call(0, wait)
+        assert wait_answer(a) == (0, EC_REJECTED)
+        # On another association (a client that came back): the old wait is
+        # completed, without the flag, and the new one parks.
+        b.call(0, wait)
+        assert wait_answer(a) == (0, 0)
+        assert wait_count(srv.p, PARKED, 2)
+        # An unknown handle: answered at once with NotificationPending (3.3.4.1).
+        a.call(0, bytes(4) + os.urandom(16) + struct.pack("<I", 0))
+        assert wait_answer(a) == (1, 0)
+        # The session disconnects: its handle is no longer valid, the wait
+        # on it answers now, with NotificationPending.
+        em.call(1, cxh)  # EcDoDisconnect
+        assert em.recv()[-4:] == b"\0\0\0\0"
+        assert wait_answer(b) == (1, 0)
+    finally:
+        for d in (a, b, em):
+            d.get_rpc_transport().disconnect()
