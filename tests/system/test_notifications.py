@@ -386,3 +386,33 @@ def test_wait_rules_on_the_wire(srv):
     finally:
         for d in (a, b, em):
             d.get_rpc_transport().disconnect()
+
+
+def test_a_parked_wait_outlasts_the_idle_timeout(mapiserver):
+    """A parked call is a call in flight: its association is not idle."""
+    s = mapiserver({"mapiproxy:idle timeout": "1", "mapiserver:async wait": "3"})
+    need_emsmdb(s)
+    em, cxh, acxh = bob_session(s.port)
+    a = association(s.port, ASYNC_EMSMDB)
+    got = {}
+
+    def waiter():
+        got["answer"] = wait_answer(a)
+        got["at"] = time.monotonic()
+
+    try:
+        t0 = time.monotonic()
+        a.call(0, acxh + struct.pack("<I", 0))
+        th = threading.Thread(target=waiter, daemon=True)
+        th.start()
+        # Keep the EMSMDB association busy (EcDummyRpc): its end would wake the wait.
+        while th.is_alive() and time.monotonic() - t0 < 10:
+            em.call(6, b"")
+            em.recv()
+            time.sleep(0.3)
+        th.join(5)
+        assert got.get("answer") == (0, 0), got
+        assert got["at"] - t0 >= 2.5, f"answered after {got['at'] - t0:.1f}s, not the 3 s held"
+    finally:
+        for d in (a, em):
+            d.get_rpc_transport().disconnect()
