@@ -261,18 +261,21 @@ char *mp_srv_str(void *mem, const struct mp_rop_val *v, bool utf16)
 
 /* ---- Rows ---- */
 
-static bool wire_value_ok(const struct mp_store_prop *p, uint32_t col)
+static bool wire_value_ok(const struct mp_store_prop *p, uint32_t col, size_t max_value)
 {
 	if (p->form != MP_STORE_VAL_WIRE)
 		return false;
 	if (MP_PROP_TYPE(col) & MP_PT_MVI)
 		return false;
-	return true;
+	return p->len <= max_value;
 }
 
-int mp_srv_write_row(struct mp_rop_ctx *c, const struct mp_store_obj *obj, const uint32_t *tags,
-                     uint32_t n, struct mp_wbuf *wb)
+int mp_srv_write_row_limited(struct mp_rop_ctx *c, const struct mp_store_obj *obj,
+                             const uint32_t *tags, uint32_t n, size_t max_value,
+                             struct mp_wbuf *wb)
 {
+	if (!max_value || max_value > MP_SRV_MAX_ROW_VALUE)
+		max_value = MP_SRV_MAX_ROW_VALUE;
 	struct mp_store_prop *props = talloc_zero_array(c->mem, struct mp_store_prop, n ? n : 1);
 	if (!props)
 		return MP_ERR_NOMEM;
@@ -283,12 +286,12 @@ int mp_srv_write_row(struct mp_rop_ctx *c, const struct mp_store_obj *obj, const
 	}
 	bool flagged = false;
 	for (uint32_t i = 0; i < n; i++)
-		if (!wire_value_ok(&props[i], tags[i]))
+		if (!wire_value_ok(&props[i], tags[i], max_value))
 			flagged = true;
 	mp_wb_u8(wb, flagged ? 0x01 : 0x00);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct mp_store_prop *p = &props[i];
-		bool ok = wire_value_ok(p, tags[i]);
+		bool ok = wire_value_ok(p, tags[i], max_value);
 		bool untyped = MP_PROP_TYPE(tags[i]) == MP_PT_UNSPECIFIED;
 		if (untyped)
 			mp_wb_u16(wb, ok ? MP_PROP_TYPE(p->tag) : MP_PT_ERRORCODE);
@@ -297,9 +300,18 @@ int mp_srv_write_row(struct mp_rop_ctx *c, const struct mp_store_obj *obj, const
 		if (ok)
 			mp_wb_bytes(wb, p->data, p->len);
 		else /* too big for a row: the client opens a stream */
-			mp_wb_u32(wb, p->form == MP_STORE_VAL_RAW ? MP_EC_OOM : MP_EC_NOT_FOUND);
+			mp_wb_u32(wb, p->form == MP_STORE_VAL_RAW ||
+					      (p->form == MP_STORE_VAL_WIRE && p->len > max_value)
+				              ? MP_EC_OOM
+				              : MP_EC_NOT_FOUND);
 	}
 	return wb->bad ? MP_ERR_NOMEM : MP_OK;
+}
+
+int mp_srv_write_row(struct mp_rop_ctx *c, const struct mp_store_obj *obj, const uint32_t *tags,
+                     uint32_t n, struct mp_wbuf *wb)
+{
+	return mp_srv_write_row_limited(c, obj, tags, n, 0, wb);
 }
 
 /* ---- The buffer ---- */

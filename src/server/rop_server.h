@@ -160,7 +160,15 @@ void mp_srv_rsp_hdr(struct mp_wbuf *wb, uint8_t ropid, uint8_t idx, uint32_t ec)
 void mp_srv_rsp_error(struct mp_wbuf *wb, const struct mp_rop *rop, uint32_t ec);
 /* The store's MAPI error of the last failure, ecError when none. */
 uint32_t mp_srv_ec(struct mp_rop_ctx *c);
-/* A PropertyRow (MS-OXCDATA 2.8.1) of `obj` for `tags`. */
+/* Largest property value a row carries: a bigger one is answered with
+ * NotEnoughMemory (MS-OXCDATA 2.4.2) and read with RopOpenStream, so that a
+ * row always fits one 32 KiB response buffer. */
+#define MP_SRV_MAX_ROW_VALUE 0x7000u
+/* A PropertyRow (MS-OXCDATA 2.8.1) of `obj` for `tags`; values above
+ * `max_value` bytes (0: MP_SRV_MAX_ROW_VALUE) become NotEnoughMemory. */
+int mp_srv_write_row_limited(struct mp_rop_ctx *c, const struct mp_store_obj *obj,
+                             const uint32_t *tags, uint32_t n, size_t max_value,
+                             struct mp_wbuf *wb);
 int mp_srv_write_row(struct mp_rop_ctx *c, const struct mp_store_obj *obj, const uint32_t *tags,
                      uint32_t n, struct mp_wbuf *wb);
 uint64_t mp_srv_uint(const struct mp_rop *rop, const char *name);

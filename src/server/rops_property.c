@@ -36,8 +36,10 @@ void mp_srv_rop_get_props_specific(struct mp_rop_ctx *c, const struct mp_rop *ro
 		return;
 	size_t mark = wb->len;
 	mp_srv_rsp_hdr(wb, rop->id, (uint8_t)mp_rop_input_index(rop), 0);
-	if (mp_srv_write_row(c, &obj, tags ? tags->p : NULL, tags ? (uint32_t)tags->n : 0, wb) !=
-	    MP_OK) {
+	/* PropertySizeLimit: 0 means only the response buffer limits values. */
+	size_t limit = (size_t)mp_srv_uint(rop, "PropertySizeLimit");
+	if (mp_srv_write_row_limited(c, &obj, tags ? tags->p : NULL, tags ? (uint32_t)tags->n : 0,
+	                             limit, wb) != MP_OK) {
 		wb->len = mark;
 		mp_srv_rsp_error(wb, rop, MP_EC_OOM);
 	}

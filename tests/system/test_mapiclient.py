@@ -173,6 +173,25 @@ def test_ls_show_get_attachment(srv, tmp_path):
     assert r.returncode == 1 and b"bad message ID" in r.stderr
 
 
+def test_show_large_body(srv, mapiproxy, tmp_path):
+    """A body too big for a property row (here ~60 KB of text) comes back
+    whole: the server answers NotEnoughMemory in the row, the client reads
+    the body as a stream."""
+    need_emsmdb(srv)
+    body = "".join(f"line {i:05d} of a long report, with some words to read.\n"
+                   for i in range(1000))
+    eml = tmp_path / "big.eml"
+    eml.write_text("From: Bob Builder <bob@example.test>\nTo: Alice <alice@example.test>\n"
+                   "Subject: Long report\nDate: Tue, 24 Nov 2026 11:00:00 +0000\n"
+                   "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n" + body)
+    admin(srv.conf, "import", "--user", "alice", str(eml))
+    m = jsn(client(direct(srv), "--json", "ls"))["messages"][0]
+    show = jsn(client(direct(srv), "--json", "show", m["id"]))
+    assert show["body"].replace("\r\n", "\n").rstrip("\n") == body.rstrip("\n")
+    via = jsn(client(relay(mapiproxy, srv), "--json", "show", m["id"]))
+    assert via == show
+
+
 def test_send_and_read_back(srv, tmp_path):
     need_emsmdb(srv)
     att = tmp_path / "notes.txt"
