@@ -392,14 +392,20 @@ def report(results: dict, args, n_msgs: int, n_att: int, att_bytes: int) -> list
               f"{f2(ratio(d and d['warm']['att_after_logon'], w['att_after_logon']), '.1f'):>21s}x")
     print("\n== WAN link, cold pass (bytes both ways; calls = DCE/RPC requests crossing) ==")
     print(f"{'path':10s} {'up B':>11s} {'down B':>12s} {'total B':>12s} {'vs plain':>9s} "
-          f"{'vs direct':>10s} {'calls':>7s} {'warm total B':>13s}")
+          f"{'vs direct':>10s} {'calls':>7s} {'warm total B':>13s} {'warm calls':>11s} "
+          f"{'cold+warm vs plain':>19s}")
+
+    def both(r):
+        return sum(r[p][k] for p in ("cold", "warm") for k in ("up", "down"))
+
     for name, r in results.items():
         c, w = r["cold"], r["warm"]
         tot = c["up"] + c["down"]
         print(f"{name:10s} {c['up']:11,d} {c['down']:12,d} {tot:12,d} "
               f"{f2(ratio(tot, plain and plain['cold']['up'] + plain['cold']['down'])):>9s} "
               f"{f2(ratio(tot, d and d['cold']['up'] + d['cold']['down'])):>10s} "
-              f"{c['calls']:7d} {w['up'] + w['down']:13,d}")
+              f"{c['calls']:7d} {w['up'] + w['down']:13,d} {w['calls']:11d} "
+              f"{f2(ratio(both(r), plain and both(plain))):>19s}")
     if calls:
         print("\n== CPU per client call, microseconds (the hop's run time over a pass) ==")
         print(f"{'path':10s} {'A cold':>8s} {'A warm':>8s} {'B cold':>8s} {'B warm':>8s} "
@@ -424,13 +430,16 @@ def report(results: dict, args, n_msgs: int, n_att: int, att_bytes: int) -> list
         x = ratio(d["warm"]["att_after_logon"], best["warm"]["att_after_logon"])
         verdicts.append(f"target: warm attachment replay >= 10x faster than direct "
                         f"({best['path']}): {x:.1f}x -> {'MET' if x >= 10 else 'NOT MET'}")
-    for name in ("accel", "pack-zstd", "pack-lz4"):
+    for name in ("accel", "cache", "pack-zstd", "pack-lz4"):
         r = results.get(name)
         if r and plain:
             x = ratio(r["cold"]["up"] + r["cold"]["down"],
                       plain["cold"]["up"] + plain["cold"]["down"])
-            verdicts.append(f"target: WAN bytes <= 50% of native ({name} / plain, cold): "
-                            f"{x * 100:.0f}% -> {'MET' if x <= 0.5 else 'NOT MET'}")
+            y = ratio(both(r), both(plain))
+            verdicts.append(f"target: WAN bytes <= 50% of native ({name} / plain): cold "
+                            f"{x * 100:.0f}% -> {'MET' if x <= 0.5 else 'NOT MET'}; "
+                            f"cold + warm (every message opened twice) {y * 100:.0f}% -> "
+                            f"{'MET' if y <= 0.5 else 'NOT MET'}")
     if not best:
         verdicts.append("targets: need modules/pack and modules/cache (not built); the "
                         "figures above are the native and dummy baselines")
@@ -471,6 +480,7 @@ def main() -> int:
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"),
                     help="meson build directory (set up as a release build if absent)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args()
     if not 1 <= args.messages <= 200 or not 0 <= args.rtt_ms <= 2000 or args.rate < 0:
         ap.error("--messages 1..200, --rtt-ms 0..2000, --rate >= 0")
@@ -549,7 +559,13 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
         else:
             print(f"wan: work directory kept: {work}")
-    report(results, args, len(work_list), n_att, att_bytes)
+    verdicts = report(results, args, len(work_list), n_att, att_bytes)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"tree": rev, "rtt_ms": args.rtt_ms, "rate": args.rate,
+                       "messages": len(work_list), "attachments": n_att,
+                       "attachment_bytes": att_bytes, "kinds": args.kinds or "mixed",
+                       "results": results, "verdicts": verdicts}, f, indent=1)
     return 0
 
 
