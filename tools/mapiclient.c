@@ -58,10 +58,15 @@ static void usage(FILE *fp)
 	    "                         the same), N times with --rounds; watch also polls,\n"
 	    "                         every 10 s, when the server or a proxy refuses the\n"
 	    "                         notifications (-v says why)\n"
-	    "  bench [--op nspi|rop] [--calls N] [--warmup N]\n"
-	    "                         latency of N calls (default 1000, warm-up 10):\n"
-	    "                         NspiGetProps of your entry (nspi, default) or\n"
-	    "                         RopGetPropertiesSpecific on the logon (rop)\n"
+	    "  bench [--op OP] [--calls N] [--warmup N] [--sessions S]\n"
+	    "                         N calls per session (default 1000, warm-up 10) on S\n"
+	    "                         concurrent sessions (default 1; one process each,\n"
+	    "                         starting together); prints calls/s and p50/p99\n"
+	    "                         latency. OP: nspi (NspiGetProps of your entry,\n"
+	    "                         default), rop (RopGetPropertiesSpecific on the\n"
+	    "                         logon), table (the Inbox's contents table), message\n"
+	    "                         (open an Inbox message, read its properties), mix\n"
+	    "                         (the four in turn, as a mail client reads)\n"
 	    "\n"
 	    "Options:\n"
 	    "  -s, --server SERVER    host, host:port, [v6addr]:port, or a binding string\n"
@@ -326,7 +331,8 @@ int main(int argc, char **argv)
 		S_INTERVAL,
 		S_ROUNDS,
 		S_COUNT,
-		S_FOR
+		S_FOR,
+		S_SESSIONS
 	};
 	static const struct option so[] = {
 	    {"to", required_argument, 0, S_TO},
@@ -346,6 +352,7 @@ int main(int argc, char **argv)
 	    {"rounds", required_argument, 0, S_ROUNDS},
 	    {"count", required_argument, 0, S_COUNT},
 	    {"for", required_argument, 0, S_FOR},
+	    {"sessions", required_argument, 0, S_SESSIONS},
 	    {0, 0, 0, 0},
 	};
 	struct mp_send_args sa = {0};
@@ -353,6 +360,7 @@ int main(int argc, char **argv)
 	uint32_t max = 10000, calls = 1000, warmup = 10, interval = 0, rounds = 0, count = 0,
 	         for_s = 0;
 	const char *bench_op = "nspi";
+	uint32_t sessions = 1;
 	bool bench_opts = false, watch_opts = false;
 	optind = 0; /* 0: GNU getopt reinitialises (permutation for the new argv) */
 	while ((ch = getopt_long(sargc, sargv, "o:h", so, NULL)) != -1) {
@@ -384,8 +392,10 @@ int main(int argc, char **argv)
 			outfile = optarg;
 			break;
 		case S_OP:
-			if (strcmp(optarg, "nspi") && strcmp(optarg, "rop"))
-				return usage_err("--op must be nspi or rop, not %s", optarg);
+			if (strcmp(optarg, "nspi") && strcmp(optarg, "rop") && strcmp(optarg, "table") &&
+			    strcmp(optarg, "message") && strcmp(optarg, "mix"))
+				return usage_err("--op must be nspi, rop, table, message or mix, not %s",
+				                 optarg);
 			bench_op = optarg;
 			bench_opts = true;
 			break;
@@ -397,6 +407,11 @@ int main(int argc, char **argv)
 		case S_WARMUP:
 			if (!parse_count(optarg, &warmup))
 				return usage_err("bad --warmup %s", optarg);
+			bench_opts = true;
+			break;
+		case S_SESSIONS:
+			if (!parse_count(optarg, &sessions) || sessions < 1 || sessions > 256)
+				return usage_err("bad --sessions %s (1..256)", optarg);
 			bench_opts = true;
 			break;
 		case S_INTERVAL:
@@ -434,7 +449,7 @@ int main(int argc, char **argv)
 		return usage_err("--to, --cc, --subject, --body and --attach are for send, not %s",
 		                 cmd);
 	if (bench_opts && strcmp(cmd, "bench"))
-		return usage_err("--op, --calls and --warmup are for bench, not %s", cmd);
+		return usage_err("--op, --calls, --warmup and --sessions are for bench, not %s", cmd);
 	if (watch_opts && strcmp(cmd, "watch"))
 		return usage_err("--count, --for, --poll, --interval and --rounds are for watch, "
 		                 "not %s",
@@ -535,7 +550,11 @@ int main(int argc, char **argv)
 		rc = mp_cmd_gal(s, &out, max);
 		goto done;
 	}
-	if (!strcmp(cmd, "bench") && !strcmp(bench_op, "nspi")) {
+	if (!strcmp(cmd, "bench") && sessions > 1) {
+		rc = mp_cmd_bench_parallel(&o, &out, bench_op, calls, warmup, sessions);
+		goto done;
+	}
+	if (!strcmp(cmd, "bench") && !mp_cmd_bench_needs_store(bench_op)) {
 		rc = mp_cmd_bench(s, &out, bench_op, calls, warmup);
 		goto done;
 	}

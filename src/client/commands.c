@@ -14,6 +14,7 @@
 #include <string.h>
 #include <talloc.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Property tags (MS-OXPROPS). */
@@ -50,6 +51,8 @@
 #define MAX_FOLDERS 2000
 #define MAX_DEPTH 32
 #define MAX_STREAM (64u << 20)
+/* Streams from this size on show progress (on a terminal). */
+#define PROGRESS_MIN (1u << 20)
 #define READ_CHUNK 0x7000
 #define WRITE_CHUNK 0x7000
 
@@ -628,6 +631,23 @@ int mp_cmd_ls(struct mp_session *s, const struct mp_cmd_out *o, const char *fold
 	return 0;
 }
 
+/* ---- progress ---- */
+
+/* "what: 45% (1.2 of 2.6 MB)" redrawn on stderr when it is a terminal; a
+ * pipe or a file gets nothing. `done == total` ends the line. */
+static void progress(const char *what, uint64_t done, uint64_t total)
+{
+	static int tty = -1;
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	if (!tty || !total)
+		return;
+	unsigned pct = (unsigned)(done * 100 / total);
+	fprintf(stderr, "\r%s: %3u%% (%.1f of %.1f MB)%s", what, pct, (double)done / 1e6,
+	        (double)total / 1e6, done >= total ? "\n" : "");
+	fflush(stderr);
+}
+
 /* ---- streams ---- */
 
 /* Read a whole property stream of object `h` into a talloc buffer. */
@@ -671,6 +691,8 @@ static int read_stream(struct mp_session *s, void *mem, uint32_t h, uint32_t tag
 		size_t n = d ? d->n : 0;
 		if (n)
 			mp_wb_bytes(&acc, d->bytes, n);
+		if (size >= PROGRESS_MIN)
+			progress("reading", acc.len < size ? acc.len : size, size);
 		if (acc.len > MAX_STREAM) {
 			rc = MP_ERR_LIMIT;
 			break;
@@ -1091,67 +1113,338 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-static int bench_one(struct mp_session *s, void *mem, bool rop)
+/* What one bench operation does; "mix" cycles through the others the way a
+ * client reading mail does: the address book, the store object, the Inbox's
+ * contents table, one message's properties. */
+enum bench_op { B_NSPI, B_ROP, B_TABLE, B_MESSAGE, B_MIX };
+
+struct bench_ctx {
+	enum bench_op op;
+	uint64_t inbox;
+	uint64_t mid; /* a message of the Inbox, 0 when empty */
+};
+
+static int bench_one(struct mp_session *s, void *mem, const struct bench_ctx *b, uint32_t i)
 {
 	static const uint32_t tags[] = {T_DISPLAY_NAME, T_SMTP_ADDRESS};
-	if (!rop) {
+	static const uint32_t cols[] = {T_MID, T_DELIVERY_TIME, T_SENDER_NAME, T_SUBJECT};
+	static const uint32_t mtags[] = {T_SUBJECT, T_SENDER_NAME, T_DELIVERY_TIME, T_HAS_ATTACH};
+	enum bench_op op = b->op;
+	if (op == B_MIX)
+		op = (enum bench_op)(i % (b->mid ? 4 : 3));
+	if (op == B_NSPI) {
 		struct mp_nspi_row *row;
 		return mp_nspi_client_get_props(&s->nspi, mem, s->mid, tags, 2, &row);
 	}
+	if (op == B_TABLE) {
+		uint32_t h;
+		struct rowset rs;
+		int rc = open_folder(s, mem, b->inbox, &h);
+		if (rc == MP_OK) {
+			rc = table_rows(s, mem, h, TBL_CONTENTS, cols, 4, 50, &rs);
+			release(s, &h, 1);
+		}
+		return rc;
+	}
+	uint32_t h = s->logon_handle;
+	const uint32_t *t = tags;
+	uint16_t nt = 1;
+	if (op == B_MESSAGE) {
+		int rc = open_message(s, mem, b->inbox, b->mid, &h);
+		if (rc != MP_OK)
+			return rc;
+		t = mtags;
+		nt = 4;
+	}
 	struct mp_rop_req r;
 	mp_rop_req_init(&r);
-	mp_rop_add_get_props_specific(&r, mp_rop_req_handle(&r, s->logon_handle), tags, 1);
+	mp_rop_add_get_props_specific(&r, mp_rop_req_handle(&r, h), t, nt);
 	struct mp_rop_buf *rsp;
 	const struct mp_rop *x;
 	int rc = mp_rop_client_exec(&s->rop, mem, &r, &rsp);
 	if (rc == MP_OK)
 		rc = mp_rop_client_result(&s->rop, rsp, 0, "RopGetPropertiesSpecific", &x);
 	mp_rop_req_free(&r);
+	if (op == B_MESSAGE)
+		release(s, &h, 1);
 	return rc;
+}
+
+static const char *bench_name(enum bench_op op)
+{
+	static const char *const names[] = {"NspiGetProps", "RopGetPropertiesSpecific",
+	                                    "contents table", "message properties", "mix"};
+	return names[op];
+}
+
+bool mp_cmd_bench_needs_store(const char *op)
+{
+	return strcmp(op, "nspi") != 0;
+}
+
+static int bench_setup(struct mp_session *s, const char *op, struct bench_ctx *b)
+{
+	static const struct {
+		const char *name;
+		enum bench_op op;
+	} ops[] = {{"nspi", B_NSPI}, {"rop", B_ROP}, {"table", B_TABLE}, {"message", B_MESSAGE},
+	           {"mix", B_MIX}};
+	memset(b, 0, sizeof(*b));
+	size_t k = 0;
+	while (k < sizeof(ops) / sizeof(ops[0]) && strcmp(ops[k].name, op) != 0)
+		k++;
+	if (k == sizeof(ops) / sizeof(ops[0]))
+		return err1("bench: unknown --op %s (nspi, rop, table, message, mix)", op);
+	b->op = ops[k].op;
+	if (b->op == B_NSPI || b->op == B_ROP)
+		return 0;
+	b->inbox = s->folder_ids[MP_FID_INBOX];
+	/* A message to open: the Inbox's first. */
+	static const uint32_t cols[] = {T_MID};
+	void *mem = talloc_new(s);
+	uint32_t h;
+	struct rowset rs = {0};
+	int rc = open_folder(s, mem, b->inbox, &h);
+	if (rc == MP_OK) {
+		rc = table_rows(s, mem, h, TBL_CONTENTS, cols, 1, 1, &rs);
+		release(s, &h, 1);
+	}
+	if (rc == MP_OK && rs.count)
+		b->mid = pv_u(rs_val(&rs, 0, T_MID), 0);
+	talloc_free(mem);
+	if (rc != MP_OK)
+		return rop_fail(s, "bench: Inbox");
+	if (b->op == B_MESSAGE && !b->mid)
+		return err1("bench: --op message needs a message in the Inbox");
+	return 0;
+}
+
+/* Run the loop; latencies (ns) of the measured calls into lat[calls]. */
+static int bench_loop(struct mp_session *s, const struct bench_ctx *b, uint32_t calls,
+                      uint32_t warmup, uint64_t *lat, bool show_progress)
+{
+	void *mem = talloc_new(s);
+	for (uint32_t i = 0; i < warmup + calls; i++) {
+		uint64_t t0 = now_ns();
+		int rc = bench_one(s, mem, b, i);
+		uint64_t t1 = now_ns();
+		talloc_free_children(mem);
+		if (rc != MP_OK) {
+			talloc_free(mem);
+			return err1("bench: call %u failed: %s", i,
+			            b->op == B_NSPI ? s->nspi.err : s->rop.err);
+		}
+		if (i >= warmup)
+			lat[i - warmup] = t1 - t0;
+		if (show_progress && ((i + 1) % 256 == 0 || i + 1 == warmup + calls))
+			progress("bench", i + 1, warmup + calls);
+	}
+	talloc_free(mem);
+	return 0;
+}
+
+static int bench_report(const struct mp_cmd_out *o, enum bench_op op, uint32_t sessions,
+                        uint64_t *lat, uint64_t n, double wall_s)
+{
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	double p50 = (double)lat[(n - 1) * 50 / 100] / 1e3;
+	double p99 = (double)lat[(n - 1) * 99 / 100] / 1e3;
+	double rate = wall_s > 0 ? (double)n / wall_s : 0;
+	if (o->json) {
+		struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
+		mp_pr_str(p, "op", bench_name(op));
+		mp_pr_uint(p, "sessions", sessions);
+		mp_pr_uint(p, "calls", n);
+		mp_pr_double(p, "seconds", wall_s);
+		mp_pr_double(p, "calls_per_s", rate);
+		mp_pr_double(p, "p50_us", p50);
+		mp_pr_double(p, "p99_us", p99);
+		return json_done(o, p);
+	}
+	fprintf(o->out,
+	        "%s: sessions=%u calls=%" PRIu64 " seconds=%.3f calls_per_s=%.1f p50_us=%.1f "
+	        "p99_us=%.1f\n",
+	        bench_name(op), sessions, n, wall_s, rate, p50, p99);
+	return 0;
 }
 
 int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *op, uint32_t calls,
                  uint32_t warmup)
 {
-	bool rop = !strcmp(op, "rop");
+	struct bench_ctx b;
+	int rc = bench_setup(s, op, &b);
+	if (rc)
+		return rc;
 	uint64_t *lat = talloc_array(s, uint64_t, calls);
 	if (!lat)
 		return err1("out of memory");
-	void *mem = talloc_new(s);
-	for (uint32_t i = 0; i < warmup + calls; i++) {
-		uint64_t t0 = now_ns();
-		int rc = bench_one(s, mem, rop);
-		uint64_t t1 = now_ns();
-		talloc_free_children(mem);
-		if (rc != MP_OK) {
-			talloc_free(mem);
-			return err1("bench: call %u failed: %s", i, rop ? s->rop.err : s->nspi.err);
-		}
-		if (i >= warmup)
-			lat[i - warmup] = t1 - t0;
-	}
-	talloc_free(mem);
+	uint64_t t0 = now_ns();
+	if ((rc = bench_loop(s, &b, calls, warmup, lat, !o->json)))
+		return rc;
+	/* One session: the calls' own time (the warm-up excluded). */
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < calls; i++)
 		total += lat[i];
-	qsort(lat, calls, sizeof(*lat), cmp_u64);
-	double secs = (double)total / 1e9;
-	double p50 = (double)lat[(calls - 1) * 50 / 100] / 1e3;
-	double p99 = (double)lat[(calls - 1) * 99 / 100] / 1e3;
-	if (o->json) {
-		struct mp_printer *p = mp_printer_new(MP_PRINT_JSON);
-		mp_pr_str(p, "op", rop ? "RopGetPropertiesSpecific" : "NspiGetProps");
-		mp_pr_uint(p, "calls", calls);
-		mp_pr_double(p, "seconds", secs);
-		mp_pr_double(p, "calls_per_s", secs > 0 ? calls / secs : 0);
-		mp_pr_double(p, "p50_us", p50);
-		mp_pr_double(p, "p99_us", p99);
-		return json_done(o, p);
+	(void)t0;
+	return bench_report(o, b.op, 1, lat, calls, (double)total / 1e9);
+}
+
+/* One child of a parallel bench: its own session, then wait for the start. */
+struct bench_child_hdr {
+	int32_t rc;
+	uint32_t n;
+	uint64_t t_start, t_end;
+};
+
+static bool write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t w = write(fd, b, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		b += w;
+		n -= (size_t)w;
 	}
-	fprintf(o->out, "%s: calls=%u seconds=%.3f calls_per_s=%.1f p50_us=%.1f p99_us=%.1f\n",
-	        rop ? "RopGetPropertiesSpecific" : "NspiGetProps", calls, secs,
-	        secs > 0 ? calls / secs : 0.0, p50, p99);
-	return 0;
+	return true;
+}
+
+static bool read_all(int fd, void *p, size_t n)
+{
+	uint8_t *b = p;
+	while (n) {
+		ssize_t r = read(fd, b, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		b += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+static void bench_child(const struct mp_client_opts *opts, const char *op, uint32_t calls,
+                        uint32_t warmup, int ready_fd, int go_fd, int out_fd)
+{
+	struct bench_child_hdr h = {.rc = 1};
+	void *mem = talloc_new(NULL);
+	struct mp_session *s = mp_session_new(mem, opts);
+	uint64_t *lat = talloc_array(mem, uint64_t, calls);
+	struct mp_cmd_out quiet = {.out = stdout, .json = true};
+	struct bench_ctx b;
+	char c = 0;
+	bool ok = s && lat && mp_session_open_ab(s) == MP_OK &&
+	          (!mp_cmd_bench_needs_store(op) || mp_session_open_store(s) == MP_OK) &&
+	          bench_setup(s, op, &b) == 0;
+	if (!ok && s && s->err[0])
+		fprintf(stderr, "mapiclient: bench session: %s\n", s->err);
+	c = ok ? 'r' : 'x';
+	write_all(ready_fd, &c, 1);
+	if (ok && read_all(go_fd, &c, 1)) {
+		h.t_start = now_ns();
+		h.rc = bench_loop(s, &b, calls, warmup, lat, false);
+		h.t_end = now_ns();
+		h.n = h.rc == 0 ? calls : 0;
+	}
+	(void)quiet;
+	write_all(out_fd, &h, sizeof(h));
+	if (h.n)
+		write_all(out_fd, lat, (size_t)h.n * sizeof(*lat));
+	if (s)
+		mp_session_close(s);
+	talloc_free(mem);
+	_exit(h.rc == 0 ? 0 : 1);
+}
+
+int mp_cmd_bench_parallel(const struct mp_client_opts *opts, const struct mp_cmd_out *o,
+                          const char *op, uint32_t calls, uint32_t warmup, uint32_t sessions)
+{
+	int ready[2], go[2];
+	if (pipe(ready) || pipe(go))
+		return err1("bench: pipe: %s", strerror(errno));
+	pid_t *pids = calloc(sessions, sizeof(*pids));
+	int *outs = calloc(sessions, sizeof(*outs));
+	if (!pids || !outs) {
+		free(pids);
+		free(outs);
+		return err1("out of memory");
+	}
+	fflush(NULL);
+	uint32_t started = 0;
+	for (; started < sessions; started++) {
+		int out[2];
+		if (pipe(out))
+			break;
+		pid_t pid = fork();
+		if (pid < 0) {
+			close(out[0]);
+			close(out[1]);
+			break;
+		}
+		if (pid == 0) {
+			close(ready[0]);
+			close(go[1]);
+			close(out[0]);
+			bench_child(opts, op, calls, warmup, ready[1], go[0], out[1]);
+		}
+		close(out[1]);
+		pids[started] = pid;
+		outs[started] = out[0];
+	}
+	close(ready[1]);
+	close(go[0]);
+	/* Everyone connected and logged on: start together. */
+	unsigned n_ready = 0, n_failed = 0;
+	for (uint32_t i = 0; i < started; i++) {
+		char c;
+		if (!read_all(ready[0], &c, 1) || c != 'r')
+			n_failed++;
+		else
+			n_ready++;
+		progress("bench: sessions", i + 1, started);
+	}
+	for (uint32_t i = 0; i < started; i++)
+		write_all(go[1], "g", 1);
+	close(go[1]);
+	close(ready[0]);
+	uint64_t *all = malloc((size_t)calls * sessions * sizeof(*all));
+	uint64_t n = 0, first = UINT64_MAX, last = 0;
+	int rc = started < sessions || n_failed ? 1 : 0;
+	for (uint32_t i = 0; i < started; i++) {
+		struct bench_child_hdr h;
+		if (!read_all(outs[i], &h, sizeof(h)) || h.rc || h.n > calls ||
+		    (h.n && (!all || !read_all(outs[i], all + n, (size_t)h.n * sizeof(*all))))) {
+			rc = 1;
+		} else if (h.n) {
+			n += h.n;
+			first = h.t_start < first ? h.t_start : first;
+			last = h.t_end > last ? h.t_end : last;
+		}
+		close(outs[i]);
+		int st;
+		while (waitpid(pids[i], &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	free(pids);
+	free(outs);
+	if (rc || !n) {
+		free(all);
+		return err1("bench: %u of %u sessions failed (see the lines above)",
+		            n_failed ? n_failed : sessions - (uint32_t)(n / (calls ? calls : 1)),
+		            sessions);
+	}
+	struct bench_ctx b;
+	memset(&b, 0, sizeof(b));
+	static const char *const names[] = {"nspi", "rop", "table", "message", "mix"};
+	for (int k = 0; k < 5; k++)
+		if (!strcmp(op, names[k]))
+			b.op = (enum bench_op)k;
+	rc = bench_report(o, b.op, sessions, all, n, (double)(last - first) / 1e9);
+	free(all);
+	return rc;
 }
 
 /* ---- watch ---- */

@@ -40,11 +40,19 @@ struct mp_send_args {
 };
 int mp_cmd_send(struct mp_session *s, const struct mp_cmd_out *o, const struct mp_send_args *a);
 
-/* Latency of `calls` calls back to back after `warmup`: NspiGetProps of
- * the user's entry ("nspi") or RopGetPropertiesSpecific on the logon
- * object ("rop", needs the store open). */
+/* Latency of `calls` calls back to back after `warmup`. `op`: "nspi"
+ * (NspiGetProps of the user's entry), "rop" (RopGetPropertiesSpecific on the
+ * logon), "table" (the Inbox's contents table: open, query, release),
+ * "message" (open an Inbox message, read four properties), "mix" (those four
+ * in turn). All but nspi need the store open. */
 int mp_cmd_bench(struct mp_session *s, const struct mp_cmd_out *o, const char *op, uint32_t calls,
                  uint32_t warmup);
+bool mp_cmd_bench_needs_store(const char *op);
+/* The same with `sessions` concurrent sessions, one process each (forked
+ * before connecting): all log on, then start together; ops/s over the wall
+ * time of the run, p50/p99 over every call. */
+int mp_cmd_bench_parallel(const struct mp_client_opts *opts, const struct mp_cmd_out *o,
+                          const char *op, uint32_t calls, uint32_t warmup, uint32_t sessions);
 /* What watch waits for and how long. */
 struct mp_watch_args {
 	const char *folder; /* NULL: Inbox */

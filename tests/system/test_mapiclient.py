@@ -254,6 +254,65 @@ def test_bench_rop_and_watch(srv):
     assert lines[0]["via"] == "poll"
 
 
+def test_bench_concurrent_mix(srv, mapiproxy, tmp_path):
+    """N concurrent sessions of a mail-reading mix, directly and through a
+    relay: every call counted, rates and latencies reported."""
+    need_emsmdb(srv)
+    _import(srv, tmp_path)
+    for server in (direct(srv), relay(mapiproxy, srv)):
+        j = jsn(client(server, "--json", "bench", "--op", "mix", "--sessions", "4",
+                       "--calls", "40", "--warmup", "4", timeout=120))
+        assert j["op"] == "mix" and j["sessions"] == 4 and j["calls"] == 160, j
+        assert j["calls_per_s"] > 0 and 0 < j["p50_us"] <= j["p99_us"]
+    r = client(direct(srv), "bench", "--sessions", "0")
+    assert r.returncode == 2 and b"--sessions" in r.stderr
+
+
+def test_progress_on_a_terminal(srv, tmp_path):
+    """A large attachment shows progress when stderr is a terminal, and
+    nothing when it is not."""
+    import os as _os
+    import pty
+    need_emsmdb(srv)
+    blob = _os.urandom(3 << 20)
+    import base64
+    eml = tmp_path / "big.eml"
+    eml.write_text("From: Bob <bob@example.test>\nTo: Alice <alice@example.test>\n"
+                   "Subject: big\nMIME-Version: 1.0\n"
+                   "Content-Type: multipart/mixed; boundary=\"B\"\n\n--B\n"
+                   "Content-Type: text/plain\n\nsee\n--B\n"
+                   "Content-Type: application/octet-stream; name=\"big.bin\"\n"
+                   "Content-Transfer-Encoding: base64\n\n"
+                   + base64.encodebytes(blob).decode() + "--B--\n")
+    admin(srv.conf, "import", "--user", "alice", str(eml))
+    m = jsn(client(direct(srv), "--json", "ls"))["messages"][0]
+    out = tmp_path / "got.bin"
+    master, slave = pty.openpty()
+    env = _env()
+    env["MAPICLIENT_PASSWORD"] = PASSWORDS["alice"]
+    p = subprocess.Popen([MAPICLIENT_BIN, "-s", direct(srv), "-u", "alice", "get-attachment",
+                          m["id"], "0", "-o", str(out)], stdout=subprocess.PIPE, stderr=slave,
+                         env=env)
+    _os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = _os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    p.wait(timeout=60)
+    _os.close(master)
+    assert p.returncode == 0, seen
+    assert out.read_bytes() == blob
+    assert b"reading:" in seen and b"100%" in seen, seen[-300:]
+    # Not a terminal: no progress lines.
+    r = client(direct(srv), "get-attachment", m["id"], "0", "-o", str(out))
+    assert r.returncode == 0 and b"reading" not in r.stderr
+
+
 def test_resolve_ambiguous_lists_candidates(srv):
     """An ambiguous name: the candidates come from NspiGetMatches (PidTagAnr)."""
     admin(srv.conf, "useradd", "alison", "--display-name", "Alison Wonder",
