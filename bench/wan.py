@@ -30,10 +30,14 @@ Figures:
            -v's "RopLogon: ok" to the exit: open message, attachment, stream,
            ReadStream loop, release): the attachment replay itself
   WAN      bytes up/down on the link and DCE/RPC calls crossing it (cold)
-  CPU      run time of A and of B over each pass (threads' schedstat, ns;
-           plus waited children's cutime+cstime, for sync commands), per
-           client call (the direct path's call count: the same workload);
-           "added" = minus the plain chain's
+  CPU      run time of A and of B (threads' schedstat: utime+stime in ns
+           rather than 10 ms ticks; plus waited children's cutime+cstime, for
+           sync commands) per client call (the direct path's call count for
+           the same commands); "added" = minus the plain chain's. Measured in
+           --cpu-rounds short interleaved rounds once every path has run
+           (show + get-attachment of the biggest attachment through each
+           chain in turn; median), since the CPU time of identical work drifts
+           by several times over minutes on this VM; also over each pass
 
   /usr/bin/python3 bench/wan.py [--messages 10] [--rtt-ms 50] [--rate 10M]
                                 [--paths direct,plain,...] [--build-dir DIR]
@@ -50,6 +54,7 @@ import os
 import selectors
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -313,10 +318,13 @@ def run_pass(client: Client, server: str, work_list, expect, out_dir: str) -> di
 
 
 def measure_path(path, args, tools, procs, work, s_port, users, client, work_list, expect,
-                 modules_dir) -> dict:
+                 modules_dir, chains: list) -> dict:
+    """Both passes over one path; its processes are left running in
+    `chains` for the CPU rounds (stopped here on an error)."""
     delay = args.rtt_ms / 2.0
     res = {"path": path}
     a = b = relay = files = None
+    kept = False
     try:
         if path == "direct":
             relay = Relay(procs, f"{path}-wan", s_port, delay, args.rate)
@@ -356,11 +364,42 @@ def measure_path(path, args, tools, procs, work, s_port, users, client, work_lis
             print(f"  {path:10s} {phase}: {r['wall']:7.2f} s, att after logon "
                   f"{r['att_after_logon']:6.2f} s, WAN {r['up'] + r['down']:>10,d} B, "
                   f"{r['calls']} calls", flush=True)
+        chains.append({"path": path, "a": a, "b": b, "relay": relay, "server": server})
+        kept = True
     finally:
-        for p in (a, relay.p if relay else None, files, b):
-            if p is not None:
-                procs.stop(p)
+        if not kept:
+            for p in (a, relay.p if relay else None, files, b):
+                if p is not None:
+                    procs.stop(p)
     return res
+
+
+def cpu_rounds(chains: list, client: Client, work_list, expect, sizes, rounds: int, work: str,
+               results: dict) -> None:
+    """CPU per client call of each hop, measured in short interleaved rounds
+    (every path once per round, the order rotating), because the CPU time
+    of the same work drifts by several times over minutes on a shared VM.
+    The workload: the message with the largest attachment, show and
+    get-attachment (warm: a cache answers). Median over the rounds."""
+    mid, nums = max(work_list, key=lambda w: max((sizes[(w[0], n)] for n in w[1]), default=0))
+    sample = [(mid, nums)]
+    per = {c["path"]: [] for c in chains}
+    for r in range(rounds):
+        order = chains[r % len(chains):] + chains[:r % len(chains)]
+        for c in order:
+            k0 = c["relay"].counters()
+            cpu0 = {h: proc_cpu(c[h].pid) for h in ("a", "b") if c[h]}
+            run_pass(client, c["server"], sample, expect, os.path.join(work, "cpu"))
+            k1 = c["relay"].counters()
+            per[c["path"]].append({"calls": k1["calls"] - k0["calls"],
+                                   **{h: proc_cpu(c[h].pid) - cpu0[h] for h in cpu0}})
+    calls = per.get("direct") and statistics.median(x["calls"] for x in per["direct"])
+    for path, xs in per.items():
+        n = calls or statistics.median(x["calls"] for x in xs) or 1
+        results[path]["cpu_rounds"] = {
+            "client_calls": n, "rounds": len(xs),
+            **{f"cpu_{h.upper()}_us": statistics.median(x[h] for x in xs) / n * 1e6
+               for h in ("a", "b") if h in xs[0]}}
 
 
 # ---------------------------------------------------------------- report
@@ -406,8 +445,24 @@ def report(results: dict, args, n_msgs: int, n_att: int, att_bytes: int) -> list
               f"{f2(ratio(tot, d and d['cold']['up'] + d['cold']['down'])):>10s} "
               f"{c['calls']:7d} {w['up'] + w['down']:13,d} {w['calls']:11d} "
               f"{f2(ratio(both(r), plain and both(plain))):>19s}")
+    rounds = [r for r in results.values() if "cpu_rounds" in r]
+    if rounds:
+        cr = rounds[0]["cpu_rounds"]
+        print(f"\n== CPU per client call, microseconds: interleaved rounds (median of "
+              f"{cr['rounds']}; show + get-attachment of the biggest attachment, "
+              f"{cr['client_calls']:.0f} client calls; warm) ==")
+        print(f"{'path':10s} {'A':>8s} {'B':>8s} {'A added':>8s} {'B added':>8s}")
+        base = plain and plain.get("cpu_rounds")
+        for name, r in results.items():
+            x = r.get("cpu_rounds")
+            if not x or "cpu_A_us" not in x:
+                continue
+            add = {h: x[f"cpu_{h}_us"] - base[f"cpu_{h}_us"] if base else None for h in "AB"}
+            print(f"{name:10s} {x['cpu_A_us']:8.0f} {x['cpu_B_us']:8.0f} "
+                  f"{f2(add['A'], '+.0f'):>8s} {f2(add['B'], '+.0f'):>8s}")
     if calls:
-        print("\n== CPU per client call, microseconds (the hop's run time over a pass) ==")
+        print("\n== CPU per client call, microseconds, over each pass (sequential passes: "
+              "drifts on a VM) ==")
         print(f"{'path':10s} {'A cold':>8s} {'A warm':>8s} {'B cold':>8s} {'B warm':>8s} "
               f"{'A added':>8s} {'B added':>8s}")
         for name, r in results.items():
@@ -481,6 +536,8 @@ def main() -> int:
                     help="meson build directory (set up as a release build if absent)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument("--cpu-rounds", type=int, default=5,
+                    help="interleaved rounds for the CPU figures (default 5; 0: none)")
     args = ap.parse_args()
     if not 1 <= args.messages <= 200 or not 0 <= args.rtt_ms <= 2000 or args.rate < 0:
         ap.error("--messages 1..200, --rtt-ms 0..2000, --rate >= 0")
@@ -540,19 +597,25 @@ def main() -> int:
         # The workload: message IDs and attachment numbers, from the server directly.
         direct = f"{IP}:{s_port}"
         by_subject = {m.subject: m for m in mails}
-        work_list, expect = [], {}
+        work_list, expect, sizes = [], {}, {}
         for m in client.json(direct, "ls", "--max", str(args.messages + 10))["messages"]:
             show = client.json(direct, "show", m["id"])
             mail = by_subject[show["subject"]]
             nums = [a["number"] for a in show["attachments"]]
-            for n, digest in zip(nums, mail.sha256()):
+            for n, digest, (_, data) in zip(nums, mail.sha256(), mail.attachments):
                 expect[(m["id"], n)] = digest
+                sizes[(m["id"], n)] = len(data)
             work_list.append((m["id"], nums))
         n_att = len(expect)
         att_bytes = sum(len(d) for m in mails for _, d in m.attachments)
+        chains: list = []
         for path in paths:
             results[path] = measure_path(path, args, tools, procs, work, s_port, users, client,
-                                         work_list, expect, modules_dir)
+                                         work_list, expect, modules_dir, chains)
+        if args.cpu_rounds:
+            print(f"  CPU: {args.cpu_rounds} interleaved rounds over the {len(chains)} paths",
+                  flush=True)
+            cpu_rounds(chains, client, work_list, expect, sizes, args.cpu_rounds, work, results)
     finally:
         procs.stop_all()
         if not args.keep:
