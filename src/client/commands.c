@@ -1473,20 +1473,6 @@ struct watch {
 	bool q_full_said;
 };
 
-static void note(const struct mp_session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void note(const struct mp_session *s, const char *fmt, ...)
-{
-	if (!s->o.verbose)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("mapiclient: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
 static bool watch_over(const struct watch *w)
 {
 	return (w->a->count && w->printed >= w->a->count) ||
@@ -1631,7 +1617,7 @@ static int watch_lookup(struct watch *w, void *mem, uint64_t mid)
 	watch_collect(w, rsp, NULL);
 	rc = mp_rop_client_result(&s->rop, rsp, 0, "RopOpenMessage", &rop);
 	if (rc == MP_CLIENT_ERESULT) { /* gone again (moved, deleted) before we looked */
-		note(s, "new message %" PRIx64 " is gone: %s", mid, s->rop.err);
+		mp_session_say(s, "new message %" PRIx64 " is gone: %s", mid, s->rop.err);
 		return MP_OK;
 	}
 	struct mp_rop_rows_view v;
@@ -1732,7 +1718,7 @@ static int watch_push(struct watch *w, char *why, size_t whylen)
 		rc = MP_DECLINED;
 		goto out;
 	}
-	note(s,
+	mp_session_say(s,
 	     "watching %s with push notifications (RopRegisterNotification, "
 	     "EcDoAsyncWaitEx)",
 	     w->folder);
@@ -1759,7 +1745,7 @@ static int watch_push(struct watch *w, char *why, size_t whylen)
 		 * the EMSMDB association from its idle timeout (servers and proxies
 		 * count idle time between calls). */
 		if (!(flags & MP_EMSMDB_NOTIFICATION_PENDING))
-			note(s, "EcDoAsyncWaitEx: no notification before the server's time limit; "
+			mp_session_say(s, "EcDoAsyncWaitEx: no notification before the server's time limit; "
 			        "waiting again");
 		void *call_mem = talloc_new(mem);
 		rc = watch_fetch(w, call_mem);
@@ -1785,7 +1771,7 @@ int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const struct 
 	if (a->for_s)
 		w.deadline = now_ns() + (uint64_t)a->for_s * 1000000000ull;
 	if (a->poll_s) {
-		note(s, "watching %s by polling every %u s", w.folder, a->poll_s);
+		mp_session_say(s, "watching %s by polling every %u s", w.folder, a->poll_s);
 		return watch_poll(&w, a->poll_s);
 	}
 	char why[600] = "";
@@ -1794,6 +1780,6 @@ int mp_cmd_watch(struct mp_session *s, const struct mp_cmd_out *o, const struct 
 		return 0;
 	if (rc != MP_DECLINED)
 		return err1("watch: %s", why[0] ? why : mp_status_name(rc));
-	note(s, "push notifications unavailable (%s); polling every %u s", why, WATCH_POLL_S);
+	mp_session_say(s, "push notifications unavailable (%s); polling every %u s", why, WATCH_POLL_S);
 	return watch_poll(&w, WATCH_POLL_S);
 }

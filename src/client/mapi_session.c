@@ -20,8 +20,7 @@
 #define TAG_HOME_MDB 0x8006001Fu
 #define TAG_NETWORK_ADDRESS 0x8170101Fu
 
-static void say(struct mp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct mp_session *s, const char *fmt, ...)
+void mp_session_say(const struct mp_session *s, const char *fmt, ...)
 {
 	if (!s->o.verbose)
 		return;
@@ -75,7 +74,7 @@ int mp_session_connect_iface(struct mp_session *s, const char *iface_name, struc
 	int rc = mp_rpc_conn_open(&co, out, e, sizeof(e));
 	if (rc != MP_OK)
 		return fail(s, rc, "%s: %s", iface_name, e);
-	say(s, "%s: bound on %s port %u (%s)", iface_name, s->o.host, mp_rpc_conn_port(*out),
+	mp_session_say(s, "%s: bound on %s port %u (%s)", iface_name, s->o.host, mp_rpc_conn_port(*out),
 	    mp_auth_level_name(co.auth_level));
 	return MP_OK;
 }
@@ -85,7 +84,7 @@ static void rfr_referral(struct mp_session *s)
 {
 	struct mp_rpc_conn *c = NULL;
 	if (mp_session_connect_iface(s, "exchange_ds_rfr", &c) != MP_OK) {
-		say(s, "RFR not reachable (%s); staying on %s", s->err, s->o.host);
+		mp_session_say(s, "RFR not reachable (%s); staying on %s", s->err, s->o.host);
 		s->err[0] = 0;
 		return;
 	}
@@ -109,15 +108,15 @@ static void rfr_referral(struct mp_session *s)
 		struct mp_rfr_get_new_dsa_rsp *rsp = call ? call->body : NULL;
 		if (rsp && rsp->result == 0 && rsp->server.str) {
 			s->rfr_server = talloc_strdup(s, rsp->server.str);
-			say(s, "RfrGetNewDSA: NSPI server %s", s->rfr_server);
+			mp_session_say(s, "RfrGetNewDSA: NSPI server %s", s->rfr_server);
 		} else {
-			say(s, "RfrGetNewDSA gave no server (%s)",
+			mp_session_say(s, "RfrGetNewDSA gave no server (%s)",
 			    !call         ? why
 			    : rsp->result ? "error result"
 			                  : "empty");
 		}
 	} else {
-		say(s, "RfrGetNewDSA failed: %s", e);
+		mp_session_say(s, "RfrGetNewDSA failed: %s", e);
 	}
 	mp_wb_free(&in);
 	mp_wb_free(&out);
@@ -146,7 +145,7 @@ int mp_session_open_ab(struct mp_session *s)
 		if (rc == MP_OK) {
 			s->nspi_host = s->rfr_server;
 		} else {
-			say(s, "referral %s not usable (%s); NSPI on %s", s->rfr_server, s->err,
+			mp_session_say(s, "referral %s not usable (%s); NSPI on %s", s->rfr_server, s->err,
 			    given);
 			s->err[0] = 0;
 		}
@@ -177,7 +176,7 @@ int mp_session_open_ab(struct mp_session *s)
 		return fail(s, rc, "NSPI bind failed: %s", s->nspi.err);
 	}
 	s->nspi_bound = true;
-	say(s, "NspiBind: ok");
+	mp_session_say(s, "NspiBind: ok");
 
 	/* The user's own entry, by account name (ResolveNames matches it). */
 	const char *names[1] = {s->o.user};
@@ -208,7 +207,7 @@ int mp_session_open_ab(struct mp_session *s)
 		s->n_net_addrs = na->value.MVszW.count;
 		s->net_addrs = na->value.MVszW.strs;
 	}
-	say(s, "user %s: DN %s, home MDB %s", s->display_name ? s->display_name : "?",
+	mp_session_say(s, "user %s: DN %s, home MDB %s", s->display_name ? s->display_name : "?",
 	    s->user_dn ? s->user_dn : "?", s->home_mdb ? s->home_mdb : "?");
 	return MP_OK;
 }
@@ -227,7 +226,7 @@ int mp_session_open_store(struct mp_session *s)
 		return fail(s, rc, "EMSMDB connect failed: %s", s->emsmdb.err);
 	s->connected = true;
 	s->used_legacy_connect = s->emsmdb.legacy;
-	say(s, "%s: ok (server %u.%u.%u)", s->emsmdb.legacy ? "EcDoConnect" : "EcDoConnectEx",
+	mp_session_say(s, "%s: ok (server %u.%u.%u)", s->emsmdb.legacy ? "EcDoConnect" : "EcDoConnectEx",
 	    s->emsmdb.server_version[0], s->emsmdb.server_version[1], s->emsmdb.server_version[2]);
 	rc = mp_rop_client_init(&s->rop, s, &s->emsmdb);
 	if (rc != MP_OK)
@@ -269,7 +268,7 @@ int mp_session_open_store(struct mp_session *s)
 	}
 	s->logon_handle = rsp->handles[out];
 	s->logged_on = true;
-	say(s, "RopLogon: ok (Inbox 0x%016llx)", (unsigned long long)s->folder_ids[MP_FID_INBOX]);
+	mp_session_say(s, "RopLogon: ok (Inbox 0x%016llx)", (unsigned long long)s->folder_ids[MP_FID_INBOX]);
 	talloc_free(mem);
 	return MP_OK;
 }

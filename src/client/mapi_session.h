@@ -93,6 +93,10 @@ int mp_session_open_store(struct mp_session *s);
 /* Logoff / disconnect / unbind what is open; frees the connections. */
 void mp_session_close(struct mp_session *s);
 
+/* A step on stderr ("mapiclient: ..."), with -v only. */
+void mp_session_say(const struct mp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Open a connection to one interface of the session's server. */
 int mp_session_connect_iface(struct mp_session *s, const char *iface_name,
                              struct mp_rpc_conn **out);
