@@ -2,8 +2,9 @@
 
 bob runs `mapiclient watch` (RopRegisterNotification on his Inbox,
 EcDoAsyncConnectEx, EcDoAsyncWaitEx on a second association to
-AsyncEMSMDB); alice sends him a message; the `new ...` line must appear
-within a second or two of the send (polling would take its interval):
+AsyncEMSMDB); alice sends him a message; the `new ...` line must say it
+came by notification and appear well within the 10 s polling interval of
+the send (under 5 s, with room for loaded sanitizer runs; it takes ~20 ms):
 
 * directly against mapiserver, through a pass-through mapiproxy relaying
   the four Exchange interfaces, and through a terminating mapiproxy;
@@ -140,10 +141,10 @@ def check_push(watch_server: str, send_server: str, srv_log_proxy=None):
         assert line["subject"] == "pushed one" and line["via"] == "notification", line
         assert line["from"] == "Alice Liddell"
         # The line may even precede the end of the send; polling would need its interval.
-        assert at - sent < 2.0, f"notification came {at - sent:.2f}s after the send"
+        assert at - sent < 5.0, f"notification came {at - sent:.2f}s after the send"
         sent = send(send_server, "pushed two")
         at, line = w.next()
-        assert line["subject"] == "pushed two" and at - sent < 2.0, (line, at - sent)
+        assert line["subject"] == "pushed two" and at - sent < 5.0, (line, at - sent)
         assert w.finish() == 0, w.stderr()  # --count 2 reached
     finally:
         w.stop()
@@ -198,7 +199,7 @@ def test_quiet_waits_keep_the_watch_alive(mapiserver):
         sent = send(direct(s), "after a quiet spell")
         at, line = w.next()
         assert line["subject"] == "after a quiet spell" and line["via"] == "notification"
-        assert at - sent < 2.0
+        assert at - sent < 5.0
         assert w.finish() == 0, w.stderr()
     finally:
         w.stop()
@@ -260,7 +261,7 @@ def test_drain_answers_a_parked_wait(mapiserver):
         rc = s.p.stop(signal.SIGTERM, timeout=20)
         took = time.monotonic() - t0
         assert rc == 0, s.p.stderr_text()[-2000:]
-        assert took < 3, f"the drain took {took:.1f}s (a parked wait held it?)"
+        assert took < 10, f"the drain took {took:.1f}s (a parked wait held it?)"
         # The wait came back with ecExiting: watch falls back to polling, which
         # then finds the server gone.
         w.finish(timeout=30)
