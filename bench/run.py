@@ -353,7 +353,7 @@ def main() -> int:
                          "zlib/zstd, no network), mapi (mapiclient vs mapiserver, direct and "
                          "through mapiproxy: bench/mapi.py); default all four; also wan (a "
                          "two-hop chain over an emulated 50 ms / 10 Mbit/s link: bench/wan.py, "
-                         "about 10 minutes, not in the default)")
+                         "about 15 minutes, not in the default)")
     ap.add_argument("--no-remote", action="store_true",
                     help="auth group: leave out Samba's dcesrv_remote proxy")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"),

@@ -560,6 +560,14 @@ def main() -> int:
         paths = [p for p in paths if p not in ("cache", "accel")]
     rev = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
                          capture_output=True, text=True, timeout=30).stdout.strip() or "?"
+    # The binaries' sources may be another tree than this script's.
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        with open(os.path.join(build_dir, "meson-info", "meson-info.json")) as f:
+            src = json.load(f)["directories"]["source"]
+        if os.path.realpath(src) != os.path.realpath(ROOT):
+            srev = subprocess.run(["git", "-C", src, "describe", "--always", "--dirty"],
+                                  capture_output=True, text=True, timeout=30).stdout.strip()
+            rev += f" (binaries from {src}{', ' + srev if srev else ''})"
     print(f"wan: tree {rev}, {NCPU} CPUs, {build_dir}; RTT {args.rtt_ms:g} ms, "
           f"{args.rate / 1e6:g} Mbit/s; paths {', '.join(paths)}; attachments "
           f"{args.kinds or 'mixed'}, {args.min_kb}..{args.max_kb} KiB", flush=True)
