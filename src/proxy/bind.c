@@ -11,6 +11,7 @@
  * feature negotiation acknowledged with the features we keep.
  */
 #include "dcerpc/iface.h"
+#include "proxy/module.h"
 #include "proxy/proxy.h"
 #include "util/log.h"
 #include "util/status.h"
@@ -66,6 +67,9 @@ static void add_ctx(struct mp_session *s, uint16_t id, uint8_t kind, const struc
 	c->kind = kind;
 	c->iface = *iface;
 	c->name = mp_iface_name(iface);
+	/* Which stackable modules see this context's calls: decided once here,
+	 * not per call. Pass-through calls stay sealed: no module sees them. */
+	c->mods = s->passthrough ? 0 : mp_modules_mask(c);
 }
 
 /* Send the merged bind_ack / alter_context_resp and register accepted contexts. */

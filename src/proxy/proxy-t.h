@@ -37,6 +37,7 @@ struct mp_sess_ctx {
 	uint8_t kind; /* enum mp_ctx_kind */
 	struct mp_syntax iface;
 	const char *name; /* known interface name or NULL */
+	uint32_t mods;    /* stackable modules that see its calls (module.h) */
 };
 
 /* One call in flight, from its first request fragment to its last response. */

@@ -438,8 +438,9 @@ static void on_request(struct mp_session *s, struct evbuffer *in, const struct m
 		/* In pass-through the stubs stay sealed: nothing to decode. */
 		c->dump = s->px->conf.dump && ctx->kind != MP_CTX_LOCAL_EPM && !s->passthrough &&
 			  mp_dump_iface(ctx, &iface);
-		/* Stackable modules see clear stubs only: none in pass-through. */
-		c->mods = s->passthrough ? 0 : mp_modules_mask(ctx);
+		/* Stackable modules: decided when the context was bound; none see
+		 * pass-through calls (they stay sealed). */
+		c->mods = s->passthrough ? 0 : ctx->mods;
 		/* Crossing a security boundary (unseal here, seal there) needs the whole
 		 * call; so does decoding it. */
 		c->reasm_req = c->local || c->dump || c->mods || s->cli_max_recv > s->up_max_xmit ||
